@@ -1,0 +1,190 @@
+"""Input checks for fMRI-shaped arrays, written once and used everywhere.
+
+Every public estimator and function validates its input through these helpers, so
+that the same mistake gets the same message wherever it is made. Messages always say
+what was received and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+TIMESERIES_CONTRACT = (
+    "a 3-D array of shape (n_subjects, n_rois, n_timepoints) or a list of 2-D "
+    "arrays of shape (n_rois, n_timepoints)"
+)
+
+
+def _as_float_array(x, name: str) -> np.ndarray:
+    """Convert ``x`` to a float ndarray, keeping float32 and promoting the rest."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from exc
+    if arr.dtype == object:
+        raise ValueError(
+            f"{name} has an object dtype (ragged or mixed content); expected numbers."
+        )
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"{name} must hold numbers; got dtype {arr.dtype}.")
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} must be real-valued; got dtype {arr.dtype}.")
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    return arr
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(arr)):
+        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(
+            f"{name} contains {n_bad} NaN or infinite value(s); expected finite "
+            "values. Impute or drop the affected ROIs/frames first."
+        )
+
+
+def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
+    """Validate ROI time series.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+        Either one 3-D array, or a sequence of 2-D arrays of shape
+        (n_rois, n_timepoints_i) whose lengths may differ.
+    name : str, default="X"
+        Name used in error messages.
+    min_timepoints : int, default=1
+        Smallest number of frames a subject may have.
+
+    Returns
+    -------
+    X_checked : ndarray of shape (n_subjects, n_rois, n_timepoints) or list of ndarray
+        A float32/float64 3-D array when ``X`` was array-like with equal lengths,
+        otherwise a list of 2-D float arrays (one per subject).
+
+    Raises
+    ------
+    ValueError
+        On a wrong number of dimensions, an empty input, subjects with different
+        ROI counts, too few frames, or NaN/inf values.
+    """
+    if isinstance(X, np.ndarray) or not isinstance(X, Sequence):
+        arr = _as_float_array(X, name)
+        if arr.ndim != 3:
+            hint = ""
+            if arr.ndim == 2:
+                hint = " For a single subject, pass X[np.newaxis] (or [X])."
+            raise ValueError(
+                f"{name} must be {TIMESERIES_CONTRACT}; got a {arr.ndim}-D array of "
+                f"shape {arr.shape}.{hint}"
+            )
+        if 0 in arr.shape:
+            raise ValueError(f"{name} is empty: got shape {arr.shape}.")
+        if arr.shape[2] < min_timepoints:
+            raise ValueError(
+                f"{name} has {arr.shape[2]} time points per subject; at least "
+                f"{min_timepoints} are needed."
+            )
+        _check_finite(arr, name)
+        return arr
+
+    if len(X) == 0:
+        raise ValueError(f"{name} is an empty list; expected {TIMESERIES_CONTRACT}.")
+    subjects = []
+    for i, x in enumerate(X):
+        arr = _as_float_array(x, f"{name}[{i}]")
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{name}[{i}] must be a 2-D array of shape (n_rois, n_timepoints); "
+                f"got shape {arr.shape}. Overall, {name} must be {TIMESERIES_CONTRACT}."
+            )
+        if 0 in arr.shape:
+            raise ValueError(f"{name}[{i}] is empty: got shape {arr.shape}.")
+        if arr.shape[1] < min_timepoints:
+            raise ValueError(
+                f"{name}[{i}] has {arr.shape[1]} time points; at least "
+                f"{min_timepoints} are needed."
+            )
+        _check_finite(arr, f"{name}[{i}]")
+        subjects.append(arr)
+    n_rois = {s.shape[0] for s in subjects}
+    if len(n_rois) > 1:
+        raise ValueError(
+            f"All subjects in {name} must have the same number of ROIs; got ROI "
+            f"counts {sorted(n_rois)}."
+        )
+    dtype = np.result_type(*subjects)
+    return [s.astype(dtype, copy=False) for s in subjects]
+
+
+def n_rois_of(X) -> int:
+    """Number of ROIs of validated time series (3-D array or list)."""
+    return X.shape[1] if isinstance(X, np.ndarray) else X[0].shape[0]
+
+
+def iter_subjects(X):
+    """Yield each subject's (n_rois, n_timepoints) array of validated time series."""
+    yield from X
+
+
+def stack_if_equal(subjects: list, like) -> np.ndarray | list:
+    """Return a 3-D array when ``like`` was one, else keep the list of subjects."""
+    if isinstance(like, np.ndarray):
+        return np.stack(subjects)
+    return subjects
+
+
+def check_fc(X, *, name: str = "X", symmetry_tol: float = 1e-5) -> np.ndarray:
+    """Validate functional-connectivity matrices.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_subjects, n_rois, n_rois) or (n_rois, n_rois)
+        Square, symmetric connectivity matrices.
+    name : str, default="X"
+        Name used in error messages.
+    symmetry_tol : float, default=1e-5
+        Largest absolute difference allowed between ``X`` and its transpose.
+
+    Returns
+    -------
+    fc : ndarray of shape (n_subjects, n_rois, n_rois)
+        A single matrix is returned with a leading axis of length 1.
+    """
+    arr = _as_float_array(X, name)
+    if arr.ndim == 2:
+        arr = arr[np.newaxis]
+    if arr.ndim != 3:
+        raise ValueError(
+            f"{name} must be a connectivity matrix of shape (n_rois, n_rois) or a "
+            f"stack of shape (n_subjects, n_rois, n_rois); got a {arr.ndim}-D array "
+            f"of shape {arr.shape}."
+        )
+    if 0 in arr.shape:
+        raise ValueError(f"{name} is empty: got shape {arr.shape}.")
+    if arr.shape[1] != arr.shape[2]:
+        raise ValueError(
+            f"{name} must hold square (n_rois, n_rois) matrices; got matrices of "
+            f"shape {arr.shape[1:]}. Did you pass time series instead of FC? "
+            "Use FunctionalConnectivity first."
+        )
+    _check_finite(arr, name)
+    asym = float(np.max(np.abs(arr - np.swapaxes(arr, 1, 2))))
+    scale = max(1.0, float(np.max(np.abs(arr))))
+    if asym > symmetry_tol * scale:
+        raise ValueError(
+            f"{name} must hold symmetric matrices; the largest |X - X.T| is "
+            f"{asym:.3g}. Symmetrize with (X + X.T) / 2 if this is rounding noise."
+        )
+    return arr
+
+
+def check_n_rois(n_rois: int, fitted_n_rois: int, estimator_name: str) -> None:
+    """Raise when transform-time data has a different ROI count than fit-time data."""
+    if n_rois != fitted_n_rois:
+        raise ValueError(
+            f"X has {n_rois} ROIs, but {estimator_name} was fitted on data with "
+            f"{fitted_n_rois} ROIs."
+        )

@@ -1,0 +1,260 @@
+"""What the Brain-JEPA estimators share: devices, gradients, windows, embedding."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from sk_brainjepa.gradients import GradientPositioner, read_gradient_csv
+from sk_brainjepa.preprocessing import FunctionalConnectivity
+
+WINDOWS = ("center", "start", "average")
+READOUTS = ("mean", "roi", "tokens")
+
+
+def resolve_device(device) -> torch.device:
+    """``"auto"`` picks CUDA when available, else the CPU; anything else is checked."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
+        ) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available here."
+        )
+    return resolved
+
+
+def default_positioner(n_rois: int, random_state) -> GradientPositioner:
+    """The paper's positioner (30 components, 90% sparsity), shrunk for few ROIs.
+
+    Row-wise sparsification keeps ``int(n_rois * (1 - sparsity))`` entries per
+    row; with few ROIs 0.9 would keep none, so at least 5 (or ``n_rois - 1``)
+    are kept.
+    """
+    n_keep = max(int(n_rois * 0.1), min(5, n_rois - 1))
+    # The +0.5 keeps int(n_rois * (1 - sparsity)) == n_keep despite rounding.
+    sparsity = min(0.9, 1.0 - (n_keep + 0.5) / n_rois)
+    return GradientPositioner(
+        n_components=min(30, n_rois - 2), sparsity=sparsity, random_state=random_state
+    )
+
+
+def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
+    """Turn the ``gradients`` parameter into a (n_rois, m) float32 array.
+
+    Parameters
+    ----------
+    gradients : None, array-like, str, os.PathLike or GradientPositioner
+        None fits a ``GradientPositioner`` (30 components, or ``n_rois - 1``
+        when there are fewer ROIs) on the FC of ``X``; a positioner that is not
+        fitted yet is cloned and fitted the same way; a path is read as a
+        gradient CSV in the official layout.
+    X : list or ndarray
+        Validated training time series.
+    n_rois : int
+    random_state : int, RandomState or None
+
+    Returns
+    -------
+    gradients : ndarray of shape (n_rois, n_components), float32
+    """
+    if gradients is None or isinstance(gradients, GradientPositioner):
+        positioner = gradients
+        try:
+            if positioner is None:
+                raise NotFittedError
+            check_is_fitted(positioner)
+            values = positioner.gradients_
+        except NotFittedError:
+            if positioner is None:
+                positioner = default_positioner(n_rois, random_state)
+            fc = FunctionalConnectivity().fit_transform(X)
+            values = clone(positioner).fit(fc).gradients_
+    elif isinstance(gradients, (str, os.PathLike)):
+        values = read_gradient_csv(Path(gradients))
+    else:
+        values = np.asarray(gradients, dtype=np.float64)
+    # C order: a Fortran-ordered copy (as eigensolvers return) would make the
+    # projection round differently than the same values reloaded from a file.
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    if values.ndim != 2 or values.shape[0] != n_rois:
+        raise ValueError(
+            f"gradients must have shape (n_rois, n_components) = ({n_rois}, m) "
+            f"to match X; got shape {values.shape}."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("gradients contain NaN or infinite values.")
+    return values
+
+
+def crop_random_windows(
+    subjects, n_timepoints: int, rng: np.random.Generator
+) -> np.ndarray:
+    """One random window of ``n_timepoints`` frames per subject (a new draw each call).
+
+    Parameters
+    ----------
+    subjects : sequence of ndarray of shape (n_rois, n_timepoints_i)
+    n_timepoints : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    windows : ndarray of shape (n_subjects, n_rois, n_timepoints), float32
+    """
+    out = []
+    for x in subjects:
+        start = int(rng.integers(0, x.shape[1] - n_timepoints + 1))
+        out.append(x[:, start : start + n_timepoints])
+    return np.stack(out).astype(np.float32, copy=False)
+
+
+def check_lengths(X, n_timepoints: int) -> None:
+    """Raise when a subject is shorter than the model window."""
+    for i, x in enumerate(X):
+        if x.shape[1] < n_timepoints:
+            raise ValueError(
+                f"Subject {i} has {x.shape[1]} time points, fewer than the model "
+                f"window n_timepoints={n_timepoints}. Pad or resample first, e.g. "
+                f"TemporalResampler(n_timepoints={n_timepoints}, pad='edge'), or use a "
+                "smaller n_timepoints."
+            )
+
+
+def embedding_windows(x: np.ndarray, n_timepoints: int, window: str) -> np.ndarray:
+    """The windows of one subject that its embedding is computed from.
+
+    Returns
+    -------
+    windows : ndarray of shape (n_windows, n_rois, n_timepoints)
+        One window for ``"center"``/``"start"``; every non-overlapping window
+        (from the start) for ``"average"``.
+    """
+    length = x.shape[1]
+    if window == "start":
+        starts = [0]
+    elif window == "center":
+        starts = [(length - n_timepoints) // 2]
+    else:
+        starts = range(0, length - n_timepoints + 1, n_timepoints)
+    return np.stack([x[:, s : s + n_timepoints] for s in starts])
+
+
+@torch.no_grad()
+def embed(
+    encoder: torch.nn.Module,
+    X,
+    *,
+    n_timepoints: int,
+    window: str,
+    readout: str,
+    batch_size: int,
+    device: torch.device,
+) -> np.ndarray:
+    """Frozen features of an encoder for validated time series.
+
+    Parameters
+    ----------
+    encoder : BrainJEPAEncoder
+    X : list or ndarray of subjects of shape (n_rois, n_timepoints_i)
+    n_timepoints : int
+        Model window in frames.
+    window : {"center", "start", "average"}
+        Which window of a longer run is embedded; ``"average"`` averages the
+        features of all non-overlapping windows.
+    readout : {"mean", "roi", "tokens"}
+        Mean over tokens (B, D); per-ROI mean over time patches flattened to
+        (B, R * D); or every token (B, R * W, D).
+    batch_size : int
+    device : torch.device
+
+    Returns
+    -------
+    features : ndarray, float32
+    """
+    check_lengths(X, n_timepoints)
+    windows, owner = [], []
+    for i, x in enumerate(X):
+        w = embedding_windows(x, n_timepoints, window)
+        windows.append(w)
+        owner.extend([i] * len(w))
+    windows = np.concatenate(windows).astype(np.float32, copy=False)
+    owner = np.asarray(owner)
+    was_training = encoder.training
+    encoder.eval()
+    n_rois = windows.shape[1]
+    feats = []
+    for start in range(0, len(windows), batch_size):
+        batch = torch.from_numpy(windows[start : start + batch_size]).to(device)
+        tokens = encoder(batch).float()  # (B, R*W, D)
+        if readout == "mean":
+            out = tokens.mean(dim=1)  # (B, D)
+        elif readout == "roi":
+            out = tokens.reshape(tokens.shape[0], n_rois, -1, tokens.shape[-1]).mean(
+                dim=2
+            )
+            out = out.flatten(1)  # (B, R*D)
+        else:
+            out = tokens
+        feats.append(out.cpu().numpy())
+    encoder.train(was_training)
+    feats = np.concatenate(feats)
+    if len(owner) == len(X):
+        return feats
+    # Average the windows of each subject.
+    summed = np.zeros((len(X),) + feats.shape[1:], dtype=np.float64)
+    np.add.at(summed, owner, feats)
+    return (
+        summed
+        / np.bincount(owner, minlength=len(X)).reshape((-1,) + (1,) * (feats.ndim - 1))
+    ).astype(np.float32)
+
+
+def params_to_json(params: dict) -> str:
+    """JSON record of estimator parameters; non-JSON values are stored as their repr.
+
+    Checkpoints are read with ``weights_only=True``, so they may hold only
+    tensors and plain values. Arrays and estimators among the parameters (e.g.
+    ``gradients``) are replaced by a marker: their fitted result is saved as a
+    tensor instead.
+    """
+
+    def encode(value):
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, (np.integer, np.floating)):
+            return value.item()
+        if isinstance(value, (list, tuple)):
+            return [encode(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): encode(v) for k, v in value.items()}
+        return {"__unserialisable__": repr(value)[:200]}
+
+    return json.dumps({k: encode(v) for k, v in params.items()})
+
+
+def params_from_json(text: str, signature_params: set[str]) -> dict:
+    """Parameters back from :func:`params_to_json` (markers become None)."""
+    raw = json.loads(text)
+    out = {}
+    for key, value in raw.items():
+        if key not in signature_params:
+            continue
+        if isinstance(value, dict) and "__unserialisable__" in value:
+            value = None
+        out[key] = (
+            tuple(value) if key in ("ema",) and isinstance(value, list) else value
+        )
+    return out

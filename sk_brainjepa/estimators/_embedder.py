@@ -1,0 +1,297 @@
+"""BrainJEPAEmbedder: frozen Brain-JEPA features for any scikit-learn pipeline."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._validation import check_n_rois, check_timeseries, n_rois_of
+from sk_brainjepa.estimators._common import (
+    READOUTS,
+    WINDOWS,
+    embed,
+    resolve_device,
+)
+from sk_brainjepa.estimators._pretrainer import CHECKPOINT_FORMAT, BrainJEPAPretrainer
+from sk_brainjepa.nn import (
+    BrainJEPAEncoder,
+    convert_official_encoder_state_dict,
+    infer_encoder_config_from_state_dict,
+)
+from sk_brainjepa.training import load_checkpoint
+
+OFFICIAL_N_TIMEPOINTS = 160
+
+
+def _is_official(payload: dict) -> bool:
+    target = payload.get("target_encoder")
+    return (
+        payload.get("format") is None
+        and isinstance(target, dict)
+        and any(k.endswith("patch_embed.proj.weight") for k in target)
+    )
+
+
+class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Frozen Brain-JEPA features from a pretrained target encoder.
+
+    Parameters
+    ----------
+    checkpoint : str, os.PathLike or None, default=None
+        A file written by :meth:`BrainJEPAPretrainer.save`, or the official
+        Brain-JEPA checkpoint (``jepa-ep300.pth.tar``: a dict whose
+        ``target_encoder`` has ``module.``-prefixed keys). Read with
+        ``torch.load(weights_only=True)``.
+    pretrainer : BrainJEPAPretrainer, FrozenEstimator or None, default=None
+        A fitted pretrainer to take the target encoder from (instead of a
+        file). ``clone`` (and so ``GridSearchCV``) unfits nested estimators:
+        wrap it in ``sklearn.frozen.FrozenEstimator`` or use ``checkpoint``
+        there.
+    gradients : None, ndarray or str, default=None
+        Gradients for an official checkpoint, which does not contain them: an
+        array (n_rois, 30) or the path of ``gradient_mapping_450.csv``. Ignored
+        for our own checkpoints and for ``pretrainer``, which carry theirs.
+    readout : {"mean", "roi", "tokens"}, default="mean"
+        ``"mean"``: the mean of the encoder's output tokens after its final
+        LayerNorm (what the official downstream head reads), (n_subjects, D).
+        ``"roi"``: per-ROI means over time patches, flattened to
+        (n_subjects, n_rois * D). ``"tokens"``: every token,
+        (n_subjects, n_rois * W, D), a 3-D array for custom heads.
+    window : {"center", "start", "average"}, default="center"
+        Which window of a run longer than the model's is embedded;
+        ``"average"`` averages all non-overlapping windows.
+    n_timepoints : int or None, default=None
+        Model window in frames; None takes it from the pretrainer or
+        checkpoint (160 for the official checkpoint).
+    n_heads : int or None, default=None
+        Attention heads of an official checkpoint (not recoverable from
+        shapes); None uses the official value for its width (768 -> 12).
+    batch_size : int, default=32
+    device : str, default="auto"
+
+    Attributes
+    ----------
+    encoder_ : BrainJEPAEncoder
+        The frozen encoder (on the CPU between calls).
+    n_timepoints_ : int
+    embed_dim_ : int
+    n_rois_, n_features_in_ : int
+
+    Examples
+    --------
+    >>> from sk_brainjepa import (BrainJEPAEmbedder, BrainJEPAPretrainer,
+    ...                           make_brain_dynamics)
+    >>> X, _ = make_brain_dynamics(n_subjects=6, n_rois=8, n_timepoints=64,
+    ...                            random_state=0)
+    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=3,
+    ...                           random_state=0).fit(X)
+    >>> BrainJEPAEmbedder(pretrainer=pre, readout="roi").fit_transform(X).shape
+    (6, 512)
+    """
+
+    def __init__(
+        self,
+        checkpoint=None,
+        *,
+        pretrainer=None,
+        gradients=None,
+        readout="mean",
+        window="center",
+        n_timepoints=None,
+        n_heads=None,
+        batch_size=32,
+        device="auto",
+    ):
+        self.checkpoint = checkpoint
+        self.pretrainer = pretrainer
+        self.gradients = gradients
+        self.readout = readout
+        self.window = window
+        self.n_timepoints = n_timepoints
+        self.n_heads = n_heads
+        self.batch_size = batch_size
+        self.device = device
+
+    def _check_params(self) -> None:
+        if (self.checkpoint is None) == (self.pretrainer is None):
+            raise ValueError(
+                "Give exactly one of checkpoint (a path) or pretrainer (a fitted "
+                "BrainJEPAPretrainer); got "
+                + ("neither." if self.checkpoint is None else "both.")
+            )
+        if self.checkpoint is not None and not isinstance(
+            self.checkpoint, (str, os.PathLike)
+        ):
+            raise ValueError(
+                f"checkpoint must be a path; got {type(self.checkpoint).__name__}."
+            )
+        if self.pretrainer is not None and not isinstance(
+            _unfreeze(self.pretrainer), BrainJEPAPretrainer
+        ):
+            raise ValueError(
+                "pretrainer must be a fitted BrainJEPAPretrainer (optionally "
+                "wrapped in sklearn.frozen.FrozenEstimator); got "
+                f"{type(self.pretrainer).__name__}."
+            )
+        for name, allowed in (("readout", READOUTS), ("window", WINDOWS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name} must be one of {allowed}; got {getattr(self, name)!r}."
+                )
+        if (
+            isinstance(self.batch_size, bool)
+            or not isinstance(self.batch_size, int)
+            or self.batch_size < 1
+        ):
+            raise ValueError(
+                f"batch_size must be a positive integer; got {self.batch_size!r}."
+            )
+
+    def _load_encoder(self) -> tuple[BrainJEPAEncoder, int]:
+        if self.pretrainer is not None:
+            pretrainer = _unfreeze(self.pretrainer)
+            try:
+                check_is_fitted(pretrainer)
+            except NotFittedError:
+                raise ValueError(
+                    "The pretrainer given to BrainJEPAEmbedder is not fitted. Note "
+                    "that sklearn.base.clone (used by GridSearchCV and "
+                    "cross_validate) drops fitted state: wrap it as "
+                    "FrozenEstimator(pretrainer), or save it and pass "
+                    "checkpoint=path."
+                ) from None
+            return copy.deepcopy(pretrainer.target_encoder_), pretrainer.n_timepoints
+        payload = load_checkpoint(self.checkpoint)
+        if payload.get("format") == CHECKPOINT_FORMAT:
+            pre = BrainJEPAPretrainer.load(self.checkpoint)
+            return pre.target_encoder_, pre.n_timepoints
+        if not _is_official(payload):
+            raise ValueError(
+                f"{self.checkpoint} is neither a BrainJEPAPretrainer checkpoint nor an "
+                "official Brain-JEPA checkpoint (a dict with a 'target_encoder' state "
+                f"dict); its top-level keys are {sorted(payload)[:10]}."
+            )
+        if self.gradients is None:
+            raise ValueError(
+                "The official checkpoint does not contain the gradients: pass "
+                "gradients= (the path of gradient_mapping_450.csv or an array of shape "
+                "(n_rois, 30))."
+            )
+        gradients = torch.from_numpy(_official_gradients(self.gradients))
+        n_timepoints = self.n_timepoints or OFFICIAL_N_TIMEPOINTS
+        config = infer_encoder_config_from_state_dict(
+            payload["target_encoder"], n_heads=self.n_heads, n_rois=gradients.shape[0]
+        )
+        if n_timepoints % config.patch_size:
+            raise ValueError(
+                f"n_timepoints={n_timepoints} must be a multiple of the checkpoint's "
+                f"patch size {config.patch_size}."
+            )
+        # Checks every key and shape (and the stored 450 x 10 time table) and adds
+        # the gradients; the encoder itself then embeds any window length.
+        state = convert_official_encoder_state_dict(
+            payload["target_encoder"], gradients=gradients, config=config
+        )
+        encoder = BrainJEPAEncoder(config, gradients)
+        encoder.load_state_dict(state, strict=True)
+        return encoder.eval(), n_timepoints
+
+    def fit(self, X=None, y=None):
+        """Load the encoder (nothing is learnt).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints), list or None
+            Only used to check the ROI count against the encoder's.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : BrainJEPAEmbedder
+        """
+        self._check_params()
+        encoder, n_timepoints = self._load_encoder()
+        encoder.requires_grad_(False)
+        n_rois = encoder.config.n_rois
+        if X is not None:
+            X = check_timeseries(X)
+            check_n_rois(n_rois_of(X), n_rois, "the encoder")
+        self.encoder_ = encoder.cpu().eval()
+        self.n_timepoints_ = int(self.n_timepoints or n_timepoints)
+        self.embed_dim_ = encoder.config.embed_dim
+        self.n_rois_ = self.n_features_in_ = n_rois
+        return self
+
+    def transform(self, X):
+        """Embed time series with the frozen encoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Robust-scaled series at least ``n_timepoints_`` long.
+
+        Returns
+        -------
+        features : ndarray, float32
+            (n_subjects, D) for ``readout="mean"``, (n_subjects, n_rois * D) for
+            ``"roi"``, (n_subjects, n_rois * W, D) for ``"tokens"``.
+        """
+        check_is_fitted(self)
+        X = check_timeseries(X)
+        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        device = resolve_device(self.device)
+        try:
+            return embed(
+                self.encoder_.to(device),
+                X,
+                n_timepoints=self.n_timepoints_,
+                window=self.window,
+                readout=self.readout,
+                batch_size=self.batch_size,
+                device=device,
+            )
+        finally:
+            self.encoder_.cpu()
+
+    def get_feature_names_out(self, input_features=None):
+        """Feature names ``brainjepaembedder0``, ... (2-D readouts only)."""
+        check_is_fitted(self)
+        if self.readout == "tokens":
+            raise ValueError(
+                "readout='tokens' gives a 3-D array, which has no feature names."
+            )
+        n_out = self.embed_dim_ * (self.n_rois_ if self.readout == "roi" else 1)
+        return np.asarray([f"brainjepaembedder{i}" for i in range(n_out)], dtype=object)
+
+
+def _unfreeze(estimator):
+    """The estimator inside a ``sklearn.frozen.FrozenEstimator``, or itself."""
+    try:
+        from sklearn.frozen import FrozenEstimator
+    except ImportError:  # scikit-learn < 1.6
+        return estimator
+    return estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
+
+
+def _official_gradients(gradients) -> np.ndarray:
+    from sk_brainjepa.gradients import read_gradient_csv
+
+    if isinstance(gradients, (str, os.PathLike)):
+        values = read_gradient_csv(gradients)
+    else:
+        values = np.asarray(gradients)
+    values = np.asarray(values, dtype=np.float32)
+    if values.ndim != 2 or not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"gradients must be a finite 2-D array (n_rois, n_components); got shape "
+            f"{values.shape}."
+        )
+    return values

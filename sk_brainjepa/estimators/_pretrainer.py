@@ -1,0 +1,545 @@
+"""BrainJEPAPretrainer: self-supervised Brain-JEPA pretraining, as an estimator."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import logging
+import time
+import warnings
+from dataclasses import asdict
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._random import spawn_seeds
+from sk_brainjepa._utils._validation import check_n_rois, check_timeseries, n_rois_of
+from sk_brainjepa._version import __version__
+from sk_brainjepa.estimators._common import (
+    WINDOWS,
+    check_lengths,
+    crop_random_windows,
+    embed,
+    params_from_json,
+    params_to_json,
+    resolve_device,
+    resolve_gradients,
+)
+from sk_brainjepa.masking import make_masker
+from sk_brainjepa.nn import (
+    BrainJEPAEncoder,
+    BrainJEPAPredictor,
+    EncoderConfig,
+    PredictorConfig,
+    model_config,
+)
+from sk_brainjepa.training import (
+    LOSSES,
+    JEPATrainer,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "sk_brainjepa.pretrainer"
+MASKINGS = ("spatiotemporal", "official", "random")
+
+
+class RepresentationCollapseWarning(UserWarning):
+    """The target representations stopped varying across tokens."""
+
+
+class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Pretrain Brain-JEPA on ROI time series, self-supervised.
+
+    An observation encoder (a ViT over ROI x time-patch tokens, positioned by
+    brain gradients and time) sees an observation block of tokens; a predictor
+    predicts the layer-normalised features that an EMA copy of the encoder (the
+    target encoder) gives to target blocks of three kinds (cross-ROI,
+    cross-time and double-cross). After ``fit``, ``transform`` returns the
+    target encoder's mean token features, so the pretrainer can sit in a
+    ``Pipeline``.
+
+    Parameters
+    ----------
+    model : {"tiny", "small", "base", "large"}, default="tiny"
+        Size preset (see ``sk_brainjepa.nn.MODEL_PRESETS``); ``small``, ``base``
+        and ``large`` match the paper's ViT-S/B/L and the official predictors.
+    model_params : dict or None, default=None
+        Overrides of any preset field, e.g. ``{"depth": 4}``, or predictor
+        fields with the ``predictor_`` prefix; also ``roi_embedding="sincos"``
+        for the ablation without gradients, and ``attention_backend``.
+    patch_size : int, default=16
+        Frames per token.
+    n_timepoints : int, default=160
+        Model window in frames (a multiple of ``patch_size``). Longer runs are
+        cropped at a random position per subject and epoch during training.
+        Shorter runs raise a ``ValueError``; pad them first with
+        ``TemporalResampler(pad=...)``.
+    gradients : None, ndarray, str, path or GradientPositioner, default=None
+        ROI positions. An array of shape (n_rois, m); a path to a gradient CSV
+        in the official layout; a ``GradientPositioner`` (fitted on the FC of
+        ``X`` when not fitted yet); or None, which fits a 30-component
+        positioner on the FC of ``X``.
+    masking : {"spatiotemporal", "official", "random"}, default="spatiotemporal"
+        The paper's spatiotemporal masking; a reproduction of the official
+        collator (its ranges and quirks); or random token masking (ablation).
+    masking_params : dict or None, default=None
+        Keyword arguments of the masker (see ``sk_brainjepa.masking``).
+    loss : {"l2", "smooth_l1"}, default="l2"
+        Squared error as the paper writes the objective, or smooth-L1
+        (beta 1) as the official code optimises.
+    max_epochs : int, default=10
+    batch_size : int, default=16
+    lr : float, default=1e-3
+        Peak learning rate (official: 1e-3).
+    start_lr : float or None, default=None
+        Learning rate at step 0; None means ``0.05 * lr`` (official 5e-5 / 1e-3).
+    final_lr : float, default=1e-6
+    warmup_epochs : float or None, default=None
+        Length of the linear warm-up; None means 40/300 of ``max_epochs``, the
+        official proportion.
+    weight_decay, final_weight_decay : float, default=0.04, 0.4
+        Cosine ramp of AdamW's weight decay (matrices only).
+    ema : tuple of float, default=(0.996, 1.0)
+        EMA momentum ramp; it reaches the end value at the last step.
+    accumulation_steps : int, default=1
+        Mini-batches per optimiser step.
+    collapse_threshold : float, default=0.05
+        Warn with ``RepresentationCollapseWarning`` when the spread of the
+        normalised target features across tokens falls below this value.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        ``"auto"`` uses bfloat16 autocast on CUDA and float32 on the CPU.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    embed_window : {"center", "start", "average"}, default="center"
+        Window of a longer run used by ``transform``.
+    embed_batch_size : int, default=32
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the masks, the shuffling and the crops. With an int,
+        two fits on the CPU give identical models.
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar and logs each epoch at INFO.
+
+    Attributes
+    ----------
+    encoder_ : BrainJEPAEncoder
+        Observation encoder (on the CPU, in eval mode after ``fit``).
+    target_encoder_ : BrainJEPAEncoder
+        EMA target encoder; used for features.
+    predictor_ : BrainJEPAPredictor
+    gradients_ : ndarray of shape (n_rois, m)
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``loss``, ``spread`` (the collapse
+        statistic), ``lr``, ``momentum``, ``seconds``.
+    n_rois_, n_features_in_ : int
+    device_ : torch.device
+        Device used for training.
+
+    Examples
+    --------
+    >>> from sk_brainjepa import BrainJEPAPretrainer, make_brain_dynamics
+    >>> X, _ = make_brain_dynamics(n_subjects=8, n_rois=10, n_timepoints=64,
+    ...                            random_state=0)
+    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=4,
+    ...                           random_state=0).fit(X)
+    >>> pre.transform(X).shape
+    (8, 64)
+    """
+
+    def __init__(
+        self,
+        model="tiny",
+        *,
+        model_params=None,
+        patch_size=16,
+        n_timepoints=160,
+        gradients=None,
+        masking="spatiotemporal",
+        masking_params=None,
+        loss="l2",
+        max_epochs=10,
+        batch_size=16,
+        lr=1e-3,
+        start_lr=None,
+        final_lr=1e-6,
+        warmup_epochs=None,
+        weight_decay=0.04,
+        final_weight_decay=0.4,
+        ema=(0.996, 1.0),
+        accumulation_steps=1,
+        collapse_threshold=0.05,
+        precision="auto",
+        device="auto",
+        embed_window="center",
+        embed_batch_size=32,
+        random_state=None,
+        verbose=0,
+    ):
+        self.model = model
+        self.model_params = model_params
+        self.patch_size = patch_size
+        self.n_timepoints = n_timepoints
+        self.gradients = gradients
+        self.masking = masking
+        self.masking_params = masking_params
+        self.loss = loss
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.start_lr = start_lr
+        self.final_lr = final_lr
+        self.warmup_epochs = warmup_epochs
+        self.weight_decay = weight_decay
+        self.final_weight_decay = final_weight_decay
+        self.ema = ema
+        self.accumulation_steps = accumulation_steps
+        self.collapse_threshold = collapse_threshold
+        self.precision = precision
+        self.device = device
+        self.embed_window = embed_window
+        self.embed_batch_size = embed_batch_size
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        def positive_int(name):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, np.integer))
+                or value < 1
+            ):
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+
+        for name in (
+            "patch_size",
+            "n_timepoints",
+            "max_epochs",
+            "batch_size",
+            "accumulation_steps",
+            "embed_batch_size",
+        ):
+            positive_int(name)
+        if self.n_timepoints % self.patch_size:
+            raise ValueError(
+                f"n_timepoints={self.n_timepoints} must be a multiple of "
+                f"patch_size={self.patch_size}."
+            )
+        for name, allowed in (
+            ("masking", MASKINGS),
+            ("loss", LOSSES),
+            ("precision", ("auto", "float32", "bfloat16")),
+            ("embed_window", WINDOWS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"{name} must be one of {allowed}; got {getattr(self, name)!r}."
+                )
+        for name in ("lr", "final_lr", "weight_decay", "final_weight_decay"):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, (int, float))
+                or value < 0
+                or not np.isfinite(value)
+            ):
+                raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0; got {self.lr!r}.")
+        try:
+            m0, m1 = (float(m) for m in self.ema)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"ema must be a pair (start, end); got {self.ema!r}."
+            ) from None
+        if not 0.0 <= m0 <= m1 <= 1.0:
+            raise ValueError(
+                f"ema must satisfy 0 <= start <= end <= 1; got {self.ema!r}."
+            )
+        for name in ("model_params", "masking_params"):
+            if getattr(self, name) is not None and not isinstance(
+                getattr(self, name), dict
+            ):
+                raise ValueError(
+                    f"{name} must be a dict or None; got {getattr(self, name)!r}."
+                )
+
+    def _configs(
+        self, n_rois: int, gradient_dim: int
+    ) -> tuple[EncoderConfig, PredictorConfig]:
+        overrides = dict(self.model_params or {})
+        overrides.setdefault("patch_size", self.patch_size)
+        overrides.setdefault("gradient_dim", gradient_dim)
+        return model_config(self.model, n_rois=n_rois, **overrides)
+
+    def _autocast_dtype(self, device: torch.device):
+        if self.precision == "bfloat16" or (
+            self.precision == "auto" and device.type == "cuda"
+        ):
+            return torch.bfloat16
+        return None
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X, y=None):
+        """Pretrain on time series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            ROI time series, robust-scaled (see :class:`ROIRobustScaler`);
+            subjects may differ in length but must be at least
+            ``n_timepoints`` long.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : BrainJEPAPretrainer
+        """
+        self._check_params()
+        X = check_timeseries(X)
+        check_lengths(X, self.n_timepoints)
+        n_rois = n_rois_of(X)
+        if n_rois < 2:
+            raise ValueError(f"X must have at least 2 ROIs; got {n_rois}.")
+        init_seed, mask_seed, data_seed = spawn_seeds(self.random_state, 3)
+        device = resolve_device(self.device)
+        gradients = resolve_gradients(self.gradients, X, n_rois, init_seed % (2**32))
+        enc_cfg, pred_cfg = self._configs(n_rois, gradients.shape[1])
+        masker = make_masker(
+            self.masking,
+            n_rois,
+            self.n_timepoints // self.patch_size,
+            **(self.masking_params or {}),
+        )
+
+        init_gen = torch.Generator().manual_seed(init_seed)
+        grads_t = torch.from_numpy(gradients)
+        encoder = BrainJEPAEncoder(enc_cfg, grads_t, generator=init_gen).to(device)
+        predictor = BrainJEPAPredictor(pred_cfg, grads_t, generator=init_gen).to(device)
+        target_encoder = copy.deepcopy(encoder)
+        target_encoder.requires_grad_(False)
+
+        n_subjects = len(X)
+        batches_per_epoch = int(np.ceil(n_subjects / self.batch_size))
+        steps_per_epoch = int(np.ceil(batches_per_epoch / self.accumulation_steps))
+        total_steps = steps_per_epoch * self.max_epochs
+        warmup_epochs = (
+            self.max_epochs * 40 / 300
+            if self.warmup_epochs is None
+            else self.warmup_epochs
+        )
+        trainer = JEPATrainer(
+            encoder,
+            predictor,
+            target_encoder,
+            masker,
+            mask_generator=torch.Generator().manual_seed(mask_seed),
+            total_steps=total_steps,
+            warmup_steps=int(round(warmup_epochs * steps_per_epoch)),
+            lr=self.lr,
+            start_lr=0.05 * self.lr if self.start_lr is None else self.start_lr,
+            final_lr=self.final_lr,
+            weight_decay=self.weight_decay,
+            final_weight_decay=self.final_weight_decay,
+            ema=tuple(self.ema),
+            loss=self.loss,
+            accumulation_steps=self.accumulation_steps,
+            autocast_dtype=self._autocast_dtype(device),
+        )
+        data_rng = np.random.default_rng(data_seed)
+        history = []
+        epochs = range(1, self.max_epochs + 1)
+        progress = None
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            progress = tqdm(epochs, desc="Brain-JEPA pretraining", unit="epoch")
+            epochs = progress
+        for epoch in epochs:
+            tic = time.perf_counter()
+            order = data_rng.permutation(n_subjects)
+            losses, spreads = [], []
+            for start in range(0, n_subjects, self.batch_size):
+                batch = crop_random_windows(
+                    [X[i] for i in order[start : start + self.batch_size]],
+                    self.n_timepoints,
+                    data_rng,
+                )
+                loss, spread = trainer.train_batch(torch.from_numpy(batch).to(device))
+                losses.append(loss)
+                spreads.append(spread)
+            trainer.optimizer_step()  # apply a partial accumulation at the epoch's end
+            record = {
+                "epoch": epoch,
+                "loss": float(np.mean(losses)),
+                "spread": float(np.mean(spreads)),
+                "lr": trainer.current_lr(),
+                "momentum": trainer.current_momentum(),
+                "seconds": time.perf_counter() - tic,
+            }
+            history.append(record)
+            if self.verbose:
+                progress.set_postfix(
+                    loss=f"{record['loss']:.4f}", spread=f"{record['spread']:.3f}"
+                )
+                logger.info(
+                    "epoch %d/%d loss %.5f spread %.4f lr %.2e (%.1f s)",
+                    epoch,
+                    self.max_epochs,
+                    record["loss"],
+                    record["spread"],
+                    record["lr"],
+                    record["seconds"],
+                )
+        if history and history[-1]["spread"] < self.collapse_threshold:
+            warnings.warn(
+                f"The target representations collapsed: their spread across tokens is "
+                f"{history[-1]['spread']:.4f} (< collapse_threshold="
+                f"{self.collapse_threshold}) and the loss is "
+                f"{history[-1]['loss']:.4g}. "
+                "Features will carry little information; try a higher EMA start "
+                "(ema), a lower lr, or more data.",
+                RepresentationCollapseWarning,
+                stacklevel=2,
+            )
+
+        self.encoder_ = encoder.cpu().eval()
+        self.predictor_ = predictor.cpu().eval()
+        self.target_encoder_ = target_encoder.cpu().eval()
+        self.gradients_ = gradients
+        self.history_ = history
+        self.device_ = device
+        self.n_rois_ = n_rois
+        self.n_features_in_ = n_rois
+        return self
+
+    # --------------------------------------------------------------- features
+    def transform(self, X):
+        """Mean token features of the target encoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+
+        Returns
+        -------
+        features : ndarray of shape (n_subjects, embed_dim), float32
+        """
+        check_is_fitted(self)
+        X = check_timeseries(X)
+        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        device = resolve_device(self.device)
+        encoder = self.target_encoder_.to(device)
+        try:
+            return embed(
+                encoder,
+                X,
+                n_timepoints=self.n_timepoints,
+                window=self.embed_window,
+                readout="mean",
+                batch_size=self.embed_batch_size,
+                device=device,
+            )
+        finally:
+            self.target_encoder_.cpu()
+
+    def get_feature_names_out(self, input_features=None):
+        """Names ``brainjepapretrainer0``, ... of the embedding features."""
+        check_is_fitted(self)
+        width = self.target_encoder_.config.embed_dim
+        return np.asarray(
+            [f"brainjepapretrainer{i}" for i in range(width)], dtype=object
+        )
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path):
+        """Write the fitted model to ``path`` (atomically; read with ``load``).
+
+        The file holds the three modules' state dicts, their configs, the
+        gradients, the history, the parameters (as JSON) and the package
+        version; it is read back with ``torch.load(weights_only=True)``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        check_is_fitted(self)
+        payload = {
+            "format": CHECKPOINT_FORMAT,
+            "version": __version__,
+            "params": params_to_json(self.get_params(deep=False)),
+            "encoder_config": asdict(self.encoder_.config),
+            "predictor_config": asdict(self.predictor_.config),
+            "encoder": self.encoder_.state_dict(),
+            "target_encoder": self.target_encoder_.state_dict(),
+            "predictor": self.predictor_.state_dict(),
+            "gradients": torch.from_numpy(np.ascontiguousarray(self.gradients_)),
+            "history": [dict(h) for h in self.history_],
+            "n_rois": int(self.n_rois_),
+        }
+        return save_checkpoint(payload, path)
+
+    @classmethod
+    def load(cls, path, *, device="cpu"):
+        """Rebuild a fitted pretrainer from a file written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        device : str, default="cpu"
+            Stored as the ``device`` parameter of the returned estimator.
+
+        Returns
+        -------
+        pretrainer : BrainJEPAPretrainer
+            Fitted; ``transform`` gives the same features as the saved model.
+        """
+        payload = load_checkpoint(path)
+        if payload.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(
+                f"{path} is not a BrainJEPAPretrainer checkpoint (format "
+                f"{payload.get('format')!r}). For the official Brain-JEPA checkpoint, "
+                "use BrainJEPAEmbedder(checkpoint=..., gradients=...)."
+            )
+        names = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        params = params_from_json(payload["params"], names)
+        params["device"] = device
+        est = cls(**params)
+        gradients = payload["gradients"]
+        enc_cfg = EncoderConfig(**payload["encoder_config"])
+        pred_cfg = PredictorConfig(**payload["predictor_config"])
+        est.encoder_ = _load_module(
+            BrainJEPAEncoder(enc_cfg, gradients), payload["encoder"], path
+        )
+        est.target_encoder_ = _load_module(
+            BrainJEPAEncoder(enc_cfg, gradients), payload["target_encoder"], path
+        )
+        est.predictor_ = _load_module(
+            BrainJEPAPredictor(pred_cfg, gradients), payload["predictor"], path
+        )
+        est.target_encoder_.requires_grad_(False)
+        est.gradients_ = gradients.numpy()
+        est.history_ = list(payload["history"])
+        est.device_ = torch.device("cpu")
+        est.n_rois_ = est.n_features_in_ = int(payload["n_rois"])
+        return est
+
+
+def _load_module(module: torch.nn.Module, state_dict: dict, path) -> torch.nn.Module:
+    try:
+        module.load_state_dict(state_dict, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"The weights in {path} do not fit the model they describe: {exc}"
+        ) from exc
+    return module.eval()

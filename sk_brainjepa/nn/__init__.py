@@ -1,0 +1,70 @@
+"""Torch modules of Brain-JEPA: encoder, predictor, their layers and configs.
+
+Nothing here knows about scikit-learn: modules take frozen dataclass configs and
+tensors. Key names follow the official checkpoint, which
+:func:`convert_official_encoder_state_dict` and friends translate.
+"""
+
+from sk_brainjepa.nn._attention import (
+    attention,
+    flash_attn_available,
+    math_attention,
+    select_attention_backend,
+)
+from sk_brainjepa.nn._config import (
+    ATTENTION_BACKENDS,
+    MODEL_PRESETS,
+    ROI_EMBEDDINGS,
+    EncoderConfig,
+    PredictorConfig,
+    model_config,
+)
+from sk_brainjepa.nn._encoder import BrainJEPAEncoder
+from sk_brainjepa.nn._layers import (
+    MLP,
+    Attention,
+    Block,
+    BrainPositionalEmbedding,
+    PatchEmbed,
+    gather_tokens,
+    roi_sincos_embedding,
+    sincos_embedding_1d,
+    time_sincos_embedding,
+)
+from sk_brainjepa.nn._official import (
+    convert_official_checkpoint,
+    convert_official_encoder_state_dict,
+    convert_official_predictor_state_dict,
+    infer_encoder_config_from_state_dict,
+    infer_predictor_config_from_state_dict,
+)
+from sk_brainjepa.nn._predictor import BrainJEPAPredictor
+
+__all__ = [
+    "ATTENTION_BACKENDS",
+    "MLP",
+    "MODEL_PRESETS",
+    "ROI_EMBEDDINGS",
+    "Attention",
+    "Block",
+    "BrainJEPAEncoder",
+    "BrainJEPAPredictor",
+    "BrainPositionalEmbedding",
+    "EncoderConfig",
+    "PatchEmbed",
+    "PredictorConfig",
+    "attention",
+    "convert_official_checkpoint",
+    "convert_official_encoder_state_dict",
+    "convert_official_predictor_state_dict",
+    "flash_attn_available",
+    "gather_tokens",
+    "infer_encoder_config_from_state_dict",
+    "infer_predictor_config_from_state_dict",
+    "math_attention",
+    "model_config",
+    "roi_sincos_embedding",
+    "select_attention_backend",
+    "sincos_embedding_1d",
+    "time_sincos_embedding",
+]

@@ -1,0 +1,222 @@
+"""The Brain-JEPA context / target encoder (a ViT over ROI x time-patch tokens)."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import nn
+
+from sk_brainjepa.nn._config import EncoderConfig, PredictorConfig
+from sk_brainjepa.nn._layers import (
+    Block,
+    BrainPositionalEmbedding,
+    PatchEmbed,
+    check_indices,
+    fresh_generator,
+    gather_tokens,
+    init_weights_,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def default_device() -> torch.device:
+    """Device new tensors go to here (honours ``with torch.device(...)``)."""
+    return torch.empty(0).device
+
+
+def check_gradients(
+    gradients, config: EncoderConfig | PredictorConfig
+) -> torch.Tensor | None:
+    """Validate the gradient matrix against ``config``; float32 tensor or None.
+
+    ``roi_embedding="sincos"`` ignores gradients (returns None).
+    """
+    if config.roi_embedding != "gradient":
+        if gradients is not None:
+            logger.debug(
+                "roi_embedding=%r: ignoring the gradients.", config.roi_embedding
+            )
+        return None
+    if gradients is None:
+        raise ValueError(
+            "gradients of shape (n_rois, gradient_dim) = "
+            f"({config.n_rois}, {config.gradient_dim}) are required for "
+            "roi_embedding='gradient'."
+        )
+    grads = torch.as_tensor(gradients)
+    expected = (config.n_rois, config.gradient_dim)
+    if tuple(grads.shape) != expected:
+        raise ValueError(
+            f"gradients must have shape (n_rois, gradient_dim) = {expected}; got "
+            f"{tuple(grads.shape)}."
+        )
+    if not grads.is_floating_point():
+        grads = grads.to(torch.float32)
+    if grads.device.type != "meta" and not bool(torch.isfinite(grads).all()):
+        raise ValueError("gradients contain NaN or infinite values.")
+    return grads.detach().to(torch.float32).clone()
+
+
+class BrainJEPAEncoder(nn.Module):
+    """Brain-JEPA encoder: patch embedding, gradient positioning, ViT blocks, norm.
+
+    Parameters
+    ----------
+    config : EncoderConfig
+        Architecture.
+    gradients : Tensor of shape (n_rois, gradient_dim) or None, default=None
+        Brain gradients ``G`` (group-level, shared by all subjects). Stored as the
+        persistent buffer ``gradients`` (so our checkpoints carry it). Required
+        for ``roi_embedding="gradient"``; ignored for ``"sincos"``.
+    generator : torch.Generator or None, default=None
+        Source of the initial weights; None draws a fresh seed from the OS (the
+        global torch RNG is never used or changed).
+
+    Attributes
+    ----------
+    patch_embed : PatchEmbed
+    pos_embed_proj : BrainPositionalEmbedding
+        Holds ``predictor_pos_embed_proj = Linear(gradient_dim, embed_dim / 2)``.
+    blocks : nn.ModuleList of Block
+    norm : nn.LayerNorm
+    gradients : Tensor of shape (n_rois, gradient_dim) or None
+        Buffer.
+
+    Notes
+    -----
+    Token ``n = roi * W + t`` covers frames ``t * p`` to ``(t + 1) * p - 1`` of one
+    ROI, with ``W = T // p`` time patches. Any ``T`` that is a multiple of ``p`` is
+    accepted at forward time.
+
+    References
+    ----------
+    Dong, Li et al., "Brain-JEPA: Brain Dynamics Foundation Model with Gradient
+    Positioning and Spatiotemporal Masking", NeurIPS 2024, arXiv:2409.19407.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_brainjepa.nn import BrainJEPAEncoder, model_config
+    >>> cfg, _ = model_config("tiny", n_rois=5, gradient_dim=3)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> enc = BrainJEPAEncoder(cfg, torch.randn(5, 3, generator=g), generator=g)
+    >>> enc(torch.randn(2, 5, 32, generator=g)).shape
+    torch.Size([2, 10, 64])
+    """
+
+    def __init__(
+        self,
+        config: EncoderConfig,
+        gradients: torch.Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(config, EncoderConfig):
+            raise ValueError(
+                f"config must be an EncoderConfig; got {type(config).__name__}."
+            )
+        self.config = config
+        grads = check_gradients(gradients, config)
+        # nn.Linear & co. would initialise themselves from the global RNG; build
+        # them shape-only on the meta device instead, then allocate and draw the
+        # real init from `generator` (faster, and the global RNG stays untouched).
+        device = default_device()
+        with torch.device("meta"):
+            self.patch_embed = PatchEmbed(config.patch_size, config.embed_dim)
+            self.pos_embed_proj = BrainPositionalEmbedding(
+                config.embed_dim,
+                config.n_rois,
+                config.gradient_dim,
+                config.roi_embedding,
+            )
+            self.blocks = nn.ModuleList(
+                Block(
+                    config.embed_dim,
+                    config.n_heads,
+                    mlp_ratio=config.mlp_ratio,
+                    qkv_bias=config.qkv_bias,
+                    norm_eps=config.norm_eps,
+                    attention_backend=config.attention_backend,
+                    activation_checkpointing=config.activation_checkpointing,
+                )
+                for _ in range(config.depth)
+            )
+            self.norm = nn.LayerNorm(config.embed_dim, eps=config.norm_eps)
+        self.to_empty(device=device)
+        if grads is not None:
+            grads = grads.to(device)
+        self.register_buffer("gradients", grads, persistent=True)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Re-draw all weights (official effective init, see :func:`init_weights_`).
+
+        Parameters
+        ----------
+        generator : torch.Generator or None, default=None
+            Source of randomness; None draws a fresh OS seed.
+        """
+        init_weights_(self, fresh_generator(generator))
+
+    @property
+    def embed_dim(self) -> int:
+        """Token width ``D``."""
+        return self.config.embed_dim
+
+    def n_time_patches(self, n_timepoints: int) -> int:
+        """Time patches ``W = n_timepoints // patch_size`` (must divide exactly)."""
+        p = self.config.patch_size
+        if n_timepoints % p != 0 or n_timepoints < p:
+            raise ValueError(
+                f"The number of time points T={n_timepoints} must be a positive "
+                f"multiple of patch_size={p}."
+            )
+        return n_timepoints // p
+
+    def positional_embedding(self, n_time_patches: int) -> torch.Tensor:
+        """Positional embedding ``[time sin-cos | gradient code]``.
+
+        Returns
+        -------
+        pos : Tensor of shape (n_rois * n_time_patches, embed_dim)
+        """
+        weight = self.patch_embed.proj.weight
+        return self.pos_embed_proj(
+            self.gradients, n_time_patches, device=weight.device, dtype=weight.dtype
+        )
+
+    def forward(
+        self, x: torch.Tensor, observation: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Encode fMRI time series.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, n_rois, n_timepoints)
+            ``n_timepoints`` a multiple of ``patch_size``.
+        observation : LongTensor of shape (batch, n_keep) or None, default=None
+            Flat indices ``roi * W + t`` of the tokens to encode (the context);
+            None encodes all ``n_rois * W`` tokens.
+
+        Returns
+        -------
+        features : Tensor of shape (batch, n_keep or n_rois * W, embed_dim)
+            In the order of ``observation``.
+        """
+        if x.ndim != 3 or x.shape[1] != self.config.n_rois:
+            raise ValueError(
+                "x must have shape (batch, n_rois, n_timepoints) with n_rois="
+                f"{self.config.n_rois}; got {tuple(x.shape)}."
+            )
+        n_time_patches = self.n_time_patches(x.shape[2])
+        tokens = self.patch_embed(x)  # (B, R*W, D)
+        tokens = tokens + self.positional_embedding(n_time_patches)
+        if observation is not None:
+            check_indices(observation, "observation", x.shape[0], tokens.shape[1])
+            tokens = gather_tokens(tokens, observation)  # (B, K, D)
+        for block in self.blocks:
+            tokens = block(tokens)
+        return self.norm(tokens)

@@ -1,0 +1,216 @@
+"""Functional connectivity: ROI time series to correlation matrices or vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.covariance import ledoit_wolf
+from sklearn.utils.validation import check_is_fitted
+
+from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._validation import check_n_rois, check_timeseries, n_rois_of
+
+_KINDS = ("pearson", "partial")
+_OUTPUTS = ("matrix", "vector")
+
+# arctanh(1) is infinite; clipping keeps Fisher z finite for perfect correlations.
+_FISHER_CLIP = 1.0 - 1e-7
+
+
+def fisher_z(r: np.ndarray) -> np.ndarray:
+    """Fisher's z transform ``arctanh(r)``, clipped to stay finite at |r| = 1."""
+    return np.arctanh(np.clip(r, -_FISHER_CLIP, _FISHER_CLIP))
+
+
+def sym_matrix_to_vec(
+    matrices: np.ndarray, *, discard_diagonal: bool = True
+) -> np.ndarray:
+    """Vectorise the upper triangle of symmetric matrices, row by row.
+
+    Parameters
+    ----------
+    matrices : ndarray of shape (..., n_rois, n_rois)
+    discard_diagonal : bool, default=True
+        Leave the diagonal out (length ``n_rois * (n_rois - 1) / 2``).
+
+    Returns
+    -------
+    vectors : ndarray of shape (..., n_edges)
+    """
+    n = matrices.shape[-1]
+    rows, cols = np.triu_indices(n, k=1 if discard_diagonal else 0)
+    return matrices[..., rows, cols]
+
+
+def vec_to_sym_matrix(
+    vectors: np.ndarray, *, diagonal: float | None = 1.0
+) -> np.ndarray:
+    """Inverse of :func:`sym_matrix_to_vec` for vectors without the diagonal.
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (..., n_rois * (n_rois - 1) / 2)
+    diagonal : float, default=1.0
+        Value written on the diagonal.
+
+    Returns
+    -------
+    matrices : ndarray of shape (..., n_rois, n_rois)
+    """
+    n_edges = vectors.shape[-1]
+    n = int(round((1 + np.sqrt(1 + 8 * n_edges)) / 2))
+    if n * (n - 1) // 2 != n_edges:
+        raise ValueError(
+            f"A vector of {n_edges} edges is not the upper triangle of any square "
+            "matrix (expected n*(n-1)/2 entries)."
+        )
+    out = np.zeros(vectors.shape[:-1] + (n, n), dtype=vectors.dtype)
+    rows, cols = np.triu_indices(n, k=1)
+    out[..., rows, cols] = vectors
+    out[..., cols, rows] = vectors
+    if diagonal is not None:
+        out[..., np.arange(n), np.arange(n)] = diagonal
+    return out
+
+
+def _check_no_constant_roi(x: np.ndarray, index: int) -> None:
+    std = x.std(axis=1)
+    constant = np.flatnonzero(std <= 1e-12 * max(1.0, float(np.abs(x).max())))
+    if constant.size:
+        raise ValueError(
+            f"Subject {index} has {constant.size} constant ROI(s) (index "
+            f"{', '.join(map(str, constant[:10]))}), whose correlation is undefined."
+        )
+
+
+def _correlation(x: np.ndarray, index: int) -> np.ndarray:
+    _check_no_constant_roi(x, index)
+    return np.corrcoef(x)
+
+
+def _partial_correlation(x: np.ndarray, index: int) -> np.ndarray:
+    _check_no_constant_roi(x, index)
+    # Ledoit-Wolf shrinkage keeps the covariance invertible when frames < ROIs.
+    z = (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+    covariance, _ = ledoit_wolf(z.T.astype(np.float64))
+    precision = np.linalg.inv(covariance)
+    d = np.sqrt(np.diag(precision))
+    partial = -precision / np.outer(d, d)
+    np.fill_diagonal(partial, 1.0)
+    return partial
+
+
+class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Compute functional connectivity (FC) for each subject.
+
+    Parameters
+    ----------
+    kind : {"pearson", "partial"}, default="pearson"
+        Pearson correlation between ROI series, or partial correlation from a
+        Ledoit-Wolf shrunk covariance (well defined even with fewer frames than
+        ROIs).
+    fisher_z : bool, default=False
+        Apply Fisher's ``arctanh``; the diagonal (infinite in z) is set to 0.
+    output : {"matrix", "vector"}, default="matrix"
+        Square matrices, or the upper triangle without the diagonal as a
+        feature vector (for tabular estimators such as ``LogisticRegression``).
+
+    Attributes
+    ----------
+    n_rois_ : int
+        Number of ROIs seen in ``fit``.
+    n_features_in_ : int
+        Same as ``n_rois_``.
+
+    Examples
+    --------
+    >>> from sk_brainjepa import FunctionalConnectivity, make_brain_dynamics
+    >>> X, _ = make_brain_dynamics(n_subjects=3, n_rois=5, n_timepoints=60,
+    ...                            random_state=0)
+    >>> FunctionalConnectivity().fit_transform(X).shape
+    (3, 5, 5)
+    >>> FunctionalConnectivity(output="vector").fit_transform(X).shape
+    (3, 10)
+    """
+
+    def __init__(self, kind="pearson", *, fisher_z=False, output="matrix"):
+        self.kind = kind
+        self.fisher_z = fisher_z
+        self.output = output
+
+    def _check_params(self) -> None:
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}; got {self.kind!r}.")
+        if self.output not in _OUTPUTS:
+            raise ValueError(f"output must be one of {_OUTPUTS}; got {self.output!r}.")
+        if not isinstance(self.fisher_z, (bool, np.bool_)):
+            raise ValueError(f"fisher_z must be True or False; got {self.fisher_z!r}.")
+
+    def fit(self, X, y=None):
+        """Check parameters and record the ROI count (nothing is learnt).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FunctionalConnectivity
+        """
+        self._check_params()
+        X = check_timeseries(X, min_timepoints=3)
+        self.n_rois_ = n_rois_of(X)
+        self.n_features_in_ = self.n_rois_
+        return self
+
+    def transform(self, X):
+        """Compute one connectivity matrix (or vector) per subject.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Subjects may differ in length.
+
+        Returns
+        -------
+        fc : ndarray of shape (n_subjects, n_rois, n_rois) or (n_subjects, n_edges)
+            ``n_edges = n_rois * (n_rois - 1) / 2`` for ``output="vector"``.
+            The dtype follows the input (float32 stays float32).
+        """
+        check_is_fitted(self)
+        X = check_timeseries(X, min_timepoints=3)
+        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        measure = _correlation if self.kind == "pearson" else _partial_correlation
+        dtype = X.dtype if isinstance(X, np.ndarray) else X[0].dtype
+        fc = np.stack([measure(x.astype(np.float64), i) for i, x in enumerate(X)])
+        if self.fisher_z:
+            fc = fisher_z(fc)
+            idx = np.arange(fc.shape[-1])
+            fc[:, idx, idx] = 0.0
+        if self.output == "vector":
+            fc = sym_matrix_to_vec(fc)
+        return fc.astype(dtype, copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """Edge names ``fc_i_j`` for ``output="vector"``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; ROIs are named by index.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        if self.output != "vector":
+            raise ValueError(
+                "Feature names exist only for output='vector'; matrix output is 3-D."
+            )
+        rows, cols = np.triu_indices(self.n_rois_, k=1)
+        return np.asarray(
+            [f"fc_{i}_{j}" for i, j in zip(rows, cols, strict=True)], dtype=object
+        )

@@ -1,0 +1,204 @@
+"""Temporal alignment: bring runs to one TR and one length (paper section 3.1)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._random import numpy_generator
+from sk_brainjepa._utils._validation import (
+    check_n_rois,
+    check_timeseries,
+    n_rois_of,
+)
+
+_METHODS = ("stride", "interpolate")
+_CROPS = ("random", "center", "start")
+_PADS = ("constant", "edge", "error")
+
+
+def _sample_positions(
+    n_frames: int, step: float, n_out: int | None, crop: str, rng: np.random.Generator
+) -> np.ndarray:
+    """Fractional frame positions ``s + k * step`` that fit inside ``n_frames``.
+
+    Returns at most ``n_out`` positions (all that fit when ``n_out`` is None or
+    the run is too short).
+    """
+    n_fit = int(np.floor((n_frames - 1) / step + 1e-9)) + 1
+    if n_out is None or n_fit <= n_out:
+        return np.arange(n_fit) * step
+    slack = (n_frames - 1) - (n_out - 1) * step  # free span for the window start
+    if crop == "random":
+        start = rng.uniform(0.0, slack)
+    elif crop == "center":
+        start = slack / 2.0
+    else:
+        start = 0.0
+    return start + np.arange(n_out) * step
+
+
+class TemporalResampler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Resample ROI time series to a common TR and crop or pad to a fixed length.
+
+    Brain-JEPA feeds windows of 160 frames at an effective TR of about 2 s (UKB
+    runs at TR 0.735 s are taken every third frame). This transformer does the
+    same for any input TR: output frame ``k`` of a subject is read at input
+    position ``s + k * target_tr / tr``, where the start ``s`` places the window
+    at random (seeded), in the centre, or at the start of the run.
+
+    Parameters
+    ----------
+    tr : float or None, default=None
+        Repetition time of the input in seconds. None means the input is
+        already at ``target_tr`` (no resampling, only cropping/padding).
+    target_tr : float, default=2.0
+        Repetition time of the output in seconds.
+    method : {"stride", "interpolate"}, default="stride"
+        ``"stride"`` keeps the input frame at or just before each output
+        position (the paper's temporal down-sampling by stride);
+        ``"interpolate"`` interpolates linearly between neighbouring frames.
+    n_timepoints : int or None, default=160
+        Output length. Longer runs are cropped, shorter ones padded (see
+        ``pad``). None keeps every resampled frame (lengths may then differ and
+        the output is a list).
+    crop : {"random", "center", "start"}, default="center"
+        Where the window sits in a longer run. ``"random"`` draws each
+        subject's start from ``random_state``.
+    pad : {"constant", "edge", "error"}, default="constant"
+        What to do with runs shorter than ``n_timepoints`` after resampling:
+        append zeros (the ROI median after :class:`ROIRobustScaler`), repeat the
+        last frame, or raise a ``ValueError``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random crop positions. With an int, every call of
+        ``transform`` places the windows identically.
+
+    Attributes
+    ----------
+    n_rois_ : int
+        Number of ROIs seen in ``fit``.
+    n_features_in_ : int
+        Same as ``n_rois_``.
+    step_ : float
+        Input frames per output frame, ``target_tr / tr``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_brainjepa import TemporalResampler
+    >>> X = np.random.default_rng(0).normal(size=(2, 5, 490)).astype("float32")
+    >>> TemporalResampler(tr=0.735, target_tr=2.205).fit_transform(X).shape
+    (2, 5, 160)
+    """
+
+    def __init__(
+        self,
+        tr=None,
+        target_tr=2.0,
+        *,
+        method="stride",
+        n_timepoints=160,
+        crop="center",
+        pad="constant",
+        random_state=None,
+    ):
+        self.tr = tr
+        self.target_tr = target_tr
+        self.method = method
+        self.n_timepoints = n_timepoints
+        self.crop = crop
+        self.pad = pad
+        self.random_state = random_state
+
+    def _check_params(self) -> float:
+        for name, value, allowed in (
+            ("method", self.method, _METHODS),
+            ("crop", self.crop, _CROPS),
+            ("pad", self.pad, _PADS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
+        if not (isinstance(self.target_tr, (int, float)) and self.target_tr > 0):
+            raise ValueError(
+                "target_tr must be a positive number of seconds; got "
+                f"{self.target_tr!r}."
+            )
+        if self.tr is not None and not (
+            isinstance(self.tr, (int, float)) and self.tr > 0
+        ):
+            raise ValueError(f"tr must be None or a positive number; got {self.tr!r}.")
+        if self.n_timepoints is not None and not (
+            isinstance(self.n_timepoints, (int, np.integer)) and self.n_timepoints >= 1
+        ):
+            raise ValueError(
+                f"n_timepoints must be None or an int >= 1; got {self.n_timepoints!r}."
+            )
+        return 1.0 if self.tr is None else float(self.target_tr) / float(self.tr)
+
+    def fit(self, X, y=None):
+        """Check parameters and record the ROI count (nothing is learnt).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TemporalResampler
+        """
+        self.step_ = self._check_params()
+        X = check_timeseries(X)
+        self.n_rois_ = n_rois_of(X)
+        self.n_features_in_ = self.n_rois_
+        return self
+
+    def _resample_one(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        positions = _sample_positions(
+            x.shape[1], self.step_, self.n_timepoints, self.crop, rng
+        )
+        if self.method == "stride":
+            # The small epsilon keeps exact integers (e.g. 3.0000000001) on their frame.
+            out = x[:, np.floor(positions + 1e-9).astype(int)]
+        else:
+            left = np.floor(positions).astype(int)
+            right = np.minimum(left + 1, x.shape[1] - 1)
+            frac = (positions - left).astype(x.dtype)
+            out = x[:, left] * (1 - frac) + x[:, right] * frac
+        missing = 0 if self.n_timepoints is None else self.n_timepoints - out.shape[1]
+        if missing > 0:
+            if self.pad == "error":
+                raise ValueError(
+                    f"A run of {x.shape[1]} frames at TR {self.tr or self.target_tr} s "
+                    f"gives {out.shape[1]} frames at TR {self.target_tr} s, fewer than "
+                    f"n_timepoints={self.n_timepoints}. Lower n_timepoints or set "
+                    "pad='constant' or pad='edge'."
+                )
+            mode = "constant" if self.pad == "constant" else "edge"
+            out = np.pad(out, ((0, 0), (0, missing)), mode=mode)
+        return out
+
+    def transform(self, X):
+        """Resample, then crop or pad each subject.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_subjects, n_rois, n_timepoints_out) or list
+            A 3-D array whenever every subject ends with the same length
+            (always the case when ``n_timepoints`` is set), else a list.
+        """
+        check_is_fitted(self)
+        X = check_timeseries(X)
+        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        rng = numpy_generator(self.random_state)
+        out = [self._resample_one(x, rng) for x in X]
+        if len({o.shape[1] for o in out}) == 1:
+            return np.stack(out)
+        return out

@@ -1,0 +1,176 @@
+"""Per-ROI robust scaling, as Brain-JEPA scales its inputs (paper section 3.1)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._validation import (
+    check_n_rois,
+    check_timeseries,
+    n_rois_of,
+    stack_if_equal,
+)
+
+_STATISTICS = ("pooled", "subject_mean")
+
+
+class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Scale each ROI by a median and an interquartile range learnt on training data.
+
+    Brain-JEPA removes the large, site- and ROI-specific offsets of raw BOLD
+    signal with robust scaling per ROI: ``x[r] <- (x[r] - median_r) / iqr_r``.
+    The statistics are fitted once, on the training participants, and the same
+    ones are applied to any new data, so no test information leaks into them.
+
+    Read more in the README, section "Preprocessing".
+
+    Parameters
+    ----------
+    statistics : {"pooled", "subject_mean"}, default="pooled"
+        What the median and IQR of ROI ``r`` are computed over.
+
+        - ``"pooled"`` (the paper): every time point of every training
+          participant for that ROI.
+        - ``"subject_mean"`` (the official code): the per-participant temporal
+          mean of that ROI, i.e. the spread *between* participants. This
+          removes the offsets but divides within-subject fluctuations by a
+          between-subject spread (reference-brainjepa.md section 2.2).
+    quantile_range : tuple of float, default=(25.0, 75.0)
+        Percentiles whose difference is the scale (25-75 gives the IQR).
+    min_scale : float, default=1e-12
+        A fitted scale at or below this value means a constant ROI; ``fit``
+        then raises instead of dividing by zero.
+
+    Attributes
+    ----------
+    center_ : ndarray of shape (n_rois,)
+        Fitted per-ROI medians.
+    scale_ : ndarray of shape (n_rois,)
+        Fitted per-ROI interquartile ranges.
+    n_rois_ : int
+        Number of ROIs seen in ``fit``.
+    n_features_in_ : int
+        Same as ``n_rois_``: ROIs are the features of time-series input.
+
+    See Also
+    --------
+    sklearn.preprocessing.RobustScaler : the tabular equivalent.
+
+    Examples
+    --------
+    >>> from sk_brainjepa import ROIRobustScaler, make_brain_dynamics
+    >>> X, _ = make_brain_dynamics(n_subjects=4, n_rois=6, n_timepoints=40,
+    ...                            random_state=0)
+    >>> Xs = ROIRobustScaler().fit_transform(X)
+    >>> Xs.shape, Xs.dtype
+    ((4, 6, 40), dtype('float32'))
+    """
+
+    def __init__(
+        self, statistics="pooled", *, quantile_range=(25.0, 75.0), min_scale=1e-12
+    ):
+        self.statistics = statistics
+        self.quantile_range = quantile_range
+        self.min_scale = min_scale
+
+    def _check_params(self):
+        if self.statistics not in _STATISTICS:
+            raise ValueError(
+                f"statistics must be one of {_STATISTICS}; got {self.statistics!r}."
+            )
+        try:
+            q_lo, q_hi = (float(q) for q in self.quantile_range)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "quantile_range must be a pair of floats (q_min, q_max); got "
+                f"{self.quantile_range!r}."
+            ) from None
+        if not 0.0 <= q_lo < q_hi <= 100.0:
+            raise ValueError(
+                "quantile_range must satisfy 0 <= q_min < q_max <= 100; got "
+                f"{self.quantile_range!r}."
+            )
+        if not self.min_scale >= 0:
+            raise ValueError(f"min_scale must be >= 0; got {self.min_scale!r}.")
+        return q_lo, q_hi
+
+    def fit(self, X, y=None):
+        """Learn per-ROI medians and IQRs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Training time series; a list may hold subjects of different lengths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ROIRobustScaler
+        """
+        q_lo, q_hi = self._check_params()
+        X = check_timeseries(X)
+        if self.statistics == "pooled":
+            # (n_rois, total frames): every frame of every subject counts once.
+            values = np.concatenate(list(X), axis=1).T
+        else:
+            values = np.stack([x.mean(axis=1) for x in X])  # (n_subjects, n_rois)
+        center = np.median(values, axis=0)
+        lo, hi = np.percentile(values, [q_lo, q_hi], axis=0)
+        scale = hi - lo
+        constant = np.flatnonzero(scale <= self.min_scale)
+        if constant.size:
+            shown = ", ".join(map(str, constant[:10])) + (
+                ", ..." if constant.size > 10 else ""
+            )
+            raise ValueError(
+                f"{constant.size} ROI(s) have a zero interquartile range "
+                f"(statistics={self.statistics!r}), so they cannot be scaled: ROI "
+                f"index {shown}. Drop constant ROIs (e.g. empty parcels) first."
+            )
+        self.center_ = center
+        self.scale_ = scale
+        self.n_rois_ = n_rois_of(X)
+        self.n_features_in_ = self.n_rois_
+        return self
+
+    def _apply(self, X, inverse: bool):
+        check_is_fitted(self)
+        X = check_timeseries(X)
+        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        out = []
+        for x in X:
+            center = self.center_.astype(x.dtype)[:, None]
+            scale = self.scale_.astype(x.dtype)[:, None]
+            out.append(x * scale + center if inverse else (x - center) / scale)
+        return stack_if_equal(out, X)
+
+    def transform(self, X):
+        """Scale time series with the fitted statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_subjects, n_rois, n_timepoints) or list
+            Same container and dtype (float32 stays float32) as the input.
+        """
+        return self._apply(X, inverse=False)
+
+    def inverse_transform(self, X):
+        """Undo the scaling.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_subjects, n_rois, n_timepoints) or list
+        """
+        return self._apply(X, inverse=True)

@@ -1,0 +1,235 @@
+"""One JEPA optimisation step after another: the training loop without the estimator.
+
+:class:`JEPATrainer` owns the optimiser, the schedules and the step counters; the
+estimator owns data (cropping, shuffling), devices and bookkeeping. It knows
+nothing of scikit-learn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import Tensor, nn
+
+from sk_brainjepa.masking import MaskBatch, apply_masks
+from sk_brainjepa.training._objective import (
+    normalize_targets,
+    prediction_loss,
+    representation_spread,
+    update_ema,
+)
+from sk_brainjepa.training._schedules import cosine_ramp, ema_momentum, warmup_cosine
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def parameter_groups(modules: Iterable[nn.Module], weight_decay: float) -> list[dict]:
+    """AdamW groups: weight decay on matrices only, none on biases and norms.
+
+    Decay is decided by tensor rank, as in nanoGPT: tensors of rank >= 2 (linear
+    and conv weights, the mask token) decay, rank-1 tensors (biases, LayerNorm
+    scales and shifts) do not. Frozen tensors are left out.
+
+    Parameters
+    ----------
+    modules : iterable of nn.Module
+    weight_decay : float
+
+    Returns
+    -------
+    groups : list of dict
+        ``[{"params": decayed, "weight_decay": weight_decay, "decay": True},
+        {"params": others, "weight_decay": 0.0, "decay": False}]``
+    """
+    decay, no_decay = [], []
+    for module in modules:
+        for p in module.parameters():
+            if p.requires_grad:
+                (decay if p.ndim >= 2 else no_decay).append(p)
+    return [
+        {"params": decay, "weight_decay": weight_decay, "decay": True},
+        {"params": no_decay, "weight_decay": 0.0, "decay": False},
+    ]
+
+
+def jepa_loss(
+    encoder: nn.Module,
+    predictor: nn.Module,
+    target_encoder: nn.Module,
+    x: Tensor,
+    masks: MaskBatch,
+    loss: str = "smooth_l1",
+) -> tuple[Tensor, Tensor]:
+    """The Brain-JEPA objective for one batch.
+
+    Parameters
+    ----------
+    encoder, predictor, target_encoder : nn.Module
+    x : Tensor of shape (B, R, T)
+        ROI time series.
+    masks : MaskBatch
+        Observation and target token indices.
+    loss : {"smooth_l1", "l2"}, default="smooth_l1"
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+    spread : Tensor of shape ()
+        Collapse statistic of the (normalised) target features, no gradient.
+    """
+    with torch.no_grad():
+        targets = normalize_targets(target_encoder(x))  # (B, N, D)
+        spread = representation_spread(targets)
+        targets = apply_masks(targets, masks.target)  # (B, K_tgt, D)
+    context = encoder(x, masks.observation)  # (B, K_obs, D)
+    n_time_patches = encoder.n_time_patches(x.shape[-1])
+    predicted = predictor(context, masks.observation, masks.target, n_time_patches)
+    return prediction_loss(predicted.float(), targets.float(), loss), spread
+
+
+class JEPATrainer:
+    """Optimiser, schedules and EMA for Brain-JEPA pretraining.
+
+    Parameters
+    ----------
+    encoder, predictor, target_encoder : nn.Module
+        The observation encoder, the predictor and the EMA copy of the encoder.
+    masker : callable
+        ``masker(batch_size, generator) -> MaskBatch``.
+    mask_generator : torch.Generator
+        The only source of randomness for masks.
+    total_steps : int
+        Optimiser steps in the whole run (sizes every schedule).
+    warmup_steps : int
+        Linear warm-up of the learning rate.
+    lr, start_lr, final_lr : float
+        Peak, initial and final learning rates.
+    weight_decay, final_weight_decay : float
+        Start and end of the cosine weight-decay ramp.
+    ema : tuple of float
+        Start and end EMA momentum; the end value is reached at the last step.
+    loss : {"smooth_l1", "l2"}
+    accumulation_steps : int
+        Mini-batches whose gradients add up before each optimiser step.
+    autocast_dtype : torch.dtype or None
+        ``torch.bfloat16`` to run forward passes under CUDA autocast.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        predictor,
+        target_encoder,
+        masker: Callable,
+        *,
+        mask_generator: torch.Generator,
+        total_steps: int,
+        warmup_steps: int,
+        lr: float,
+        start_lr: float,
+        final_lr: float,
+        weight_decay: float,
+        final_weight_decay: float,
+        ema: tuple[float, float],
+        loss: str,
+        accumulation_steps: int = 1,
+        autocast_dtype=None,
+    ):
+        self.encoder = encoder
+        self.predictor = predictor
+        self.target_encoder = target_encoder
+        self.masker = masker
+        self.mask_generator = mask_generator
+        self.total_steps = total_steps
+        self.warmup_steps = warmup_steps
+        self.lr, self.start_lr, self.final_lr = lr, start_lr, final_lr
+        self.weight_decay, self.final_weight_decay = weight_decay, final_weight_decay
+        self.ema = ema
+        self.loss = loss
+        self.accumulation_steps = accumulation_steps
+        self.autocast_dtype = autocast_dtype
+        self.optimizer = torch.optim.AdamW(
+            parameter_groups([encoder, predictor], weight_decay), lr=start_lr
+        )
+        self.step = 0  # optimiser steps taken
+        self._pending = 0  # mini-batches accumulated since the last step
+
+    def current_lr(self) -> float:
+        return warmup_cosine(
+            self.step,
+            total_steps=self.total_steps,
+            warmup_steps=self.warmup_steps,
+            start_value=self.start_lr,
+            peak_value=self.lr,
+            final_value=self.final_lr,
+        )
+
+    def current_momentum(self) -> float:
+        return ema_momentum(
+            self.step,
+            total_steps=self.total_steps,
+            start_value=self.ema[0],
+            final_value=self.ema[1],
+        )
+
+    def _autocast(self, device_type: str):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type, dtype=self.autocast_dtype)
+
+    def train_batch(self, x: Tensor) -> tuple[float, float]:
+        """Forward and backward one mini-batch; step the optimiser when due.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, R, T), on the training device
+
+        Returns
+        -------
+        loss, spread : float
+        """
+        self.encoder.train()
+        self.predictor.train()
+        masks = self.masker(x.shape[0], self.mask_generator).to(x.device)
+        with self._autocast(x.device.type):
+            loss, spread = jepa_loss(
+                self.encoder, self.predictor, self.target_encoder, x, masks, self.loss
+            )
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise TrainingDivergedError(
+                f"The pretraining loss became {value} at optimiser step {self.step}. "
+                "Lower lr, check that the input is scaled (ROIRobustScaler) and "
+                "finite, or increase warmup_epochs."
+            )
+        (loss / self.accumulation_steps).backward()
+        self._pending += 1
+        if self._pending == self.accumulation_steps:
+            self.optimizer_step()
+        return value, float(spread)
+
+    def optimizer_step(self) -> None:
+        """Apply the accumulated gradients, then update the EMA target encoder."""
+        if self._pending == 0:
+            return
+        lr = self.current_lr()
+        wd = cosine_ramp(
+            self.step,
+            total_steps=self.total_steps,
+            start_value=self.weight_decay,
+            final_value=self.final_weight_decay,
+        )
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+            if group["decay"]:
+                group["weight_decay"] = wd
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        update_ema(self.target_encoder, self.encoder, self.current_momentum())
+        self.step += 1
+        self._pending = 0
