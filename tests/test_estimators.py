@@ -135,6 +135,21 @@ def test_options_train(data, options):
     assert np.isfinite(pre.history_[0]["loss"])
 
 
+def test_verbose_shows_progress_and_logs_epochs(data, caplog):
+    with caplog.at_level("INFO", logger="sk_brainjepa"):
+        BrainJEPAPretrainer(**{**FAST, "max_epochs": 2}, verbose=1, random_state=0).fit(
+            data[0]
+        )
+    epochs = [
+        r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch")
+    ]
+    assert len(epochs) == 2 and "loss" in epochs[0]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="sk_brainjepa"):
+        BrainJEPAPretrainer(**FAST, random_state=0).fit(data[0])
+    assert not caplog.records
+
+
 def test_gradient_sources_agree(data, tmp_path, fitted):
     X = data[0]
     path = tmp_path / "grad.csv"

@@ -156,7 +156,7 @@ def test_spatiotemporal_kinds_lie_in_their_regions(grid, seed, n_blocks):
 
 
 @pytest.mark.parametrize("n_blocks", [1, 2, 4])
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("grid", GRIDS)
 def test_spatiotemporal_every_kind_in_every_sample(grid, seed, n_blocks):
     masker = SpatiotemporalMasker(*grid, n_blocks=n_blocks)
@@ -380,6 +380,23 @@ def test_official_structure(grid, seed):
             edge_rois, alpha_rois
         )
         assert torch.equal(edge_kind == 1, in_mask_set)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_official_observation_is_observed_rois_minus_alpha_and_edges(seed):
+    # One sample per batch: nothing is truncated, so the observation must be
+    # exactly (O minus alpha rows) x (window minus the edge columns).
+    masks = _sample(OfficialMasker(450, 10), seed, batch_size=1)
+    start, stop = masks.observation_window[0].tolist()
+    alpha = masks.target[0][masks.target_kind[0] == 0]
+    edge = masks.target[0][masks.target_kind[0] != 0]
+    rois = masks.observation_rois[0].clone()
+    rois[alpha // 10] = False
+    times = torch.zeros(10, dtype=torch.bool)
+    times[start:stop] = True
+    times[edge % 10] = False
+    expected = (rois[:, None] & times[None, :]).reshape(-1).nonzero()[:, 0]
+    assert torch.equal(masks.observation[0], expected)
 
 
 def test_official_sizes_match_yaml_ranges():

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-import os
-
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
@@ -19,24 +14,7 @@ from sk_brainjepa.estimators._common import (
     embed,
     resolve_device,
 )
-from sk_brainjepa.estimators._pretrainer import CHECKPOINT_FORMAT, BrainJEPAPretrainer
-from sk_brainjepa.nn import (
-    BrainJEPAEncoder,
-    convert_official_encoder_state_dict,
-    infer_encoder_config_from_state_dict,
-)
-from sk_brainjepa.training import load_checkpoint
-
-OFFICIAL_N_TIMEPOINTS = 160
-
-
-def _is_official(payload: dict) -> bool:
-    target = payload.get("target_encoder")
-    return (
-        payload.get("format") is None
-        and isinstance(target, dict)
-        and any(k.endswith("patch_embed.proj.weight") for k in target)
-    )
+from sk_brainjepa.estimators._loading import load_pretrained_encoder
 
 
 class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
@@ -120,26 +98,6 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         self.device = device
 
     def _check_params(self) -> None:
-        if (self.checkpoint is None) == (self.pretrainer is None):
-            raise ValueError(
-                "Give exactly one of checkpoint (a path) or pretrainer (a fitted "
-                "BrainJEPAPretrainer); got "
-                + ("neither." if self.checkpoint is None else "both.")
-            )
-        if self.checkpoint is not None and not isinstance(
-            self.checkpoint, (str, os.PathLike)
-        ):
-            raise ValueError(
-                f"checkpoint must be a path; got {type(self.checkpoint).__name__}."
-            )
-        if self.pretrainer is not None and not isinstance(
-            _unfreeze(self.pretrainer), BrainJEPAPretrainer
-        ):
-            raise ValueError(
-                "pretrainer must be a fitted BrainJEPAPretrainer (optionally "
-                "wrapped in sklearn.frozen.FrozenEstimator); got "
-                f"{type(self.pretrainer).__name__}."
-            )
         for name, allowed in (("readout", READOUTS), ("window", WINDOWS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -153,55 +111,6 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
             raise ValueError(
                 f"batch_size must be a positive integer; got {self.batch_size!r}."
             )
-
-    def _load_encoder(self) -> tuple[BrainJEPAEncoder, int]:
-        if self.pretrainer is not None:
-            pretrainer = _unfreeze(self.pretrainer)
-            try:
-                check_is_fitted(pretrainer)
-            except NotFittedError:
-                raise ValueError(
-                    "The pretrainer given to BrainJEPAEmbedder is not fitted. Note "
-                    "that sklearn.base.clone (used by GridSearchCV and "
-                    "cross_validate) drops fitted state: wrap it as "
-                    "FrozenEstimator(pretrainer), or save it and pass "
-                    "checkpoint=path."
-                ) from None
-            return copy.deepcopy(pretrainer.target_encoder_), pretrainer.n_timepoints
-        payload = load_checkpoint(self.checkpoint)
-        if payload.get("format") == CHECKPOINT_FORMAT:
-            pre = BrainJEPAPretrainer.load(self.checkpoint)
-            return pre.target_encoder_, pre.n_timepoints
-        if not _is_official(payload):
-            raise ValueError(
-                f"{self.checkpoint} is neither a BrainJEPAPretrainer checkpoint nor an "
-                "official Brain-JEPA checkpoint (a dict with a 'target_encoder' state "
-                f"dict); its top-level keys are {sorted(payload)[:10]}."
-            )
-        if self.gradients is None:
-            raise ValueError(
-                "The official checkpoint does not contain the gradients: pass "
-                "gradients= (the path of gradient_mapping_450.csv or an array of shape "
-                "(n_rois, 30))."
-            )
-        gradients = torch.from_numpy(_official_gradients(self.gradients))
-        n_timepoints = self.n_timepoints or OFFICIAL_N_TIMEPOINTS
-        config = infer_encoder_config_from_state_dict(
-            payload["target_encoder"], n_heads=self.n_heads, n_rois=gradients.shape[0]
-        )
-        if n_timepoints % config.patch_size:
-            raise ValueError(
-                f"n_timepoints={n_timepoints} must be a multiple of the checkpoint's "
-                f"patch size {config.patch_size}."
-            )
-        # Checks every key and shape (and the stored 450 x 10 time table) and adds
-        # the gradients; the encoder itself then embeds any window length.
-        state = convert_official_encoder_state_dict(
-            payload["target_encoder"], gradients=gradients, config=config
-        )
-        encoder = BrainJEPAEncoder(config, gradients)
-        encoder.load_state_dict(state, strict=True)
-        return encoder.eval(), n_timepoints
 
     def fit(self, X=None, y=None):
         """Load the encoder (nothing is learnt).
@@ -218,7 +127,13 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         self : BrainJEPAEmbedder
         """
         self._check_params()
-        encoder, n_timepoints = self._load_encoder()
+        encoder, n_timepoints = load_pretrained_encoder(
+            checkpoint=self.checkpoint,
+            pretrainer=self.pretrainer,
+            gradients=self.gradients,
+            n_heads=self.n_heads,
+            n_timepoints=self.n_timepoints,
+        )
         encoder.requires_grad_(False)
         n_rois = encoder.config.n_rois
         if X is not None:
@@ -270,28 +185,3 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
             )
         n_out = self.embed_dim_ * (self.n_rois_ if self.readout == "roi" else 1)
         return np.asarray([f"brainjepaembedder{i}" for i in range(n_out)], dtype=object)
-
-
-def _unfreeze(estimator):
-    """The estimator inside a ``sklearn.frozen.FrozenEstimator``, or itself."""
-    try:
-        from sklearn.frozen import FrozenEstimator
-    except ImportError:  # scikit-learn < 1.6
-        return estimator
-    return estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
-
-
-def _official_gradients(gradients) -> np.ndarray:
-    from sk_brainjepa.gradients import read_gradient_csv
-
-    if isinstance(gradients, (str, os.PathLike)):
-        values = read_gradient_csv(gradients)
-    else:
-        values = np.asarray(gradients)
-    values = np.asarray(values, dtype=np.float32)
-    if values.ndim != 2 or not np.all(np.isfinite(values)):
-        raise ValueError(
-            f"gradients must be a finite 2-D array (n_rois, n_components); got shape "
-            f"{values.shape}."
-        )
-    return values

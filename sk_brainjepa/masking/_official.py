@@ -95,7 +95,15 @@ class OfficialMasker:
     loses the tail of the left block first, then of the right block. At the
     official grid and ``B = 16``, about 65% of batches therefore keep alpha
     targets only (a sample with ``w = 0`` on both sides, probability 1/16, sets
-    the minimum), and the kept observation averages about 820 tokens (18%).
+    the minimum), and the kept observation averages about 820 tokens (18%);
+    measured here over 1,000 batches: 67% alpha-only, ``K_enc`` 825,
+    ``K_pred`` 854, beta/gamma 3.8% of the kept targets (reference: 64-65%,
+    822, 863, about 4%).
+
+    Unlike the official code, sizes *and* positions come from the one
+    ``generator`` (officially, positions use the DataLoader worker's global
+    RNG), so the masks are reproducible; the torch RNG streams are not
+    bit-identical to the official ones.
 
     **Kind labels.** Alpha tokens are 0. In the right/left blocks, tokens from the
     ``mask_set`` stratum are labelled 1 (the official comments call it "beta")

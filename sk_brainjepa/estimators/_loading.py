@@ -1,0 +1,147 @@
+"""Load a pretrained Brain-JEPA target encoder from any of the sources we accept.
+
+Shared by :class:`BrainJEPAEmbedder` and the fine-tuners, so that a fitted
+pretrainer, one of our checkpoints and the official ``jepa-ep300.pth.tar`` all
+give the same encoder wherever they are used.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import numpy as np
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from sk_brainjepa.estimators._pretrainer import CHECKPOINT_FORMAT, BrainJEPAPretrainer
+from sk_brainjepa.gradients import read_gradient_csv
+from sk_brainjepa.nn import (
+    BrainJEPAEncoder,
+    convert_official_encoder_state_dict,
+    infer_encoder_config_from_state_dict,
+)
+from sk_brainjepa.training import load_checkpoint
+
+OFFICIAL_N_TIMEPOINTS = 160
+
+
+def unfreeze(estimator):
+    """The estimator inside a ``sklearn.frozen.FrozenEstimator``, or itself."""
+    try:
+        from sklearn.frozen import FrozenEstimator
+    except ImportError:  # scikit-learn < 1.6
+        return estimator
+    return estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
+
+
+def is_official_checkpoint(payload: dict) -> bool:
+    """True for the official layout: a ``target_encoder`` state dict, no format tag."""
+    target = payload.get("target_encoder")
+    return (
+        payload.get("format") is None
+        and isinstance(target, dict)
+        and any(k.endswith("patch_embed.proj.weight") for k in target)
+    )
+
+
+def _gradient_array(gradients) -> np.ndarray:
+    if isinstance(gradients, (str, os.PathLike)):
+        values = read_gradient_csv(gradients)
+    else:
+        values = np.asarray(gradients)
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    if values.ndim != 2 or not np.all(np.isfinite(values)):
+        raise ValueError(
+            "gradients must be a finite 2-D array (n_rois, n_components); got shape "
+            f"{values.shape}."
+        )
+    return values
+
+
+def load_pretrained_encoder(
+    *, checkpoint=None, pretrainer=None, gradients=None, n_heads=None, n_timepoints=None
+) -> tuple[BrainJEPAEncoder, int]:
+    """A fresh copy of a pretrained target encoder and its window length.
+
+    Parameters
+    ----------
+    checkpoint : str, os.PathLike or None
+        Our checkpoint (:meth:`BrainJEPAPretrainer.save`) or the official one.
+    pretrainer : BrainJEPAPretrainer, FrozenEstimator or None
+        A fitted pretrainer (exactly one of ``checkpoint`` and ``pretrainer``).
+    gradients : None, array-like or path
+        Required for the official checkpoint, which does not contain them.
+    n_heads : int or None
+        Heads of an official encoder; None uses the official count for its width.
+    n_timepoints : int or None
+        Window in frames; None takes the pretrainer's or checkpoint's (160 for
+        the official checkpoint).
+
+    Returns
+    -------
+    encoder : BrainJEPAEncoder
+        In eval mode, on the CPU, independent of the source's weights.
+    n_timepoints : int
+    """
+    if (checkpoint is None) == (pretrainer is None):
+        raise ValueError(
+            "Give exactly one of checkpoint (a path) or pretrainer (a fitted "
+            "BrainJEPAPretrainer); got "
+            + ("neither." if checkpoint is None else "both.")
+        )
+    if pretrainer is not None:
+        pretrainer = unfreeze(pretrainer)
+        if not isinstance(pretrainer, BrainJEPAPretrainer):
+            raise ValueError(
+                "pretrainer must be a fitted BrainJEPAPretrainer (optionally wrapped "
+                f"in sklearn.frozen.FrozenEstimator); got {type(pretrainer).__name__}."
+            )
+        try:
+            check_is_fitted(pretrainer)
+        except NotFittedError:
+            raise ValueError(
+                "The pretrainer is not fitted. Note that sklearn.base.clone (used by "
+                "GridSearchCV and cross_validate) drops the fitted state of nested "
+                "estimators: wrap it as FrozenEstimator(pretrainer), or save it and "
+                "pass checkpoint=path."
+            ) from None
+        encoder = copy.deepcopy(pretrainer.target_encoder_).cpu().eval()
+        return encoder, int(n_timepoints or pretrainer.n_timepoints)
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise ValueError(f"checkpoint must be a path; got {type(checkpoint).__name__}.")
+
+    payload = load_checkpoint(checkpoint)
+    if payload.get("format") == CHECKPOINT_FORMAT:
+        pre = BrainJEPAPretrainer.load(checkpoint)
+        return pre.target_encoder_, int(n_timepoints or pre.n_timepoints)
+    if not is_official_checkpoint(payload):
+        raise ValueError(
+            f"{checkpoint} is neither a BrainJEPAPretrainer checkpoint nor an official "
+            "Brain-JEPA checkpoint (a dict with a 'target_encoder' state dict); its "
+            f"top-level keys are {sorted(payload)[:10]}."
+        )
+    if gradients is None:
+        raise ValueError(
+            "The official checkpoint does not contain the gradients: pass gradients= "
+            "(the path of gradient_mapping_450.csv or an array of shape (n_rois, 30))."
+        )
+    grads = torch.from_numpy(_gradient_array(gradients))
+    n_timepoints = int(n_timepoints or OFFICIAL_N_TIMEPOINTS)
+    config = infer_encoder_config_from_state_dict(
+        payload["target_encoder"], n_heads=n_heads, n_rois=grads.shape[0]
+    )
+    if n_timepoints % config.patch_size:
+        raise ValueError(
+            f"n_timepoints={n_timepoints} must be a multiple of the checkpoint's patch "
+            f"size {config.patch_size}."
+        )
+    # Checks every key and shape (and the stored 450 x 10 time table) and adds the
+    # gradients; the encoder itself then embeds any window length.
+    state = convert_official_encoder_state_dict(
+        payload["target_encoder"], gradients=grads, config=config
+    )
+    encoder = BrainJEPAEncoder(config, grads)
+    encoder.load_state_dict(state, strict=True)
+    return encoder.eval(), n_timepoints
