@@ -11,12 +11,22 @@ from sk_brainjepa.datasets import (
     load_timeseries,
     make_brain_dynamics,
 )
-from sk_brainjepa.estimators import BrainJEPAEmbedder, BrainJEPAPretrainer
+from sk_brainjepa.estimators import (
+    BrainJEPAClassifier,
+    BrainJEPAEmbedder,
+    BrainJEPAPretrainer,
+    BrainJEPARegressor,
+)
 from sk_brainjepa.gradients import (
     GradientPositioner,
     diffusion_gradients,
     read_gradient_csv,
     write_gradient_csv,
+)
+from sk_brainjepa.model_selection import (
+    TrainValTestSplit,
+    linear_probe,
+    train_val_test_split,
 )
 from sk_brainjepa.preprocessing import (
     FunctionalConnectivity,
@@ -25,18 +35,23 @@ from sk_brainjepa.preprocessing import (
 )
 
 __all__ = [
+    "BrainJEPAClassifier",
     "BrainJEPAEmbedder",
     "BrainJEPAPretrainer",
+    "BrainJEPARegressor",
     "FunctionalConnectivity",
     "GradientPositioner",
     "ROIRobustScaler",
     "TemporalResampler",
+    "TrainValTestSplit",
     "__version__",
     "diffusion_gradients",
+    "linear_probe",
     "load_group_fc",
     "load_hcp_rest",
     "load_timeseries",
     "make_brain_dynamics",
     "read_gradient_csv",
+    "train_val_test_split",
     "write_gradient_csv",
 ]

@@ -103,7 +103,7 @@ def test_loss_falls_on_simulated_dynamics():
     assert len(losses) == 6
     assert losses[-1] < 0.8 * losses[0], losses
     assert pre.history_[-1]["momentum"] == pytest.approx(1.0)
-    assert all(h["spread"] > 0.1 for h in pre.history_)
+    assert all(h["spread"] > 0.1 and h["sample_spread"] > 0 for h in pre.history_)
 
 
 def test_same_seed_same_embeddings_and_global_rng_untouched(data):
@@ -213,6 +213,11 @@ def test_collapse_warning_and_nan_error(data):
     X = data[0]
     with pytest.warns(RepresentationCollapseWarning, match="spread across tokens"):
         BrainJEPAPretrainer(**FAST, collapse_threshold=10.0, random_state=0).fit(X)
+    # Between the two statistics: features that differ by token, not by subject.
+    pre = BrainJEPAPretrainer(**FAST, random_state=0).fit(X)
+    threshold = (pre.history_[-1]["sample_spread"] + pre.history_[-1]["spread"]) / 2
+    with pytest.warns(RepresentationCollapseWarning, match="barely differ between"):
+        BrainJEPAPretrainer(**FAST, collapse_threshold=threshold, random_state=0).fit(X)
     with pytest.raises(TrainingDivergedError, match="loss became nan"):
         BrainJEPAPretrainer(**FAST, random_state=0).fit(X * np.float32(1e30))
 

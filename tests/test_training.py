@@ -15,6 +15,7 @@ from sk_brainjepa.training import (
     parameter_groups,
     prediction_loss,
     representation_spread,
+    sample_spread,
     save_checkpoint,
     update_ema,
     warmup_cosine,
@@ -100,6 +101,14 @@ def test_spread_detects_collapse():
     )
     assert representation_spread(healthy) > 0.8
     assert representation_spread(collapsed) < 0.01
+    # Position-only features: every sample gets the same token-dependent vectors.
+    positional = normalize_targets(
+        torch.randn(1, 50, 16, generator=g).expand(4, 50, 16)
+    )
+    assert representation_spread(positional) > 0.8
+    assert sample_spread(positional) < 1e-6
+    assert sample_spread(healthy) > 0.8
+    assert torch.isnan(sample_spread(healthy[:1]))
 
 
 def test_parameter_groups_decay_matrices_only():

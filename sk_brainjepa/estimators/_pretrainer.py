@@ -111,7 +111,9 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         Mini-batches per optimiser step.
     collapse_threshold : float, default=0.05
         Warn with ``RepresentationCollapseWarning`` when the spread of the
-        normalised target features across tokens falls below this value.
+        normalised target features across tokens (every token the same
+        vector), or across the samples of a batch (features that encode only
+        token positions), falls below this value at the last epoch.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         ``"auto"`` uses bfloat16 autocast on CUDA and float32 on the CPU.
     device : str, default="auto"
@@ -134,8 +136,10 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
     predictor_ : BrainJEPAPredictor
     gradients_ : ndarray of shape (n_rois, m)
     history_ : list of dict
-        One record per epoch: ``epoch``, ``loss``, ``spread`` (the collapse
-        statistic), ``lr``, ``momentum``, ``seconds``.
+        One record per epoch: ``epoch``, ``loss``, ``spread`` and
+        ``sample_spread`` (the collapse statistics: spread of the normalised
+        target features across tokens and across samples), ``lr``,
+        ``momentum``, ``seconds``.
     n_rois_, n_features_in_ : int
     device_ : torch.device
         Device used for training.
@@ -364,21 +368,27 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         for epoch in epochs:
             tic = time.perf_counter()
             order = data_rng.permutation(n_subjects)
-            losses, spreads = [], []
+            losses, spreads, sample_spreads = [], [], []
             for start in range(0, n_subjects, self.batch_size):
                 batch = crop_random_windows(
                     [X[i] for i in order[start : start + self.batch_size]],
                     self.n_timepoints,
                     data_rng,
                 )
-                loss, spread = trainer.train_batch(torch.from_numpy(batch).to(device))
+                loss, spread, across_samples = trainer.train_batch(
+                    torch.from_numpy(batch).to(device)
+                )
                 losses.append(loss)
                 spreads.append(spread)
+                sample_spreads.append(across_samples)
             trainer.optimizer_step()  # apply a partial accumulation at the epoch's end
             record = {
                 "epoch": epoch,
                 "loss": float(np.mean(losses)),
                 "spread": float(np.mean(spreads)),
+                "sample_spread": float(np.nanmean(sample_spreads))
+                if not np.all(np.isnan(sample_spreads))
+                else float("nan"),
                 "lr": trainer.current_lr(),
                 "momentum": trainer.current_momentum(),
                 "seconds": time.perf_counter() - tic,
@@ -397,17 +407,8 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
                     record["lr"],
                     record["seconds"],
                 )
-        if history and history[-1]["spread"] < self.collapse_threshold:
-            warnings.warn(
-                f"The target representations collapsed: their spread across tokens is "
-                f"{history[-1]['spread']:.4f} (< collapse_threshold="
-                f"{self.collapse_threshold}) and the loss is "
-                f"{history[-1]['loss']:.4g}. "
-                "Features will carry little information; try a higher EMA start "
-                "(ema), a lower lr, or more data.",
-                RepresentationCollapseWarning,
-                stacklevel=2,
-            )
+        if history:
+            self._warn_if_collapsed(history[-1])
 
         self.encoder_ = encoder.cpu().eval()
         self.predictor_ = predictor.cpu().eval()
@@ -418,6 +419,30 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self.n_rois_ = n_rois
         self.n_features_in_ = n_rois
         return self
+
+    def _warn_if_collapsed(self, last: dict) -> None:
+        """Warn when either collapse statistic of the last epoch is below threshold."""
+        if last["spread"] < self.collapse_threshold:
+            warnings.warn(
+                "The target representations collapsed: their spread across tokens "
+                f"is {last['spread']:.4f} (< collapse_threshold="
+                f"{self.collapse_threshold}) and the loss is {last['loss']:.4g}. "
+                "Features will carry little information; try a higher EMA start "
+                "(ema), a lower lr, or more data.",
+                RepresentationCollapseWarning,
+                stacklevel=3,
+            )
+        elif last["sample_spread"] < self.collapse_threshold:
+            warnings.warn(
+                "The target representations barely differ between subjects: their "
+                f"spread across samples is {last['sample_spread']:.4f} (< "
+                f"collapse_threshold={self.collapse_threshold}) while their spread "
+                f"across tokens is {last['spread']:.4f}. They mostly encode token "
+                "positions; downstream scores may be at chance. Train longer, on "
+                "more subjects, or check the input scaling.",
+                RepresentationCollapseWarning,
+                stacklevel=3,
+            )
 
     # --------------------------------------------------------------- features
     def transform(self, X):

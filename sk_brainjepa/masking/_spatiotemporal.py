@@ -262,7 +262,13 @@ class SpatiotemporalMasker:
         # 4. Observation minus targets. A no-op by construction (the kinds'
         #    regions avoid O x T), kept so that the invariant does not rest on
         #    the pools alone.
-        observation = _remove_tokens(observation, target, generator)
+        #    The observation is exactly O x T here, so a target token overlaps
+        #    it iff its ROI is in O and its time in T (cheap, exact check).
+        roi, time = target // n_times, target % n_times
+        overlap = obs_rois.gather(1, roi) & (window[:, :1] <= time)
+        overlap &= time < window[:, :1] + n_window
+        if bool(overlap.any()):
+            observation = _remove_tokens(observation, target, generator)
         return MaskBatch(
             observation=observation,
             target=target,
@@ -350,9 +356,11 @@ def _remove_tokens(observation: Tensor, target: Tensor, generator) -> Tensor:
     observation : LongTensor of shape (batch_size, k)
         ``k <= k_obs``; rows keep a random subset if their counts differ.
     """
-    # Binary search of each observation token among the row's sorted targets.
-    slot = torch.searchsorted(target, observation).clamp(max=target.shape[1] - 1)
-    clash = target.gather(1, slot) == observation
+    # Offsetting each row by its index times a bound makes one flat isin exact
+    # per row.
+    bound = int(max(observation.max(), target.max())) + 1
+    offset = torch.arange(observation.shape[0], device=observation.device)[:, None]
+    clash = torch.isin(observation + offset * bound, target + offset * bound)
     if not bool(clash.any()):
         return observation
     kept = _random_keep(~clash, generator)

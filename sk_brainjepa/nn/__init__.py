@@ -20,6 +20,11 @@ from sk_brainjepa.nn._config import (
     model_config,
 )
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
+from sk_brainjepa.nn._finetune import (
+    BrainJEPAPredictionModel,
+    layer_decay_groups,
+    layer_id,
+)
 from sk_brainjepa.nn._layers import (
     MLP,
     Attention,
@@ -48,6 +53,7 @@ __all__ = [
     "Attention",
     "Block",
     "BrainJEPAEncoder",
+    "BrainJEPAPredictionModel",
     "BrainJEPAPredictor",
     "BrainPositionalEmbedding",
     "EncoderConfig",
@@ -59,6 +65,8 @@ __all__ = [
     "convert_official_predictor_state_dict",
     "flash_attn_available",
     "gather_tokens",
+    "layer_decay_groups",
+    "layer_id",
     "infer_encoder_config_from_state_dict",
     "infer_predictor_config_from_state_dict",
     "math_attention",

@@ -6,6 +6,7 @@ from sk_brainjepa.training._objective import (
     normalize_targets,
     prediction_loss,
     representation_spread,
+    sample_spread,
     update_ema,
 )
 from sk_brainjepa.training._schedules import (
@@ -34,6 +35,7 @@ __all__ = [
     "parameter_groups",
     "prediction_loss",
     "representation_spread",
+    "sample_spread",
     "save_checkpoint",
     "update_ema",
     "warmup_cosine",

@@ -66,6 +66,28 @@ def representation_spread(features: Tensor) -> Tensor:
     return flat.std(dim=0).mean()
 
 
+def sample_spread(features: Tensor) -> Tensor:
+    """Spread of representations across samples at each token: a second collapse check.
+
+    The standard deviation over the batch of each (token, feature), averaged.
+    Representations that encode only where a token is (its ROI and time
+    patch) and not what the subject's signal does there keep a healthy spread
+    across tokens but vary little between samples; this statistic then falls
+    towards 0 while the loss looks excellent.
+
+    Parameters
+    ----------
+    features : Tensor of shape (B, N, D)
+
+    Returns
+    -------
+    spread : Tensor of shape (); NaN for a batch of one sample
+    """
+    if features.shape[0] < 2:
+        return torch.tensor(float("nan"))
+    return features.float().std(dim=0).mean()
+
+
 @torch.no_grad()
 def update_ema(target: nn.Module, online: nn.Module, momentum: float) -> None:
     """In place ``theta_target <- m * theta_target + (1 - m) * theta_online``.

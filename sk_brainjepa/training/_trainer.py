@@ -19,6 +19,7 @@ from sk_brainjepa.training._objective import (
     normalize_targets,
     prediction_loss,
     representation_spread,
+    sample_spread,
     update_ema,
 )
 from sk_brainjepa.training._schedules import cosine_ramp, ema_momentum, warmup_cosine
@@ -79,12 +80,15 @@ def jepa_loss(
     Returns
     -------
     loss : Tensor of shape ()
-    spread : Tensor of shape ()
-        Collapse statistic of the (normalised) target features, no gradient.
+    spreads : Tensor of shape (2,)
+        Collapse statistics of the normalised target features, no gradient:
+        their spread across tokens and across samples.
     """
     with torch.no_grad():
         targets = normalize_targets(target_encoder(x))  # (B, N, D)
-        spread = representation_spread(targets)
+        spread = torch.stack(
+            [representation_spread(targets), sample_spread(targets).to(targets.device)]
+        )
         targets = apply_masks(targets, masks.target)  # (B, K_tgt, D)
     context = encoder(x, masks.observation)  # (B, K_obs, D)
     n_time_patches = encoder.n_time_patches(x.shape[-1])
@@ -182,7 +186,7 @@ class JEPATrainer:
             return contextlib.nullcontext()
         return torch.autocast(device_type, dtype=self.autocast_dtype)
 
-    def train_batch(self, x: Tensor) -> tuple[float, float]:
+    def train_batch(self, x: Tensor) -> tuple[float, float, float]:
         """Forward and backward one mini-batch; step the optimiser when due.
 
         Parameters
@@ -191,7 +195,9 @@ class JEPATrainer:
 
         Returns
         -------
-        loss, spread : float
+        loss : float
+        token_spread, sample_spread : float
+            Collapse statistics (see :func:`jepa_loss`).
         """
         self.encoder.train()
         self.predictor.train()
@@ -211,7 +217,8 @@ class JEPATrainer:
         self._pending += 1
         if self._pending == self.accumulation_steps:
             self.optimizer_step()
-        return value, float(spread)
+        token_spread, sample_spread_ = (float(v) for v in spread)
+        return value, token_spread, sample_spread_
 
     def optimizer_step(self) -> None:
         """Apply the accumulated gradients, then update the EMA target encoder."""

@@ -1,0 +1,245 @@
+"""Train / validation / test splits (6/2/2 in the paper), repeated and seeded."""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.model_selection import (
+    GroupShuffleSplit,
+    ShuffleSplit,
+    StratifiedShuffleSplit,
+)
+from sklearn.utils.multiclass import type_of_target
+
+from sk_brainjepa._utils._random import spawn_seeds
+
+
+def _check_ratios(ratios) -> tuple[float, float, float]:
+    try:
+        train, val, test = (float(r) for r in ratios)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"ratios must be three numbers (train, validation, test); got {ratios!r}."
+        ) from None
+    if min(train, val, test) <= 0 or abs(train + val + test - 1.0) > 1e-6:
+        raise ValueError(
+            "ratios must be three positive fractions that sum to 1, e.g. "
+            f"(0.6, 0.2, 0.2); got {ratios!r}."
+        )
+    return train, val, test
+
+
+def is_classification_target(y) -> bool:
+    """True when ``y`` holds class labels (binary or multiclass), not real values."""
+    kind = type_of_target(y)
+    if kind not in ("binary", "multiclass"):
+        return False
+    # Integer-valued floats with many distinct values are a regression target.
+    y = np.asarray(y)
+    return not (np.issubdtype(y.dtype, np.floating) and len(np.unique(y)) > 20)
+
+
+def _resolve_stratify(stratify, y, groups):
+    if isinstance(stratify, str):
+        if stratify != "auto":
+            raise ValueError(
+                f"stratify must be 'auto', True, False or None; got {stratify!r}."
+            )
+        return y is not None and groups is None and is_classification_target(y)
+    if stratify and groups is not None:
+        raise ValueError("stratify and groups cannot be combined; pass one of them.")
+    if stratify and y is None:
+        raise ValueError("stratify=True needs y.")
+    return bool(stratify)
+
+
+def _two_way(n_test, stratify, groups, seed):
+    if groups is not None:
+        return GroupShuffleSplit(n_splits=1, test_size=n_test, random_state=seed)
+    if stratify:
+        return StratifiedShuffleSplit(n_splits=1, test_size=n_test, random_state=seed)
+    return ShuffleSplit(n_splits=1, test_size=n_test, random_state=seed)
+
+
+def _three_way(n_samples, y, groups, ratios, stratify, seed):
+    """One (train, validation, test) split of ``range(n_samples)``."""
+    _, val_r, test_r = ratios
+    y_arr = None if y is None else np.asarray(y)
+    groups_arr = None if groups is None else np.asarray(groups)
+    index = np.arange(n_samples)
+    # scikit-learn splitters take seeds below 2**32.
+    first, second = (s % 2**32 for s in spawn_seeds(seed % 2**32, 2))
+    dummy = np.zeros((n_samples, 1))
+    splitter = _two_way(test_r, stratify, groups_arr, first)
+    rest, test = next(splitter.split(dummy, y_arr, groups_arr))
+    val_share = val_r / (1.0 - test_r)
+    splitter = _two_way(
+        val_share, stratify, None if groups_arr is None else groups_arr[rest], second
+    )
+    sub_y = None if y_arr is None else y_arr[rest]
+    sub_groups = None if groups_arr is None else groups_arr[rest]
+    train, val = next(splitter.split(dummy[rest], sub_y, sub_groups))
+    return np.sort(index[rest][train]), np.sort(index[rest][val]), np.sort(test)
+
+
+class TrainValTestSplit:
+    """Repeated train / validation / test splits; the test part stays out of selection.
+
+    Each repeat draws a test part, then a validation part from the rest. As a
+    ``cv=`` argument of ``GridSearchCV``, ``split`` yields only ``(train,
+    validation)`` pairs, so hyperparameters are chosen on the validation part
+    and the test indices of that repeat are never fitted or scored.
+    :meth:`split_with_test` yields the test indices as well, for the final
+    evaluation of each repeat.
+
+    Parameters
+    ----------
+    n_repeats : int, default=5
+        Number of independent splits (the paper reports 5 runs).
+    ratios : tuple of float, default=(0.6, 0.2, 0.2)
+        Train, validation and test fractions.
+    stratify : {"auto", True, False}, default="auto"
+        Keep class proportions in each part; "auto" stratifies when ``y``
+        holds class labels and no ``groups`` are given.
+    random_state : int, RandomState instance or None, default=None
+
+    Notes
+    -----
+    With ``groups`` (e.g. subject ids of several windows per subject), all
+    samples of a group fall on one side of every split; the fractions then
+    apply to groups, not samples.
+
+    ``GridSearchCV(refit=True)`` refits the best model on every row it was
+    given, test rows included. For an unbiased test score, pass only the
+    training and validation rows to the search of each repeat (see
+    ``examples/linear_probe.py``) or use :func:`sk_brainjepa.linear_probe`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_brainjepa.model_selection import TrainValTestSplit
+    >>> y = np.array([0, 1] * 10)
+    >>> cv = TrainValTestSplit(n_repeats=2, random_state=0)
+    >>> [(len(tr), len(va)) for tr, va in cv.split(np.zeros((20, 1)), y)]
+    [(12, 4), (12, 4)]
+    """
+
+    def __init__(
+        self, n_repeats=5, *, ratios=(0.6, 0.2, 0.2), stratify="auto", random_state=None
+    ):
+        self.n_repeats = n_repeats
+        self.ratios = ratios
+        self.stratify = stratify
+        self.random_state = random_state
+
+    def __repr__(self):
+        return (
+            f"TrainValTestSplit(n_repeats={self.n_repeats}, ratios={self.ratios}, "
+            f"stratify={self.stratify!r}, random_state={self.random_state!r})"
+        )
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of repeats."""
+        return self.n_repeats
+
+    def split_with_test(self, X, y=None, groups=None):
+        """Yield ``(train, validation, test)`` index arrays, one triple per repeat.
+
+        Parameters
+        ----------
+        X : array-like or list of length n_samples
+        y : array-like of shape (n_samples,) or None
+        groups : array-like of shape (n_samples,) or None
+
+        Yields
+        ------
+        train, validation, test : ndarray of int
+            Disjoint, sorted, covering every sample.
+        """
+        if not isinstance(self.n_repeats, Integral) or self.n_repeats < 1:
+            raise ValueError(
+                f"n_repeats must be a positive integer; got {self.n_repeats!r}."
+            )
+        ratios = _check_ratios(self.ratios)
+        n_samples = len(X)
+        if y is not None and len(y) != n_samples:
+            raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
+        if groups is not None and len(groups) != n_samples:
+            raise ValueError(f"X has {n_samples} samples but groups has {len(groups)}.")
+        stratify = _resolve_stratify(self.stratify, y, groups)
+        for seed in spawn_seeds(self.random_state, self.n_repeats):
+            yield _three_way(n_samples, y, groups, ratios, stratify, seed)
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train, validation)`` pairs for ``cv=``; test indices are left out.
+
+        Parameters
+        ----------
+        X : array-like or list of length n_samples
+        y : array-like of shape (n_samples,) or None
+        groups : array-like of shape (n_samples,) or None
+
+        Yields
+        ------
+        train, validation : ndarray of int
+        """
+        for train, val, _ in self.split_with_test(X, y, groups):
+            yield train, val
+
+
+def train_val_test_split(
+    X,
+    y=None,
+    *,
+    ratios=(0.6, 0.2, 0.2),
+    stratify="auto",
+    groups=None,
+    random_state=None,
+):
+    """Split data once into train, validation and test parts.
+
+    Parameters
+    ----------
+    X : array-like or list of length n_samples
+        A 3-D array (n_subjects, n_rois, n_timepoints), a list of subjects,
+        or any indexable of samples.
+    y : array-like of shape (n_samples,) or None, default=None
+    ratios : tuple of float, default=(0.6, 0.2, 0.2)
+    stratify : {"auto", True, False}, default="auto"
+        Stratify by ``y`` ("auto": when ``y`` holds class labels).
+    groups : array-like of shape (n_samples,) or None, default=None
+        Keep each group (e.g. a subject's windows) on one side.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X_train, X_val, X_test : same container as ``X``
+    y_train, y_val, y_test : ndarray
+        Only when ``y`` is given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_brainjepa.model_selection import train_val_test_split
+    >>> X, y = np.zeros((10, 3, 8)), np.array([0, 1] * 5)
+    >>> parts = train_val_test_split(X, y, random_state=0)
+    >>> [p.shape[0] for p in parts]
+    [6, 2, 2, 6, 2, 2]
+    """
+    cv = TrainValTestSplit(
+        1, ratios=ratios, stratify=stratify, random_state=random_state
+    )
+    train, val, test = next(cv.split_with_test(X, y, groups))
+
+    def take(a, idx):
+        return [a[i] for i in idx] if isinstance(a, list) else np.asarray(a)[idx]
+
+    out = [take(X, train), take(X, val), take(X, test)]
+    if y is not None:
+        out += [
+            take(np.asarray(y), train),
+            take(np.asarray(y), val),
+            take(np.asarray(y), test),
+        ]
+    return out

@@ -1,0 +1,178 @@
+"""A pretrained encoder plus a prediction head, for fine-tuning and probing."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sk_brainjepa.nn._encoder import BrainJEPAEncoder
+from sk_brainjepa.nn._layers import init_weights_
+
+
+class BrainJEPAPredictionModel(nn.Module):
+    """Mean readout of a Brain-JEPA encoder, then LayerNorm and a linear head.
+
+    ``out = head(fc_norm(mean over tokens of encoder(x)))``: the official
+    downstream model with global pooling (reference section 6.1).
+
+    Parameters
+    ----------
+    encoder : BrainJEPAEncoder
+        Pretrained encoder (its weights are used as given, not copied).
+    n_outputs : int, default=2
+        Classes, or 1 for a single regression target.
+    freeze_encoder : bool, default=False
+        Keep the encoder fixed (linear probing by gradient descent): its
+        parameters get ``requires_grad=False`` and it runs without autograd.
+    squeeze_output : bool, default=False
+        Return (B,) instead of (B, 1) when ``n_outputs`` is 1 (regression).
+    n_timepoints : int or None, default=None
+        Window in frames; longer inputs are centre-cropped to it.
+    head_norm : {"layernorm", "batchnorm"}, default="layernorm"
+        Normalisation before the linear head: the fine-tuning head's
+        LayerNorm, or the official linear-probing head's BatchNorm without
+        affine parameters, which standardises each feature over the batch
+        (useful when the pooled features vary little between subjects
+        compared with their common part).
+    generator : torch.Generator or None, default=None
+        Source of the head's initial weights.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_brainjepa.nn import BrainJEPAEncoder, model_config
+    >>> from sk_brainjepa.nn import BrainJEPAPredictionModel
+    >>> cfg, _ = model_config("tiny", n_rois=4, gradient_dim=2)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> enc = BrainJEPAEncoder(cfg, torch.randn(4, 2, generator=g), generator=g)
+    >>> model = BrainJEPAPredictionModel(enc, n_outputs=3, generator=g)
+    >>> model(torch.randn(5, 4, 32, generator=g)).shape
+    torch.Size([5, 3])
+    """
+
+    def __init__(
+        self,
+        encoder: BrainJEPAEncoder,
+        n_outputs: int = 2,
+        *,
+        freeze_encoder: bool = False,
+        squeeze_output: bool = False,
+        n_timepoints: int | None = None,
+        head_norm: str = "layernorm",
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(encoder, BrainJEPAEncoder):
+            raise ValueError(
+                f"encoder must be a BrainJEPAEncoder; got {type(encoder).__name__}."
+            )
+        if (
+            isinstance(n_outputs, bool)
+            or not isinstance(n_outputs, int)
+            or n_outputs < 1
+        ):
+            raise ValueError(
+                f"n_outputs must be a positive integer; got {n_outputs!r}."
+            )
+        self.encoder = encoder
+        self.n_outputs = n_outputs
+        self.freeze_encoder = freeze_encoder
+        self.squeeze_output = squeeze_output
+        self.n_timepoints = n_timepoints
+        width = encoder.config.embed_dim
+        if head_norm not in ("layernorm", "batchnorm"):
+            raise ValueError(
+                f"head_norm must be 'layernorm' or 'batchnorm'; got {head_norm!r}."
+            )
+        with torch.random.fork_rng(devices=[]):
+            self.fc_norm = (
+                nn.LayerNorm(width, eps=encoder.config.norm_eps)
+                if head_norm == "layernorm"
+                else nn.BatchNorm1d(width, affine=False, eps=1e-6)
+            )
+            self.head = nn.Linear(width, n_outputs)
+        init_weights_(self.fc_norm, generator)
+        init_weights_(self.head, generator)
+        # Set both ways: a pretrained target encoder arrives with gradients off.
+        self.encoder.requires_grad_(not freeze_encoder)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Predict from time series.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, R, T)
+
+        Returns
+        -------
+        out : Tensor of shape (B, n_outputs), or (B,) with ``squeeze_output``
+        """
+        x = x.to(self.head.weight.dtype)
+        if self.n_timepoints is not None and x.shape[-1] > self.n_timepoints:
+            start = (x.shape[-1] - self.n_timepoints) // 2
+            x = x[..., start : start + self.n_timepoints]
+        if self.freeze_encoder:
+            with torch.no_grad():
+                tokens = self.encoder(x)  # (B, N, D)
+        else:
+            tokens = self.encoder(x)
+        out = self.head(self.fc_norm(tokens.mean(dim=1)))  # (B, n_outputs)
+        return out[:, 0] if self.squeeze_output and self.n_outputs == 1 else out
+
+
+def layer_id(name: str, depth: int) -> int:
+    """Depth of a parameter for layer-wise learning-rate decay.
+
+    Patch and positional embeddings are layer 0, block ``i`` is ``i + 1``, and
+    the final norm and the head are ``depth + 1``. (The official code looks
+    for names starting with ``blocks.`` while its parameters start with
+    ``encoder.``, so every parameter lands in the last layer and its decay is
+    a no-op; here the encoder prefix is handled.)
+    """
+    name = name.removeprefix("module.").removeprefix("encoder.")
+    if name.startswith(("patch_embed", "pos_embed_proj", "gradients")):
+        return 0
+    if name.startswith("blocks."):
+        return int(name.split(".")[1]) + 1
+    return depth + 1
+
+
+def layer_decay_groups(
+    named_parameters, depth: int, *, lr: float, layer_decay: float, weight_decay: float
+) -> list[dict]:
+    """AdamW groups with ``lr * layer_decay ** (depth + 1 - layer_id)``.
+
+    Parameters
+    ----------
+    named_parameters : iterable of (str, Parameter)
+        Trainable parameters of a :class:`BrainJEPAPredictionModel`.
+    depth : int
+        Encoder depth.
+    lr : float
+        Learning rate of the head (the top layer).
+    layer_decay : float
+        Factor per layer below the top; 1 gives every layer ``lr``.
+    weight_decay : float
+        For matrices; biases and norms get none.
+
+    Returns
+    -------
+    groups : list of dict
+        One group per (layer, decay) pair, with ``lr``, ``weight_decay`` and
+        ``layer_id`` keys.
+    """
+    groups: dict[tuple[int, bool], dict] = {}
+    for name, param in named_parameters:
+        lid = layer_id(name, depth)
+        decay = param.ndim >= 2
+        group = groups.setdefault(
+            (lid, decay),
+            {
+                "params": [],
+                "layer_id": lid,
+                "lr": lr * layer_decay ** (depth + 1 - lid),
+                "weight_decay": weight_decay if decay else 0.0,
+            },
+        )
+        group["params"].append(param)
+    return [groups[key] for key in sorted(groups)]
