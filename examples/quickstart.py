@@ -1,5 +1,5 @@
 """Quickstart: simulate resting-state fMRI, preprocess, position ROIs by brain
-gradients, pretrain a tiny Brain-JEPA on the CPU and embed every subject.
+gradients, pretrain a tiny Brain-JEPA on the CPU, embed every subject and probe.
 
 Run from the repository root:
 
@@ -12,6 +12,7 @@ import logging
 import time
 
 import numpy as np
+import pandas as pd
 
 from sk_brainjepa import (
     BrainJEPAPretrainer,
@@ -19,6 +20,7 @@ from sk_brainjepa import (
     GradientPositioner,
     ROIRobustScaler,
     TemporalResampler,
+    linear_probe,
     make_brain_dynamics,
 )
 
@@ -85,6 +87,27 @@ def main() -> None:
     for record in pretrainer.history_:
         log.info("%5d   %.4f   %.3f", record["epoch"], record["loss"], record["spread"])
     log.info("embeddings: %s %s", features.shape, features.dtype)
+
+    # 5. Linear probing in one call: 5 repeats of a 6/2/2 split per phenotype.
+    rows = {}
+    for column in ("sex", "diagnosis", "age"):
+        table = linear_probe(
+            pretrainer, X, phenotypes[column], n_repeats=5, random_state=args.seed
+        )
+        metric = (
+            "balanced_accuracy"
+            if table.attrs["task"] == "classification"
+            else "pearson_r"
+        )
+        rows[column] = {
+            "metric": metric,
+            "mean": table.loc["mean", metric],
+            "std": table.loc["std", metric],
+        }
+    log.info(
+        "linear probe (test part, mean and std over 5 repeats):\n%s",
+        pd.DataFrame(rows).T.to_string(float_format=lambda v: f"{v:.3f}"),
+    )
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ def test_early_stopping_restores_best_weights(cohort):
     with torch.no_grad():
         logits = clf.module_(torch.from_numpy(X[30:].astype(np.float32)))
         final = torch.nn.functional.cross_entropy(
-            logits, torch.from_numpy(y[30:])
+            logits, torch.tensor(y[30:])
         ).item()
     assert final == pytest.approx(min(losses), rel=1e-4)
 

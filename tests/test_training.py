@@ -107,7 +107,7 @@ def test_spread_detects_collapse():
     )
     assert representation_spread(positional) > 0.8
     assert sample_spread(positional) < 1e-6
-    assert sample_spread(healthy) > 0.8
+    assert sample_spread(healthy) > 0.5  # std of 2 samples of N(0, 1): about 0.8
     assert torch.isnan(sample_spread(healthy[:1]))
 
 
