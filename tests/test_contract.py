@@ -42,6 +42,7 @@ def _fc(n_subjects=6, n_rois=8, seed=0):
 CASES = [
     (ROIRobustScaler(), _timeseries, True),
     (ROIRobustScaler(statistics="subject_mean"), _timeseries, True),
+    (ROIRobustScaler(center_subjects=True), _timeseries, True),
     (
         TemporalResampler(
             tr=1.0, target_tr=2.0, n_timepoints=12, crop="random", random_state=0

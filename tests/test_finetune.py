@@ -132,9 +132,7 @@ def test_early_stopping_restores_best_weights(cohort):
     losses = clf.history_[:, "valid_loss"]
     with torch.no_grad():
         logits = clf.module_(torch.from_numpy(X[30:].astype(np.float32)))
-        final = torch.nn.functional.cross_entropy(
-            logits, torch.tensor(y[30:])
-        ).item()
+        final = torch.nn.functional.cross_entropy(logits, torch.tensor(y[30:])).item()
     assert final == pytest.approx(min(losses), rel=1e-4)
 
 

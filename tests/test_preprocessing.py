@@ -62,6 +62,24 @@ def test_robust_scaler_accepts_ragged_lists(series):
     assert [o.shape for o in out] == [(4, 50), (4, 30), (4, 41)]
 
 
+def test_robust_scaler_center_subjects_removes_offsets(series, rng):
+    shifted = series + rng.uniform(-500, 500, size=(5, 4, 1)).astype(np.float32)
+    plain = ROIRobustScaler().fit_transform(shifted)
+    centred = ROIRobustScaler(center_subjects=True).fit_transform(shifted)
+    # Offsets dominate the plain scaling; centring keeps only the fluctuations,
+    # identically whatever the offsets were.
+    assert plain.mean(axis=2).std() > 4 * plain.std(axis=2).mean()
+    assert_allclose(
+        centred,
+        ROIRobustScaler(center_subjects=True).fit_transform(series),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    assert np.abs(np.median(np.concatenate(list(centred), axis=1), axis=1)).max() < 0.2
+    with pytest.raises(ValueError, match="use statistics='pooled'"):
+        ROIRobustScaler("subject_mean", center_subjects=True).fit(series)
+
+
 def test_robust_scaler_rejects_constant_roi(series):
     series = series.copy()
     series[:, 2, :] = 7.0

@@ -43,6 +43,15 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
     min_scale : float, default=1e-12
         A fitted scale at or below this value means a constant ROI; ``fit``
         then raises instead of dividing by zero.
+    center_subjects : bool, default=False
+        First subtract each subject's own temporal mean from each of its ROIs
+        (in ``fit`` and ``transform``), so that the statistics, and the
+        model, see the fluctuations rather than per-subject offsets. Raw BOLD
+        carries offsets (scanner gain, coil distance) that differ between
+        subjects far more than the fluctuations within a run; with pooled
+        statistics they then set the scale and shrink the dynamics. Not in
+        the paper; ``inverse_transform`` cannot restore the removed offsets.
+        Requires ``statistics="pooled"``.
 
     Attributes
     ----------
@@ -70,11 +79,17 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
     """
 
     def __init__(
-        self, statistics="pooled", *, quantile_range=(25.0, 75.0), min_scale=1e-12
+        self,
+        statistics="pooled",
+        *,
+        quantile_range=(25.0, 75.0),
+        min_scale=1e-12,
+        center_subjects=False,
     ):
         self.statistics = statistics
         self.quantile_range = quantile_range
         self.min_scale = min_scale
+        self.center_subjects = center_subjects
 
     def _check_params(self):
         if self.statistics not in _STATISTICS:
@@ -95,7 +110,22 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
             )
         if not self.min_scale >= 0:
             raise ValueError(f"min_scale must be >= 0; got {self.min_scale!r}.")
+        if not isinstance(self.center_subjects, (bool, np.bool_)):
+            raise ValueError(
+                f"center_subjects must be True or False; got {self.center_subjects!r}."
+            )
+        if self.center_subjects and self.statistics != "pooled":
+            raise ValueError(
+                "center_subjects=True removes the subject means that "
+                "statistics='subject_mean' is computed from; use statistics='pooled'."
+            )
         return q_lo, q_hi
+
+    def _centered(self, X):
+        """Subjects with their per-ROI temporal means removed, when asked for."""
+        if not self.center_subjects:
+            return X
+        return [x - x.mean(axis=1, keepdims=True) for x in X]
 
     def fit(self, X, y=None):
         """Learn per-ROI medians and IQRs.
@@ -112,7 +142,7 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         self : ROIRobustScaler
         """
         q_lo, q_hi = self._check_params()
-        X = check_timeseries(X)
+        X = self._centered(check_timeseries(X))
         if self.statistics == "pooled":
             # (n_rois, total frames): every frame of every subject counts once.
             values = np.concatenate(list(X), axis=1).T
@@ -142,7 +172,7 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         X = check_timeseries(X)
         check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
         out = []
-        for x in X:
+        for x in X if inverse else self._centered(X):
             center = self.center_.astype(x.dtype)[:, None]
             scale = self.scale_.astype(x.dtype)[:, None]
             out.append(x * scale + center if inverse else (x - center) / scale)
