@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from sk_brainjepa._utils._io import atomic_write
 
 LAYOUT = (
     "rows = ROIs, columns = gradient components, comma-separated numbers, no "
@@ -132,19 +133,6 @@ def write_gradient_csv(gradients, path: str | os.PathLike) -> Path:
     # Shortest digit counts that round-trip every float32 / float64 value.
     fmt = "%.9g" if arr.dtype == np.float32 else "%.17g"
 
-    path = Path(path)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or "."
+    return atomic_write(
+        path, lambda fh: np.savetxt(fh, arr, fmt=fmt, delimiter=","), binary=False
     )
-    try:
-        with os.fdopen(fd, "w", newline="\n") as fh:
-            np.savetxt(fh, arr, fmt=fmt, delimiter=",")
-        # mkstemp creates the file private (0600); give it a normal data-file mode.
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    return path

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from sk_brainjepa._utils._io import atomic_write
 
 
 def save_checkpoint(payload: dict, path) -> Path:
@@ -27,21 +27,7 @@ def save_checkpoint(payload: dict, path) -> Path:
     -------
     path : pathlib.Path
     """
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise ValueError(f"Cannot save to {path}: folder {path.parent} does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda fh: torch.save(payload, fh), binary=True)
 
 
 def load_checkpoint(path) -> dict:
