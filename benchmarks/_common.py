@@ -16,13 +16,19 @@ import platform
 import shlex
 import sys
 import time
+import warnings
 from collections import defaultdict
 from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
-from sk_brainjepa import ROIRobustScaler, TrainValTestSplit, make_brain_dynamics
+from sk_brainjepa import (
+    BrainJEPAPretrainer,
+    ROIRobustScaler,
+    TrainValTestSplit,
+    make_brain_dynamics,
+)
 from sk_brainjepa.model_selection import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
@@ -51,6 +57,22 @@ def setup_logging() -> None:
     logging.getLogger("sk_brainjepa").setLevel(logging.WARNING)
     # Warnings (convergence, collapse) go to the log with everything else.
     logging.captureWarnings(True)
+
+
+def set_threads(n_threads: int) -> None:
+    """Cap torch and BLAS/OpenMP thread pools for the whole process.
+
+    On a small machine shared with other processes, two spinning OpenMP
+    threads per process slow torch down many times over (measured here: one
+    pretraining epoch took 17 s with 2 threads and 2.4 s with 1 while another
+    process used both cores), so the benchmarks default to one thread.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(n_threads)
+    # Kept for the life of the process (the returned limiter is not restored).
+    threadpool_limits(n_threads)
 
 
 def command_line() -> str:
@@ -336,6 +358,78 @@ def make_splits(n_repeats: int, seed: int, X, y, kind: str) -> list:
     """
     cv = TrainValTestSplit(n_repeats, random_state=seed)
     return list(cv.split_with_test(X, y if kind == "classification" else None))
+
+
+# ---------------------------------------------------------------- Brain-JEPA
+PRETRAIN_BATCH = 16
+
+
+def pretrain_brainjepa(
+    X, n_timepoints: int, epochs: int, seed: int, label: str, **params
+):
+    """Fit a BrainJEPAPretrainer (tiny preset) on unlabelled series.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_rois, n_timepoints)
+        Scaled, unlabelled series.
+    n_timepoints : int
+        Model window.
+    epochs : int
+    seed : int
+        ``random_state`` of the pretrainer.
+    label : str
+        Name of the run in the log and the report.
+    **params
+        Further ``BrainJEPAPretrainer`` parameters (e.g. ``masking``).
+
+    Returns
+    -------
+    pretrainer : BrainJEPAPretrainer
+    record : dict
+        Size, time, first/last loss, collapse statistics and warnings.
+    """
+    pre = BrainJEPAPretrainer(
+        "tiny",
+        n_timepoints=n_timepoints,
+        max_epochs=epochs,
+        batch_size=PRETRAIN_BATCH,
+        random_state=seed,
+        **params,
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pre.fit(X)
+    seconds = time.perf_counter() - start
+    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    for note in notes:
+        logger.warning("%s pretraining: %s", label, note)
+    first, last = pre.history_[0], pre.history_[-1]
+    logger.info(
+        "%s pretraining: %d subjects, %d epochs in %.1f s; loss %.4f -> %.4f, "
+        "token spread %.3f, sample spread %.3f",
+        label,
+        len(X),
+        epochs,
+        seconds,
+        first["loss"],
+        last["loss"],
+        last["spread"],
+        last["sample_spread"],
+    )
+    record = {
+        "data": label,
+        "samples": len(X),
+        "shape": "x".join(map(str, X.shape[1:])),
+        "epochs": epochs,
+        "seconds": seconds,
+        "loss (first -> last epoch)": f"{first['loss']:.4f} -> {last['loss']:.4f}",
+        "token spread": f"{last['spread']:.3f}",
+        "sample spread": f"{last['sample_spread']:.3f}",
+        "warnings": "; ".join(notes) or "none",
+    }
+    return pre, record
 
 
 # ------------------------------------------------------------ linear models

@@ -38,13 +38,13 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from _common import (
     MAIN_METRIC,
+    PRETRAIN_BATCH,
     PRETRAIN_COHORTS,
     SCALINGS,
     Stopwatch,
@@ -55,8 +55,10 @@ from _common import (
     markdown_table,
     now,
     offset_ratio,
+    pretrain_brainjepa,
     scale_timeseries,
     select_and_score,
+    set_threads,
     setup_logging,
     simulated_cohorts,
     summary_table,
@@ -71,7 +73,6 @@ from skorch.helper import predefined_split
 from sk_brainjepa import (
     BrainJEPAClassifier,
     BrainJEPAEmbedder,
-    BrainJEPAPretrainer,
     BrainJEPARegressor,
     FunctionalConnectivity,
 )
@@ -107,10 +108,10 @@ FULL = {
     "n_rois": 20,
     "n_timepoints": 160,
     "n_pretrain": 400,
-    "pretrain_epochs": 50,
-    "hcp_pretrain_epochs": 50,
+    "pretrain_epochs": 100,
+    "hcp_pretrain_epochs": 100,
     "finetune_epochs": 40,
-    "fc_net_epochs": 100,
+    "fc_net_epochs": 60,
     "patience": 10,
     "hcp_frames": 1200,
 }
@@ -127,7 +128,6 @@ QUICK = {
     "patience": 2,
     "hcp_frames": 320,
 }
-PRETRAIN_BATCH = 16
 
 
 # ---------------------------------------------------------------- data sets
@@ -150,50 +150,6 @@ def hcp_windows(window: int, n_frames: int):
 
 
 # ------------------------------------------------------------------- models
-def pretrain(X, n_timepoints: int, epochs: int, seed: int, label: str):
-    """Fit a BrainJEPAPretrainer (tiny preset) on unlabelled series."""
-    pre = BrainJEPAPretrainer(
-        "tiny",
-        n_timepoints=n_timepoints,
-        max_epochs=epochs,
-        batch_size=PRETRAIN_BATCH,
-        random_state=seed,
-    )
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        pre.fit(X)
-    seconds = time.perf_counter() - start
-    notes = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-    for note in notes:
-        logger.warning("%s pretraining: %s", label, note)
-    first, last = pre.history_[0], pre.history_[-1]
-    logger.info(
-        "%s pretraining: %d subjects, %d epochs in %.1f s; loss %.4f -> %.4f, "
-        "token spread %.3f, sample spread %.3f",
-        label,
-        len(X),
-        epochs,
-        seconds,
-        first["loss"],
-        last["loss"],
-        last["spread"],
-        last["sample_spread"],
-    )
-    record = {
-        "data": label,
-        "samples": len(X),
-        "shape": "x".join(map(str, X.shape[1:])),
-        "epochs": epochs,
-        "seconds": seconds,
-        "loss (first -> last epoch)": f"{first['loss']:.4f} -> {last['loss']:.4f}",
-        "token spread": f"{last['spread']:.3f}",
-        "sample spread": f"{last['sample_spread']:.3f}",
-        "warnings": "; ".join(notes) or "none",
-    }
-    return pre, record
-
-
 def net_scores(Net, params: dict, X, y, split, kind: str):
     """Fit a skorch net on train with the validation part as early-stopping set.
 
@@ -435,8 +391,15 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--hcp-window", type=int, default=32, help="HCP window in frames (x16)"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch / BLAS threads (1 avoids oversubscription on a shared CPU)",
+    )
     args = parser.parse_args(argv)
     setup_logging()
+    set_threads(args.threads)
     cfg = dict(QUICK if args.quick else FULL)
     if args.repeats is not None:
         cfg["repeats"] = args.repeats
@@ -486,7 +449,7 @@ def main(argv=None) -> None:
         )
         pre = None
         if brainjepa:
-            pre, rec = pretrain(
+            pre, rec = pretrain_brainjepa(
                 X_pre,
                 cfg["n_timepoints"],
                 cfg["pretrain_epochs"],
@@ -537,7 +500,7 @@ def main(argv=None) -> None:
             )
             pre = None
             if brainjepa:
-                pre, rec = pretrain(
+                pre, rec = pretrain_brainjepa(
                     Xh,
                     args.hcp_window,
                     cfg["hcp_pretrain_epochs"],
