@@ -1,0 +1,36 @@
+"""The benchmark scripts' quick modes run end to end (CI-sized)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "script, report",
+    [
+        ("compare_models.py", "compare_models_quick.md"),
+        ("ablation.py", "ablation_quick.md"),
+    ],
+)
+def test_quick_mode_writes_its_report(script, report, tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / script),
+            "--quick",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = (tmp_path / report).read_text()
+    assert "## Machine" in text and "--quick" in text
+    assert "±" in text
