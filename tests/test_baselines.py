@@ -120,6 +120,7 @@ def test_contract_seed_clone_pickle(fc_data, make):
     )
     fitted = clone(est)
     assert fitted.fit(fc, y) is fitted
+    assert fitted.n_features_in_ == fc.shape[1]
     state = torch.get_rng_state()
     a = clone(est).fit(fc, y)
     b = clone(est).fit(fc, y)

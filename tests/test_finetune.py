@@ -54,6 +54,7 @@ def test_classifier_fits_predicts_with_any_labels(cohort):
     assert proba.shape == (40, 2)
     assert_allclose(proba.sum(1), 1, rtol=1e-5)
     assert list(clf.classes_) == ["female", "male"]
+    assert clf.n_features_in_ == X.shape[1]
     assert 0.0 <= clf.score(X, labels) <= 1.0
     assert "valid_loss" in clf.history_[-1]
 

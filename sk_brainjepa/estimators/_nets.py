@@ -55,6 +55,9 @@ class ModuleShapeSetter(Callback):
             std = y.std(axis=0) if standardize else 1.0
             net.target_center_ = y.mean(axis=0) if standardize else 0.0
             net.target_scale_ = np.where(std > 0, std, 1.0) if standardize else 1.0
+        # ROIs are the features of fMRI-shaped input (time series or FC).
+        if hasattr(X, "shape") and len(X.shape) >= 2:
+            net.n_features_in_ = int(X.shape[1])
         wanted = net.module_shape(X, y)
         changed = {
             f"module__{k}": v
