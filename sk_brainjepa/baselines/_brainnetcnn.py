@@ -214,7 +214,47 @@ class EdgeToEdge(nn.Module):
         return f"{self.in_channels}, {self.out_channels}, n_rois={self.n_rois}"
 
 
-class EdgeToNode(nn.Module):
+class _RoiFilterBank(nn.Module):
+    """F filters, each a weight per (input channel, ROI), plus a bias per filter.
+
+    The shared parameters of the Edge-to-Node and Node-to-Graph layers, whose
+    filters span all ROIs (a 1 x R or R x 1 convolution): Glorot-uniform
+    weights with fans ``C * R`` and ``F * R``, as in the BrainNetCNN paper,
+    and zero biases.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, n_rois: int) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.n_rois = check_positive_int(n_rois, "n_rois")
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
+        self.bias = nn.Parameter(torch.empty(out_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Glorot-uniform weights (fans C * R, F * R) and zero biases.
+
+        Parameters
+        ----------
+        generator : torch.Generator or None, default=None
+            Source of randomness; None draws a fresh OS seed.
+        """
+        generator = fresh_generator(generator)
+        glorot_uniform_(
+            self.weight,
+            self.in_channels * self.n_rois,
+            self.out_channels * self.n_rois,
+            generator,
+        )
+        with torch.no_grad():
+            self.bias.zero_()
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, n_rois={self.n_rois}"
+
+
+class EdgeToNode(_RoiFilterBank):
     """Edge-to-Node (E2N) layer: a 1 x R filter, one value per node.
 
     ``out[b, f, i] = sum_c sum_k w[f, c, k] * x[b, c, i, k] + bias[f]``. The
@@ -236,44 +276,14 @@ class EdgeToNode(nn.Module):
     bias : torch.nn.Parameter of shape (out_channels,)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, n_rois: int) -> None:
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.n_rois = check_positive_int(n_rois, "n_rois")
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
-        self.bias = nn.Parameter(torch.empty(out_channels))
-        self.reset_parameters()
-
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Glorot-uniform filter of a 1 x R conv (fans C * R, F * R), zero bias.
-
-        Parameters
-        ----------
-        generator : torch.Generator or None, default=None
-            Source of randomness; None draws a fresh OS seed.
-        """
-        generator = fresh_generator(generator)
-        glorot_uniform_(
-            self.weight,
-            self.in_channels * self.n_rois,
-            self.out_channels * self.n_rois,
-            generator,
-        )
-        with torch.no_grad():
-            self.bias.zero_()
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map (B, C, R, R) edge features (or (B, R, R) if C = 1) to (B, F, R)."""
         x = check_fc_tensor(x, self.n_rois, self.in_channels)  # (B, C, R, R)
         out = torch.einsum("bcik,fck->bfi", x, self.weight)  # (B, F, R)
         return out + self.bias[:, None]
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, n_rois={self.n_rois}"
 
-
-class NodeToGraph(nn.Module):
+class NodeToGraph(_RoiFilterBank):
     """Node-to-Graph (N2G) layer: an R x 1 filter over all nodes.
 
     ``out[b, g] = sum_c sum_i w[g, c, i] * x[b, c, i] + bias[g]``.
@@ -293,33 +303,6 @@ class NodeToGraph(nn.Module):
     bias : torch.nn.Parameter of shape (out_channels,)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, n_rois: int) -> None:
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.n_rois = check_positive_int(n_rois, "n_rois")
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
-        self.bias = nn.Parameter(torch.empty(out_channels))
-        self.reset_parameters()
-
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Glorot-uniform filter of an R x 1 conv (fans C * R, G * R), zero bias.
-
-        Parameters
-        ----------
-        generator : torch.Generator or None, default=None
-            Source of randomness; None draws a fresh OS seed.
-        """
-        generator = fresh_generator(generator)
-        glorot_uniform_(
-            self.weight,
-            self.in_channels * self.n_rois,
-            self.out_channels * self.n_rois,
-            generator,
-        )
-        with torch.no_grad():
-            self.bias.zero_()
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map (B, C, R) node features to (B, G) graph features."""
         expected = (self.in_channels, self.n_rois)
@@ -329,9 +312,6 @@ class NodeToGraph(nn.Module):
                 f"{tuple(x.shape)}."
             )
         return torch.einsum("bci,gci->bg", x, self.weight) + self.bias  # (B, G)
-
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, n_rois={self.n_rois}"
 
 
 # ----------------------------------------------------------------------- model
