@@ -7,6 +7,8 @@ the corresponding tokens. All randomness comes from the ``torch.Generator`` pass
 in, never from the global RNG.
 """
 
+import inspect
+
 from sk_brainjepa.masking._official import OfficialMasker
 from sk_brainjepa.masking._random_tokens import RandomTokenMasker
 from sk_brainjepa.masking._spatiotemporal import SpatiotemporalMasker
@@ -47,7 +49,15 @@ def make_masker(kind: str, n_rois: int, n_time_patches: int, **options):
     """
     if kind not in _MASKERS:
         raise ValueError(f"kind must be one of {sorted(_MASKERS)}; got {kind!r}.")
-    return _MASKERS[kind](n_rois, n_time_patches, **options)
+    cls = _MASKERS[kind]
+    allowed = set(inspect.signature(cls).parameters) - {"n_rois", "n_time_patches"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(
+            f"Unknown option(s) {unknown} for {cls.__name__} (masking={kind!r}); "
+            f"allowed: {sorted(allowed)}."
+        )
+    return cls(n_rois, n_time_patches, **options)
 
 
 __all__ = [
