@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import logging
 import time
 import warnings
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -18,10 +20,10 @@ from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._random import spawn_seeds
 from sk_brainjepa._utils._validation import check_n_rois, check_timeseries, n_rois_of
 from sk_brainjepa._version import __version__
+from sk_brainjepa.estimators._batches import global_batches, rank_rows
 from sk_brainjepa.estimators._common import (
     WINDOWS,
     check_lengths,
-    crop_random_windows,
     embed,
     params_from_json,
     params_to_json,
@@ -42,11 +44,35 @@ from sk_brainjepa.training import (
     load_checkpoint,
     save_checkpoint,
 )
+from sk_brainjepa.training._distributed import (
+    DISTRIBUTED_MODES,
+    DistributedContext,
+    average_across_ranks,
+    barrier,
+    setup_distributed,
+    shared_seeds,
+    wrap_data_parallel,
+)
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "sk_brainjepa.pretrainer"
 MASKINGS = ("spatiotemporal", "official", "random")
+# Parameters that may change between an interrupted run and its resumption:
+# they decide where and how the run executes, not what it computes.
+_RUNTIME_PARAMS = frozenset(
+    {
+        "checkpoint_path",
+        "checkpoint_every",
+        "resume",
+        "distributed",
+        "num_workers",
+        "device",
+        "verbose",
+        "embed_window",
+        "embed_batch_size",
+    }
+)
 
 
 class RepresentationCollapseWarning(UserWarning):
@@ -121,6 +147,32 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
     embed_window : {"center", "start", "average"}, default="center"
         Window of a longer run used by ``transform``.
     embed_batch_size : int, default=32
+    checkpoint_path : str, path or None, default=None
+        Where to write training checkpoints (every ``checkpoint_every`` epochs
+        and after the last one). Each is written atomically: a run killed while
+        saving leaves the previous checkpoint intact. A checkpoint holds the
+        three modules, the optimiser, the step counters, the mask and data
+        generators' states and the history, and also loads as a fitted model
+        with :meth:`load`.
+    checkpoint_every : int, default=1
+        Epochs between checkpoints.
+    resume : bool, default=False
+        Continue from ``checkpoint_path`` when it exists (training from the
+        start otherwise). The other parameters must equal those of the
+        interrupted run, except the runtime ones (device, verbose, workers,
+        checkpointing, ``distributed``). On the CPU the resumed model equals
+        the one an uninterrupted run gives, bit for bit.
+    distributed : {"auto", "off"}, default="auto"
+        Under ``torchrun --nproc_per_node N`` (or in a process group that is
+        already initialised), ``"auto"`` trains data-parallel with
+        ``DistributedDataParallel`` (NCCL on GPUs, gloo on CPUs): ``batch_size``
+        is the global batch, split evenly over the ranks, every rank draws the
+        same masks and windows for it, and only rank 0 writes checkpoints and
+        logs. ``"off"`` trains in this process only.
+    num_workers : int, default=0
+        Worker processes that load and crop batches (0 loads in this process).
+    compile : bool, default=False
+        Run the modules through :func:`torch.compile`.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the masks, the shuffling and the crops. With an int,
         two fits on the CPU give identical models.
@@ -181,6 +233,12 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         device="auto",
         embed_window="center",
         embed_batch_size=32,
+        checkpoint_path=None,
+        checkpoint_every=1,
+        resume=False,
+        distributed="auto",
+        num_workers=0,
+        compile=False,
         random_state=None,
         verbose=0,
     ):
@@ -207,6 +265,12 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self.device = device
         self.embed_window = embed_window
         self.embed_batch_size = embed_batch_size
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
+        self.resume = resume
+        self.distributed = distributed
+        self.num_workers = num_workers
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
 
@@ -228,8 +292,22 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
             "batch_size",
             "accumulation_steps",
             "embed_batch_size",
+            "checkpoint_every",
         ):
             positive_int(name)
+        if (
+            isinstance(self.num_workers, bool)
+            or not isinstance(self.num_workers, (int, np.integer))
+            or self.num_workers < 0
+        ):
+            raise ValueError(
+                f"num_workers must be an integer >= 0; got {self.num_workers!r}."
+            )
+        for name in ("resume", "compile"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(
+                    f"{name} must be True or False; got {getattr(self, name)!r}."
+                )
         if self.n_timepoints % self.patch_size:
             raise ValueError(
                 f"n_timepoints={self.n_timepoints} must be a multiple of "
@@ -240,6 +318,7 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
             ("loss", LOSSES),
             ("precision", ("auto", "float32", "bfloat16")),
             ("embed_window", WINDOWS),
+            ("distributed", DISTRIBUTED_MODES),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -306,95 +385,100 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self : BrainJEPAPretrainer
         """
         self._check_params()
+        context = setup_distributed(self.distributed, resolve_device(self.device).type)
+        device = self._training_device(context)
         X = check_timeseries(X)
         check_lengths(X, self.n_timepoints)
         n_rois = n_rois_of(X)
         if n_rois < 2:
             raise ValueError(f"X must have at least 2 ROIs; got {n_rois}.")
-        init_seed, mask_seed, data_seed = spawn_seeds(self.random_state, 3)
-        device = resolve_device(self.device)
-        gradients = resolve_gradients(self.gradients, X, n_rois, init_seed % (2**32))
-        enc_cfg, pred_cfg = self._configs(n_rois, gradients.shape[1])
-        masker = make_masker(
-            self.masking,
-            n_rois,
-            self.n_timepoints // self.patch_size,
-            **(self.masking_params or {}),
+        n_subjects = len(X)
+        if self.batch_size % context.world_size:
+            raise ValueError(
+                f"batch_size={self.batch_size} is the global batch and must be a "
+                f"multiple of the number of processes ({context.world_size})."
+            )
+        resumed = self._resume_payload(n_rois, n_subjects)
+        init_seed, mask_seed, data_seed = shared_seeds(
+            spawn_seeds(self.random_state, 3), context
         )
+        if resumed is not None:
+            gradients = resumed["gradients"].numpy()
+        else:
+            gradients = resolve_gradients(
+                self.gradients, X, n_rois, init_seed % (2**32)
+            )
+        enc_cfg, pred_cfg = self._configs(n_rois, gradients.shape[1])
 
         init_gen = torch.Generator().manual_seed(init_seed)
         grads_t = torch.from_numpy(gradients)
-        encoder = BrainJEPAEncoder(enc_cfg, grads_t, generator=init_gen).to(device)
-        predictor = BrainJEPAPredictor(pred_cfg, grads_t, generator=init_gen).to(device)
+        encoder = BrainJEPAEncoder(enc_cfg, grads_t, generator=init_gen)
+        predictor = BrainJEPAPredictor(pred_cfg, grads_t, generator=init_gen)
         target_encoder = copy.deepcopy(encoder)
         target_encoder.requires_grad_(False)
+        if resumed is not None:
+            for module, key in (
+                (encoder, "encoder"),
+                (predictor, "predictor"),
+                (target_encoder, "target_encoder"),
+            ):
+                _load_module(module, resumed[key], self.checkpoint_path)
+        for module in (encoder, predictor, target_encoder):
+            module.to(device)
 
-        n_subjects = len(X)
-        batches_per_epoch = int(np.ceil(n_subjects / self.batch_size))
-        steps_per_epoch = int(np.ceil(batches_per_epoch / self.accumulation_steps))
-        total_steps = steps_per_epoch * self.max_epochs
-        warmup_epochs = (
-            self.max_epochs * 40 / 300
-            if self.warmup_epochs is None
-            else self.warmup_epochs
-        )
         trainer = JEPATrainer(
-            encoder,
-            predictor,
-            target_encoder,
-            masker,
+            *self._compiled(
+                wrap_data_parallel(encoder, context, device),
+                wrap_data_parallel(predictor, context, device),
+                target_encoder,
+            ),
+            make_masker(
+                self.masking,
+                n_rois,
+                self.n_timepoints // self.patch_size,
+                **(self.masking_params or {}),
+            ),
             mask_generator=torch.Generator().manual_seed(mask_seed),
-            total_steps=total_steps,
-            warmup_steps=int(round(warmup_epochs * steps_per_epoch)),
-            lr=self.lr,
-            start_lr=0.05 * self.lr if self.start_lr is None else self.start_lr,
-            final_lr=self.final_lr,
-            weight_decay=self.weight_decay,
-            final_weight_decay=self.final_weight_decay,
-            ema=tuple(self.ema),
+            **self._schedule(n_subjects),
             loss=self.loss,
             accumulation_steps=self.accumulation_steps,
             autocast_dtype=self._autocast_dtype(device),
+            context=context,
         )
         data_rng = np.random.default_rng(data_seed)
-        history = []
-        epochs = range(1, self.max_epochs + 1)
+        history, first_epoch = [], 1
+        if resumed is not None:
+            state = resumed["training"]
+            trainer.load_state_dict(state["trainer"])
+            data_rng.bit_generator.state = json.loads(state["data_rng"])
+            history = [dict(h) for h in resumed["history"]]
+            first_epoch = int(state["epoch"]) + 1
+            if context.is_main:
+                logger.info(
+                    "resuming from %s after epoch %d of %d",
+                    self.checkpoint_path,
+                    first_epoch - 1,
+                    self.max_epochs,
+                )
+
+        epochs = range(first_epoch, self.max_epochs + 1)
         progress = None
-        if self.verbose:
+        if self.verbose and context.is_main:
             from tqdm.auto import tqdm
 
-            progress = tqdm(epochs, desc="Brain-JEPA pretraining", unit="epoch")
+            progress = tqdm(
+                epochs,
+                desc="Brain-JEPA pretraining",
+                unit="epoch",
+                initial=first_epoch - 1,
+                total=self.max_epochs,
+            )
             epochs = progress
         for epoch in epochs:
-            tic = time.perf_counter()
-            order = data_rng.permutation(n_subjects)
-            losses, spreads, sample_spreads = [], [], []
-            for start in range(0, n_subjects, self.batch_size):
-                batch = crop_random_windows(
-                    [X[i] for i in order[start : start + self.batch_size]],
-                    self.n_timepoints,
-                    data_rng,
-                )
-                loss, spread, across_samples = trainer.train_batch(
-                    torch.from_numpy(batch).to(device)
-                )
-                losses.append(loss)
-                spreads.append(spread)
-                sample_spreads.append(across_samples)
-            trainer.optimizer_step()  # apply a partial accumulation at the epoch's end
-            record = {
-                "epoch": epoch,
-                "loss": float(np.mean(losses)),
-                "spread": float(np.mean(spreads)),
-                "sample_spread": float(np.nanmean(sample_spreads))
-                if not np.all(np.isnan(sample_spreads))
-                else float("nan"),
-                "lr": trainer.current_lr(),
-                "momentum": trainer.current_momentum(),
-                "seconds": time.perf_counter() - tic,
-            }
+            record = self._train_epoch(trainer, X, data_rng, context, device)
+            record["epoch"] = epoch
             history.append(record)
-            if self.verbose:
+            if self.verbose and context.is_main:
                 progress.set_postfix(
                     loss=f"{record['loss']:.4f}", spread=f"{record['spread']:.3f}"
                 )
@@ -407,7 +491,23 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
                     record["lr"],
                     record["seconds"],
                 )
-        if history:
+            if self.checkpoint_path is not None and (
+                epoch % self.checkpoint_every == 0 or epoch == self.max_epochs
+            ):
+                if context.is_main:
+                    payload = self._model_payload(
+                        encoder, predictor, target_encoder, gradients, history, n_rois
+                    )
+                    payload["training"] = {
+                        "epoch": epoch,
+                        "n_subjects": n_subjects,
+                        "trainer": trainer.state_dict(),
+                        "data_rng": json.dumps(data_rng.bit_generator.state),
+                    }
+                    save_checkpoint(payload, self.checkpoint_path)
+                # No rank may go on (or finish) before the checkpoint is complete.
+                barrier(context)
+        if history and context.is_main:
             self._warn_if_collapsed(history[-1])
 
         self.encoder_ = encoder.cpu().eval()
@@ -419,6 +519,122 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self.n_rois_ = n_rois
         self.n_features_in_ = n_rois
         return self
+
+    def _training_device(self, context: DistributedContext) -> torch.device:
+        """The device parameter, or this rank's own GPU in a multi-GPU run."""
+        device = resolve_device(self.device)
+        if context.enabled and device.type == "cuda" and device.index is None:
+            device = torch.device("cuda", context.local_rank)
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        return device
+
+    def _schedule(self, n_subjects: int) -> dict:
+        """Step counts and schedule values of :class:`JEPATrainer`."""
+        batches_per_epoch = int(np.ceil(n_subjects / self.batch_size))
+        steps_per_epoch = int(np.ceil(batches_per_epoch / self.accumulation_steps))
+        warmup_epochs = (
+            self.max_epochs * 40 / 300
+            if self.warmup_epochs is None
+            else self.warmup_epochs
+        )
+        return {
+            "total_steps": steps_per_epoch * self.max_epochs,
+            "warmup_steps": int(round(warmup_epochs * steps_per_epoch)),
+            "lr": self.lr,
+            "start_lr": 0.05 * self.lr if self.start_lr is None else self.start_lr,
+            "final_lr": self.final_lr,
+            "weight_decay": self.weight_decay,
+            "final_weight_decay": self.final_weight_decay,
+            "ema": tuple(self.ema),
+        }
+
+    def _compiled(self, encoder, predictor, target_encoder):
+        """The three modules, through ``torch.compile`` when ``compile=True``."""
+        if not self.compile:
+            return encoder, predictor, target_encoder
+        return tuple(torch.compile(m) for m in (encoder, predictor, target_encoder))
+
+    def _train_epoch(self, trainer, X, data_rng, context, device) -> dict:
+        """One pass over the data; returns the epoch's history record."""
+        tic = time.perf_counter()
+        losses, spreads, sample_spreads = [], [], []
+        batches = list(
+            global_batches(
+                len(X),
+                self.batch_size,
+                data_rng,
+                lengths=[x.shape[1] for x in X],
+                n_timepoints=self.n_timepoints,
+            )
+        )
+        for i, (indices, starts) in enumerate(batches):
+            rows = rank_rows(len(indices), context)
+            batch = np.stack(
+                [
+                    X[indices[j]][:, starts[j] : starts[j] + self.n_timepoints]
+                    for j in rows
+                ]
+            ).astype(np.float32, copy=False)
+            loss, spread, across_samples = trainer.train_batch(
+                torch.from_numpy(batch).to(device), sync=i == len(batches) - 1
+            )
+            losses.append(loss)
+            spreads.append(spread)
+            sample_spreads.append(across_samples)
+        trainer.optimizer_step()  # apply a partial accumulation at the epoch's end
+        spread, sample_spread_ = average_across_ranks(
+            [np.mean(spreads), np.nanmean(sample_spreads)], context
+        )
+        return {
+            "epoch": None,
+            "loss": float(np.mean(losses)),
+            "spread": spread,
+            "sample_spread": sample_spread_,
+            "lr": trainer.current_lr(),
+            "momentum": trainer.current_momentum(),
+            "seconds": time.perf_counter() - tic,
+        }
+
+    def _resume_payload(self, n_rois: int, n_subjects: int) -> dict | None:
+        """The checkpoint to continue from, or None to start afresh."""
+        if not self.resume:
+            return None
+        if self.checkpoint_path is None:
+            raise ValueError("resume=True needs checkpoint_path to be set.")
+        path = Path(self.checkpoint_path)
+        if not path.exists():
+            logger.info("no checkpoint at %s yet: training from the start", path)
+            return None
+        payload = load_checkpoint(path)
+        if payload.get("format") != CHECKPOINT_FORMAT or "training" not in payload:
+            raise ValueError(
+                f"{path} is not a training checkpoint of BrainJEPAPretrainer "
+                "(written with checkpoint_path during fit); cannot resume from it."
+            )
+        names = set(inspect.signature(type(self).__init__).parameters) - {"self"}
+        saved = params_from_json(payload["params"], names)
+        ours = self.get_params(deep=False)
+        changed = sorted(
+            name
+            for name in names - _RUNTIME_PARAMS
+            if params_to_json({name: saved.get(name)})
+            != params_to_json({name: ours.get(name)})
+        )
+        if changed:
+            raise ValueError(
+                f"Cannot resume from {path}: it was trained with other values of "
+                f"{', '.join(changed)} (saved: "
+                + ", ".join(f"{n}={saved.get(n)!r}" for n in changed)
+                + ")."
+            )
+        state = payload["training"]
+        if (int(payload["n_rois"]), int(state["n_subjects"])) != (n_rois, n_subjects):
+            raise ValueError(
+                f"Cannot resume from {path}: it was trained on {state['n_subjects']} "
+                f"subjects x {payload['n_rois']} ROIs; X has {n_subjects} x {n_rois}."
+            )
+        return payload
 
     def _warn_if_collapsed(self, last: dict) -> None:
         """Warn when either collapse statistic of the last epoch is below threshold."""
@@ -499,20 +715,33 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         path : pathlib.Path
         """
         check_is_fitted(self)
-        payload = {
+        payload = self._model_payload(
+            self.encoder_,
+            self.predictor_,
+            self.target_encoder_,
+            self.gradients_,
+            self.history_,
+            self.n_rois_,
+        )
+        return save_checkpoint(payload, path)
+
+    def _model_payload(
+        self, encoder, predictor, target_encoder, gradients, history, n_rois
+    ) -> dict:
+        """What :meth:`save` writes (training checkpoints add a ``training`` key)."""
+        return {
             "format": CHECKPOINT_FORMAT,
             "version": __version__,
             "params": params_to_json(self.get_params(deep=False)),
-            "encoder_config": asdict(self.encoder_.config),
-            "predictor_config": asdict(self.predictor_.config),
-            "encoder": self.encoder_.state_dict(),
-            "target_encoder": self.target_encoder_.state_dict(),
-            "predictor": self.predictor_.state_dict(),
-            "gradients": torch.from_numpy(np.ascontiguousarray(self.gradients_)),
-            "history": [dict(h) for h in self.history_],
-            "n_rois": int(self.n_rois_),
+            "encoder_config": asdict(encoder.config),
+            "predictor_config": asdict(predictor.config),
+            "encoder": _cpu_state(encoder),
+            "target_encoder": _cpu_state(target_encoder),
+            "predictor": _cpu_state(predictor),
+            "gradients": torch.from_numpy(np.ascontiguousarray(gradients)),
+            "history": [dict(h) for h in history],
+            "n_rois": int(n_rois),
         }
-        return save_checkpoint(payload, path)
 
     @classmethod
     def load(cls, path, *, device="cpu"):
@@ -558,6 +787,11 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         est.device_ = torch.device("cpu")
         est.n_rois_ = est.n_features_in_ = int(payload["n_rois"])
         return est
+
+
+def _cpu_state(module: torch.nn.Module) -> dict:
+    """A state dict on the CPU (cloned: later training must not change it)."""
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
 
 
 def _load_module(module: torch.nn.Module, state_dict: dict, path) -> torch.nn.Module:

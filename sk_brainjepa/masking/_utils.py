@@ -154,6 +154,37 @@ class MaskBatch:
             )
         return MaskBatch(**moved)
 
+    def rows(self, start: int, stop: int) -> MaskBatch:
+        """The masks of samples ``start`` to ``stop - 1`` (a view, not a copy).
+
+        Data-parallel ranks draw the masks of the whole global batch from the
+        same generator and keep their own rows, so that N ranks train on
+        exactly the masks that one process would draw for the global batch.
+
+        Parameters
+        ----------
+        start, stop : int
+            Row range, ``0 <= start < stop <= batch_size``.
+
+        Returns
+        -------
+        masks : MaskBatch
+        """
+        batch_size = self.observation.shape[0]
+        if not 0 <= start < stop <= batch_size:
+            raise ValueError(
+                f"rows({start}, {stop}) is not a non-empty range of a batch of "
+                f"{batch_size} masks."
+            )
+        return MaskBatch(
+            **{
+                field.name: None
+                if getattr(self, field.name) is None
+                else getattr(self, field.name)[start:stop]
+                for field in fields(self)
+            }
+        )
+
 
 def apply_masks(x: Tensor, idx: Tensor) -> Tensor:
     """Gather the tokens listed in ``idx`` from every sample of ``x``.

@@ -15,6 +15,11 @@ import torch
 from torch import Tensor, nn
 
 from sk_brainjepa.masking import MaskBatch, apply_masks
+from sk_brainjepa.training._distributed import (
+    DistributedContext,
+    average_across_ranks,
+    unwrap,
+)
 from sk_brainjepa.training._objective import (
     normalize_targets,
     prediction_loss,
@@ -91,7 +96,7 @@ def jepa_loss(
         )
         targets = apply_masks(targets, masks.target)  # (B, K_tgt, D)
     context = encoder(x, masks.observation)  # (B, K_obs, D)
-    n_time_patches = encoder.n_time_patches(x.shape[-1])
+    n_time_patches = unwrap(encoder).n_time_patches(x.shape[-1])
     predicted = predictor(context, masks.observation, masks.target, n_time_patches)
     return prediction_loss(predicted.float(), targets.float(), loss), spread
 
@@ -122,6 +127,13 @@ class JEPATrainer:
         Mini-batches whose gradients add up before each optimiser step.
     autocast_dtype : torch.dtype or None
         ``torch.bfloat16`` to run forward passes under CUDA autocast.
+    context : DistributedContext or None, default=None
+        Data-parallel position of this process. With N ranks, ``encoder`` and
+        ``predictor`` are expected to be wrapped in ``DistributedDataParallel``
+        (see :func:`wrap_data_parallel`), each rank trains on its
+        ``1 / N`` share of every global batch, and every rank draws the masks
+        of the whole global batch and keeps its own rows, so N ranks see
+        exactly the masks one process would.
     """
 
     def __init__(
@@ -143,6 +155,7 @@ class JEPATrainer:
         loss: str,
         accumulation_steps: int = 1,
         autocast_dtype=None,
+        context: DistributedContext | None = None,
     ):
         self.encoder = encoder
         self.predictor = predictor
@@ -157,8 +170,10 @@ class JEPATrainer:
         self.loss = loss
         self.accumulation_steps = accumulation_steps
         self.autocast_dtype = autocast_dtype
+        self.context = DistributedContext() if context is None else context
         self.optimizer = torch.optim.AdamW(
-            parameter_groups([encoder, predictor], weight_decay), lr=start_lr
+            parameter_groups([unwrap(encoder), unwrap(predictor)], weight_decay),
+            lr=start_lr,
         )
         self.step = 0  # optimiser steps taken
         self._pending = 0  # mini-batches accumulated since the last step
@@ -186,34 +201,61 @@ class JEPATrainer:
             return contextlib.nullcontext()
         return torch.autocast(device_type, dtype=self.autocast_dtype)
 
-    def train_batch(self, x: Tensor) -> tuple[float, float, float]:
+    def _gradient_sync(self, enabled: bool):
+        """Skip the gradient all-reduce on micro-batches that do not step."""
+        if enabled or not self.context.enabled:
+            return contextlib.nullcontext()
+        stack = contextlib.ExitStack()
+        for module in (self.encoder, self.predictor):
+            if hasattr(module, "no_sync"):
+                stack.enter_context(module.no_sync())
+        return stack
+
+    def train_batch(
+        self, x: Tensor, *, sync: bool = False
+    ) -> tuple[float, float, float]:
         """Forward and backward one mini-batch; step the optimiser when due.
 
         Parameters
         ----------
         x : Tensor of shape (B, R, T), on the training device
+            This rank's share of the global batch.
+        sync : bool, default=False
+            Average the gradients across ranks even if no optimiser step is
+            due (needed before a partial accumulation is applied at the end
+            of an epoch). Steps always synchronise.
 
         Returns
         -------
         loss : float
+            Mean over ranks.
         token_spread, sample_spread : float
             Collapse statistics (see :func:`jepa_loss`).
         """
         self.encoder.train()
         self.predictor.train()
-        masks = self.masker(x.shape[0], self.mask_generator).to(x.device)
-        with self._autocast(x.device.type):
+        local = x.shape[0]
+        ctx = self.context
+        masks = self.masker(local * ctx.world_size, self.mask_generator)
+        if ctx.enabled:
+            masks = masks.rows(ctx.rank * local, (ctx.rank + 1) * local)
+        masks = masks.to(x.device)
+        syncing = sync or self._pending + 1 == self.accumulation_steps
+        with self._gradient_sync(syncing), self._autocast(x.device.type):
             loss, spread = jepa_loss(
                 self.encoder, self.predictor, self.target_encoder, x, masks, self.loss
             )
-        value = float(loss.detach())
+        # The mean over ranks: every rank then sees a divergence on any rank and
+        # raises together, instead of leaving the others waiting in a collective.
+        (value,) = average_across_ranks([loss.detach()], ctx)
         if not math.isfinite(value):
             raise TrainingDivergedError(
                 f"The pretraining loss became {value} at optimiser step {self.step}. "
                 "Lower lr, check that the input is scaled (ROIRobustScaler) and "
                 "finite, or increase warmup_epochs."
             )
-        (loss / self.accumulation_steps).backward()
+        with self._gradient_sync(syncing):
+            (loss / self.accumulation_steps).backward()
         self._pending += 1
         if self._pending == self.accumulation_steps:
             self.optimizer_step()
@@ -237,6 +279,34 @@ class JEPATrainer:
                 group["weight_decay"] = wd
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        update_ema(self.target_encoder, self.encoder, self.current_momentum())
+        update_ema(
+            unwrap(self.target_encoder), unwrap(self.encoder), self.current_momentum()
+        )
         self.step += 1
         self._pending = 0
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue training exactly where it stopped.
+
+        The optimiser state, the step counters and the mask generator's state;
+        the modules are saved by their owner. Only tensors and plain values,
+        so ``torch.load(weights_only=True)`` reads it.
+        """
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "pending": self._pending,
+            "mask_generator": self.mask_generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (modules restored separately)."""
+        if state["pending"]:
+            raise ValueError(
+                "Cannot resume from the middle of a gradient accumulation; "
+                "checkpoints are written between optimiser steps."
+            )
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = int(state["step"])
+        self._pending = 0
+        self.mask_generator.set_state(state["mask_generator"])

@@ -1,0 +1,171 @@
+"""Data-parallel training on ``torch.distributed``: which rank am I, and how to sync.
+
+Pretraining runs unchanged in one process; launched with ``torchrun
+--nproc_per_node N`` it becomes N data-parallel processes (ranks). Each rank
+holds the full model, trains on its slice of every global batch, and
+``DistributedDataParallel`` averages the gradients, so every rank takes the
+same optimiser step and the EMA target encoders stay identical without any
+extra communication.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+logger = logging.getLogger(__name__)
+
+DISTRIBUTED_MODES = ("auto", "off")
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """Where this process stands in a data-parallel run.
+
+    Parameters
+    ----------
+    rank : int, default=0
+        Global index of this process.
+    world_size : int, default=1
+        Number of processes.
+    local_rank : int, default=0
+        Index of this process on its node (selects its GPU).
+    """
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether more than one process takes part."""
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0 writes checkpoints, logs progress and shows progress bars."""
+        return self.rank == 0
+
+
+def launched_by_torchrun() -> bool:
+    """Whether the environment describes a multi-process launch (``WORLD_SIZE > 1``)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    except ValueError:
+        return False
+
+
+def setup_distributed(mode: str, device_type: str) -> DistributedContext:
+    """Join (or start) the process group of a data-parallel run.
+
+    Parameters
+    ----------
+    mode : {"auto", "off"}
+        ``"auto"`` uses the process group that is already initialised, or
+        initialises one (NCCL for CUDA, gloo for the CPU) when the process was
+        launched by ``torchrun`` with more than one process; otherwise it runs
+        alone. ``"off"`` always runs alone.
+    device_type : {"cpu", "cuda"}
+        Picks the communication backend when a group has to be created.
+
+    Returns
+    -------
+    context : DistributedContext
+    """
+    if mode not in DISTRIBUTED_MODES:
+        raise ValueError(
+            f"distributed must be one of {DISTRIBUTED_MODES}; got {mode!r}."
+        )
+    if mode == "off" or not dist.is_available():
+        return DistributedContext()
+    if not dist.is_initialized():
+        if not launched_by_torchrun():
+            return DistributedContext()
+        backend = "nccl" if device_type == "cuda" else "gloo"
+        # torchrun sets MASTER_ADDR/PORT, RANK and WORLD_SIZE for env:// init.
+        dist.init_process_group(backend=backend)
+        logger.info(
+            "joined a %s process group as rank %d of %d",
+            backend,
+            dist.get_rank(),
+            dist.get_world_size(),
+        )
+    world_size = dist.get_world_size()
+    if world_size == 1:
+        return DistributedContext()
+    return DistributedContext(
+        rank=dist.get_rank(),
+        world_size=world_size,
+        local_rank=int(os.environ.get("LOCAL_RANK", dist.get_rank())),
+    )
+
+
+def wrap_data_parallel(
+    module: nn.Module, context: DistributedContext, device: torch.device
+) -> nn.Module:
+    """``module`` wrapped in ``DistributedDataParallel``, or itself when alone.
+
+    Every parameter of the encoder and the predictor takes part in every
+    forward pass (one mask token serves all target kinds), so DDP need not
+    search the graph for unused parameters.
+    """
+    if not context.enabled:
+        return module
+    device_ids = [device.index] if device.type == "cuda" else None
+    return DistributedDataParallel(module, device_ids=device_ids)
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module inside a ``DistributedDataParallel`` or compiled wrapper."""
+    while True:
+        inner = getattr(module, "module", None) or getattr(module, "_orig_mod", None)
+        if not isinstance(inner, nn.Module):
+            return module
+        module = inner
+
+
+def average_across_ranks(values, context: DistributedContext) -> list[float]:
+    """Mean of each value over all ranks (identity when alone).
+
+    Parameters
+    ----------
+    values : sequence of float
+    context : DistributedContext
+
+    Returns
+    -------
+    means : list of float
+    """
+    values = [float(v) for v in values]
+    if not context.enabled:
+        return values
+    buffer = torch.tensor(values, dtype=torch.float64)
+    if dist.get_backend() == "nccl":
+        buffer = buffer.cuda()
+    dist.all_reduce(buffer)
+    return (buffer / context.world_size).cpu().tolist()
+
+
+def barrier(context: DistributedContext) -> None:
+    """Wait for every rank (a no-op when alone)."""
+    if context.enabled:
+        dist.barrier()
+
+
+def shared_seeds(seeds: list[int], context: DistributedContext) -> list[int]:
+    """Rank 0's seeds on every rank.
+
+    With ``random_state=None`` each process would draw its own entropy; the
+    ranks must agree on weights, masks and batches, so rank 0's draw wins.
+    """
+    if not context.enabled:
+        return list(seeds)
+    shared = list(seeds)
+    dist.broadcast_object_list(shared, src=0)
+    return [int(s) for s in shared]
