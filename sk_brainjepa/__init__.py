@@ -23,6 +23,7 @@ from sk_brainjepa.gradients import (
     read_gradient_csv,
     write_gradient_csv,
 )
+from sk_brainjepa.inspection import network_attention, roi_attention
 from sk_brainjepa.model_selection import (
     TrainValTestSplit,
     linear_probe,
@@ -51,7 +52,9 @@ __all__ = [
     "load_hcp_rest",
     "load_timeseries",
     "make_brain_dynamics",
+    "network_attention",
     "read_gradient_csv",
+    "roi_attention",
     "train_val_test_split",
     "write_gradient_csv",
 ]

@@ -1,0 +1,17 @@
+"""Figures: network attention, brain gradients, pretraining curves, probe scores.
+
+matplotlib is an optional extra (``pip install sk_brainjepa[plot]``); it is
+imported only when a figure is drawn.
+"""
+
+from sk_brainjepa.plotting._attention import plot_network_attention
+from sk_brainjepa.plotting._gradients import plot_gradients
+from sk_brainjepa.plotting._history import plot_history
+from sk_brainjepa.plotting._probe import plot_probe_results
+
+__all__ = [
+    "plot_gradients",
+    "plot_history",
+    "plot_network_attention",
+    "plot_probe_results",
+]
