@@ -6,7 +6,7 @@ from sk_brainjepa.model_selection._metrics import (
     classification_scores,
     regression_scores,
 )
-from sk_brainjepa.model_selection._probe import linear_probe
+from sk_brainjepa.model_selection._probe import linear_probe, probe_features
 from sk_brainjepa.model_selection._split import TrainValTestSplit, train_val_test_split
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "TrainValTestSplit",
     "classification_scores",
     "linear_probe",
+    "probe_features",
     "regression_scores",
     "train_val_test_split",
 ]

@@ -164,38 +164,99 @@ def linear_probe(
     >>> list(table.index)
     [0, 1, 'mean', 'std']
     """
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}; got {task!r}.")
     if readout not in ("mean", "roi"):
         raise ValueError(
             f"readout must be 'mean' or 'roi' for probing; got {readout!r}."
         )
-    grid = [float(v) for v in np.atleast_1d(regularization)]
-    if not grid or min(grid) <= 0:
-        raise ValueError(
-            f"regularization must be positive values; got {regularization!r}."
-        )
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_subjects,); got shape {y.shape}.")
-    if len(y) != len(X):
-        raise ValueError(f"X has {len(X)} subjects but y has {len(y)} values.")
-    if task == "auto":
-        task = "classification" if is_classification_target(y) else "regression"
-    classification = task == "classification"
-    if classification and len(np.unique(y)) < 2:
-        raise ValueError("y has a single class; classification needs at least two.")
-    if not classification:
-        y = y.astype(float)
-
+    task, y = _check_target(task, y, len(X))
+    _check_grid(regularization)  # fail before the (slow) embedding
     embedder = _embedder_for(model, gradients, readout)
     try:
         check_is_fitted(embedder)
     except NotFittedError:
         embedder.fit(X)
-    features = np.asarray(embedder.transform(X), dtype=np.float64)
-    logger.info("linear_probe: %s on features %s", task, features.shape)
+    table = probe_features(
+        embedder.transform(X),
+        y,
+        task=task,
+        n_repeats=n_repeats,
+        ratios=ratios,
+        regularization=regularization,
+        groups=groups,
+        n_jobs=n_jobs,
+        random_state=random_state,
+    )
+    table.attrs["readout"] = readout
+    return table
 
+
+def _check_target(task, y, n_subjects: int):
+    """Validated ``(task, y)``: the task resolved, ``y`` as an array."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}; got {task!r}.")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (n_subjects,); got shape {y.shape}.")
+    if len(y) != n_subjects:
+        raise ValueError(f"X has {n_subjects} subjects but y has {len(y)} values.")
+    if task == "auto":
+        task = "classification" if is_classification_target(y) else "regression"
+    if task == "classification" and len(np.unique(y)) < 2:
+        raise ValueError("y has a single class; classification needs at least two.")
+    if task == "regression":
+        y = y.astype(float)
+    return task, y
+
+
+def _check_grid(regularization) -> list[float]:
+    grid = [float(v) for v in np.atleast_1d(regularization)]
+    if not grid or min(grid) <= 0:
+        raise ValueError(
+            f"regularization must be positive values; got {regularization!r}."
+        )
+    return grid
+
+
+def probe_features(
+    features,
+    y,
+    *,
+    task="auto",
+    n_repeats=5,
+    ratios=(0.6, 0.2, 0.2),
+    regularization=DEFAULT_GRID,
+    groups=None,
+    n_jobs=None,
+    random_state=None,
+):
+    """The protocol of :func:`linear_probe` on features computed beforehand.
+
+    Parameters
+    ----------
+    features : array-like of shape (n_subjects, n_features)
+        E.g. what ``BrainJEPAEmbedder.transform`` or ``sk-brainjepa embed``
+        gave.
+    y : array-like of shape (n_subjects,)
+    task, n_repeats, ratios, regularization, groups, n_jobs, random_state
+        As in :func:`linear_probe`.
+
+    Returns
+    -------
+    scores : pandas.DataFrame
+        As in :func:`linear_probe`.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2:
+        raise ValueError(
+            f"features must be 2-D (n_subjects, n_features); got shape "
+            f"{features.shape}."
+        )
+    if not np.all(np.isfinite(features)):
+        raise ValueError("features contain NaN or infinite values.")
+    task, y = _check_target(task, y, len(features))
+    classification = task == "classification"
+    grid = _check_grid(regularization)
+    logger.info("linear_probe: %s on features %s", task, features.shape)
     splitter = TrainValTestSplit(
         n_repeats,
         ratios=ratios,
@@ -210,5 +271,5 @@ def linear_probe(
         for k, split in enumerate(splits)
     )
     table = summarize(pd.DataFrame(rows).set_index(pd.Index(range(n_repeats))))
-    table.attrs.update(task=task, n_features=features.shape[1], readout=readout)
+    table.attrs.update(task=task, n_features=features.shape[1])
     return table
