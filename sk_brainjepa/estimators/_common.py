@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from sk_brainjepa.datasets._streaming import ArraySource, TimeSeriesSource
 from sk_brainjepa.gradients import GradientPositioner, read_gradient_csv
 from sk_brainjepa.preprocessing import FunctionalConnectivity
 
@@ -163,12 +164,18 @@ def embed(
     batch_size: int,
     device: torch.device,
 ) -> np.ndarray:
-    """Frozen features of an encoder for validated time series.
+    """Frozen features of an encoder, streaming the windows batch by batch.
+
+    Windows are read from ``X`` one at a time into a reused batch buffer, so
+    memory holds one batch of windows and the output, whatever the number of
+    subjects; memory-mapped arrays and file sources are read lazily.
 
     Parameters
     ----------
     encoder : BrainJEPAEncoder
-    X : list or ndarray of subjects of shape (n_rois, n_timepoints_i)
+    X : list, ndarray or TimeSeriesSource
+        Validated subjects of shape (n_rois, n_timepoints_i), or a source from
+        :func:`sk_brainjepa.datasets.as_source`.
     n_timepoints : int
         Model window in frames.
     window : {"center", "start", "average"}
@@ -184,42 +191,66 @@ def embed(
     -------
     features : ndarray, float32
     """
-    check_lengths(X, n_timepoints)
-    windows, owner = [], []
-    for i, x in enumerate(X):
-        w = embedding_windows(x, n_timepoints, window)
-        windows.append(w)
-        owner.extend([i] * len(w))
-    windows = np.concatenate(windows).astype(np.float32, copy=False)
-    owner = np.asarray(owner)
+    source = X if isinstance(X, TimeSeriesSource) else ArraySource(X)
+    source.check_lengths(n_timepoints)
+    n_subjects, n_rois = len(source), source.n_rois
+
+    def starts_of(length: int) -> range | list:
+        # The windows of embedding_windows, as start frames.
+        if window == "start":
+            return [0]
+        if window == "center":
+            return [(length - n_timepoints) // 2]
+        return range(0, length - n_timepoints + 1, n_timepoints)
+
+    counts = np.array([len(starts_of(int(n))) for n in source.lengths])
+    one_each = bool(np.all(counts == 1))
+    buffer = np.empty(
+        (min(batch_size, int(counts.sum())), n_rois, n_timepoints), dtype=np.float32
+    )
+    owners = np.empty(len(buffer), dtype=np.int64)
+    # float32 rows when each subject has one window; float64 sums to average.
+    out = None
+
+    def run(n_filled: int) -> None:
+        nonlocal out
+        tokens = encoder(torch.from_numpy(buffer[:n_filled]).to(device)).float()
+        if readout == "mean":
+            feats = tokens.mean(dim=1)  # (B, D)
+        elif readout == "roi":
+            feats = tokens.reshape(tokens.shape[0], n_rois, -1, tokens.shape[-1])
+            feats = feats.mean(dim=2).flatten(1)  # (B, R*D)
+        else:
+            feats = tokens  # (B, R*W, D)
+        feats = feats.cpu().numpy()
+        if out is None:
+            dtype = np.float32 if one_each else np.float64
+            out = np.zeros((n_subjects,) + feats.shape[1:], dtype=dtype)
+        if one_each:
+            out[owners[:n_filled]] = feats
+        else:
+            np.add.at(out, owners[:n_filled], feats)
+
     was_training = encoder.training
     encoder.eval()
-    n_rois = windows.shape[1]
-    feats = []
-    for start in range(0, len(windows), batch_size):
-        batch = torch.from_numpy(windows[start : start + batch_size]).to(device)
-        tokens = encoder(batch).float()  # (B, R*W, D)
-        if readout == "mean":
-            out = tokens.mean(dim=1)  # (B, D)
-        elif readout == "roi":
-            out = tokens.reshape(tokens.shape[0], n_rois, -1, tokens.shape[-1]).mean(
-                dim=2
-            )
-            out = out.flatten(1)  # (B, R*D)
-        else:
-            out = tokens
-        feats.append(out.cpu().numpy())
-    encoder.train(was_training)
-    feats = np.concatenate(feats)
-    if len(owner) == len(X):
-        return feats
+    try:
+        filled = 0
+        for i in range(n_subjects):
+            for start in starts_of(int(source.lengths[i])):
+                buffer[filled] = source.window(i, start, n_timepoints)
+                owners[filled] = i
+                filled += 1
+                if filled == len(buffer):
+                    run(filled)
+                    filled = 0
+        if filled:
+            run(filled)
+    finally:
+        encoder.train(was_training)
+    if one_each:
+        return out
     # Average the windows of each subject.
-    summed = np.zeros((len(X),) + feats.shape[1:], dtype=np.float64)
-    np.add.at(summed, owner, feats)
-    return (
-        summed
-        / np.bincount(owner, minlength=len(X)).reshape((-1,) + (1,) * (feats.ndim - 1))
-    ).astype(np.float32)
+    return (out / counts.reshape((-1,) + (1,) * (out.ndim - 1))).astype(np.float32)
 
 
 def params_to_json(params: dict) -> str:
