@@ -4,6 +4,7 @@ gradients, pretrain a tiny Brain-JEPA on the CPU, embed every subject and probe.
 Run from the repository root:
 
     python examples/quickstart.py            # about a minute or two on a laptop CPU
+    python examples/quickstart.py --quick    # tiny cohort, 2 epochs: seconds
     python examples/quickstart.py --help     # sizes and epochs
 """
 
@@ -29,11 +30,23 @@ log = logging.getLogger("quickstart")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-subjects", type=int, default=120)
-    parser.add_argument("--n-rois", type=int, default=40)
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--n-subjects", type=int, help="default 120 (--quick: 40)")
+    parser.add_argument("--n-rois", type=int, help="default 40 (--quick: 20)")
+    parser.add_argument("--epochs", type=int, help="default 15 (--quick: 2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny cohort and 2 epochs (a smoke run)"
+    )
     args = parser.parse_args()
+    # Sizes given on the command line win over both presets.
+    preset = (
+        {"n_subjects": 40, "n_rois": 20, "epochs": 2}
+        if args.quick
+        else {"n_subjects": 120, "n_rois": 40, "epochs": 15}
+    )
+    for name, value in preset.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     # 1. Data: BOLD-like series at TR 0.72 s (as HCP), 300 frames per subject.
