@@ -11,7 +11,6 @@ import torch
 import torch.distributed as dist
 
 from sk_brainjepa import BrainJEPAPretrainer
-from sk_brainjepa.estimators._batches import rank_rows
 from sk_brainjepa.masking import SpatiotemporalMasker
 from sk_brainjepa.training._distributed import (
     DistributedContext,
@@ -114,15 +113,6 @@ def test_uneven_last_batch_does_not_hang(tmp_path):
     model = _run_torchrun(tmp_path, X, PARAMS)
     assert len(model.history_) == PARAMS["max_epochs"]
     assert np.isfinite(model.transform(X)).all()
-
-
-def test_rank_rows_split_and_pad():
-    one = DistributedContext()
-    np.testing.assert_array_equal(rank_rows(5, one), np.arange(5))
-    shares = [rank_rows(8, DistributedContext(rank=r, world_size=2)) for r in (0, 1)]
-    np.testing.assert_array_equal(np.concatenate(shares), np.arange(8))
-    shares = [rank_rows(5, DistributedContext(rank=r, world_size=2)) for r in (0, 1)]
-    np.testing.assert_array_equal(np.concatenate(shares), [0, 1, 2, 3, 4, 0])
 
 
 def test_rank_mask_rows_are_the_global_batch_rows():

@@ -226,7 +226,7 @@ def test_collapse_warning_and_nan_error(data):
     "params, X_shape, match",
     [
         ({"n_timepoints": 100}, (4, 6, 120), "multiple of patch_size=16"),
-        ({"n_timepoints": 64}, (4, 6, 48), "Subject 0 has 48 time points, fewer than"),
+        ({"n_timepoints": 64}, (4, 6, 48), r"X\[0\] has 48 time points, fewer than"),
         ({"masking": "block"}, (4, 6, 64), "masking must be one of"),
         ({"loss": "l1"}, (4, 6, 64), "loss must be one of"),
         ({"ema": (1.0, 0.9)}, (4, 6, 64), "ema must satisfy"),

@@ -21,13 +21,18 @@ from sk_brainjepa.datasets import (
     make_loader,
     shard_batches,
 )
-from sk_brainjepa.estimators._common import (
-    crop_random_windows,
-    embed,
-    embedding_windows,
-)
+from sk_brainjepa.estimators._common import embed, embedding_windows
 from sk_brainjepa.gradients._positioner import _fisher_z_mean
 from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig
+
+
+def crop_random_windows(subjects, n_timepoints, rng):
+    """The in-memory loop's draws before streaming: one start per subject."""
+    out = []
+    for x in subjects:
+        start = int(rng.integers(0, x.shape[1] - n_timepoints + 1))
+        out.append(x[:, start : start + n_timepoints])
+    return np.stack(out).astype(np.float32, copy=False)
 
 
 def _memmap(path, data):

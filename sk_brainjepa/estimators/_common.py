@@ -62,8 +62,9 @@ def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
         when there are fewer ROIs) on the FC of ``X``; a positioner that is not
         fitted yet is cloned and fitted the same way; a path is read as a
         gradient CSV in the official layout.
-    X : list or ndarray
-        Validated training time series.
+    X : list, ndarray or TimeSeriesSource
+        Validated training time series (see
+        :func:`sk_brainjepa.datasets.as_source`).
     n_rois : int
     random_state : int, RandomState or None
 
@@ -81,8 +82,7 @@ def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
         except NotFittedError:
             if positioner is None:
                 positioner = default_positioner(n_rois, random_state)
-            fc = FunctionalConnectivity().fit_transform(X)
-            values = clone(positioner).fit(fc).gradients_
+            values = clone(positioner).fit(_training_fc(X, positioner)).gradients_
     elif isinstance(gradients, (str, os.PathLike)):
         values = read_gradient_csv(Path(gradients))
     else:
@@ -100,26 +100,20 @@ def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
     return values
 
 
-def crop_random_windows(
-    subjects, n_timepoints: int, rng: np.random.Generator
-) -> np.ndarray:
-    """One random window of ``n_timepoints`` frames per subject (a new draw each call).
+def _training_fc(X, positioner) -> np.ndarray:
+    """The FC the positioner is fitted on: per-subject matrices, or their group
+    average computed one subject at a time for data read lazily from disk."""
+    from sk_brainjepa.datasets import TimeSeriesSource, group_fc
 
-    Parameters
-    ----------
-    subjects : sequence of ndarray of shape (n_rois, n_timepoints_i)
-    n_timepoints : int
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    windows : ndarray of shape (n_subjects, n_rois, n_timepoints), float32
-    """
-    out = []
-    for x in subjects:
-        start = int(rng.integers(0, x.shape[1] - n_timepoints + 1))
-        out.append(x[:, start : start + n_timepoints])
-    return np.stack(out).astype(np.float32, copy=False)
+    if not isinstance(X, TimeSeriesSource):
+        return FunctionalConnectivity().fit_transform(X)
+    if X.in_memory:
+        return FunctionalConnectivity().fit_transform(X.data)
+    # The positioner averages a stack the same way (Fisher z for correlation
+    # kernels, plain mean for precomputed ones), so the group matrix is what
+    # it would have computed, without the (n_subjects, R, R) stack in memory.
+    average = "mean" if positioner.kernel == "precomputed" else "fisher"
+    return group_fc(X, average=average)
 
 
 def check_lengths(X, n_timepoints: int) -> None:

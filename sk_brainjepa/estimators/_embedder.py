@@ -7,7 +7,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._validation import check_n_rois, check_timeseries, n_rois_of
+from sk_brainjepa._utils._validation import check_n_rois
+from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._common import (
     READOUTS,
     WINDOWS,
@@ -137,8 +138,7 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         encoder.requires_grad_(False)
         n_rois = encoder.config.n_rois
         if X is not None:
-            X = check_timeseries(X)
-            check_n_rois(n_rois_of(X), n_rois, "the encoder")
+            check_n_rois(as_source(X).n_rois, n_rois, "the encoder")
         self.encoder_ = encoder.cpu().eval()
         self.n_timepoints_ = int(self.n_timepoints or n_timepoints)
         self.embed_dim_ = encoder.config.embed_dim
@@ -160,13 +160,13 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
             ``"roi"``, (n_subjects, n_rois * W, D) for ``"tokens"``.
         """
         check_is_fitted(self)
-        X = check_timeseries(X)
-        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        source = as_source(X)
+        check_n_rois(source.n_rois, self.n_rois_, type(self).__name__)
         device = resolve_device(self.device)
         try:
             return embed(
                 self.encoder_.to(device),
-                X,
+                source,
                 n_timepoints=self.n_timepoints_,
                 window=self.window,
                 readout=self.readout,

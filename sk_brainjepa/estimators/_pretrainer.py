@@ -18,12 +18,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._random import spawn_seeds
-from sk_brainjepa._utils._validation import check_n_rois, check_timeseries, n_rois_of
+from sk_brainjepa._utils._validation import check_n_rois
 from sk_brainjepa._version import __version__
-from sk_brainjepa.estimators._batches import global_batches, rank_rows
+from sk_brainjepa.datasets import EpochPlanner, as_source, make_loader
 from sk_brainjepa.estimators._common import (
     WINDOWS,
-    check_lengths,
     embed,
     params_from_json,
     params_to_json,
@@ -387,12 +386,11 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self._check_params()
         context = setup_distributed(self.distributed, resolve_device(self.device).type)
         device = self._training_device(context)
-        X = check_timeseries(X)
-        check_lengths(X, self.n_timepoints)
-        n_rois = n_rois_of(X)
+        source = as_source(X)
+        source.check_lengths(self.n_timepoints)
+        n_rois, n_subjects = source.n_rois, len(source)
         if n_rois < 2:
             raise ValueError(f"X must have at least 2 ROIs; got {n_rois}.")
-        n_subjects = len(X)
         if self.batch_size % context.world_size:
             raise ValueError(
                 f"batch_size={self.batch_size} is the global batch and must be a "
@@ -406,7 +404,7 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
             gradients = resumed["gradients"].numpy()
         else:
             gradients = resolve_gradients(
-                self.gradients, X, n_rois, init_seed % (2**32)
+                self.gradients, source, n_rois, init_seed % (2**32)
             )
         enc_cfg, pred_cfg = self._configs(n_rois, gradients.shape[1])
 
@@ -446,6 +444,16 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
             context=context,
         )
         data_rng = np.random.default_rng(data_seed)
+        planner = EpochPlanner(
+            source.lengths,
+            self.n_timepoints,
+            batch_size=self.batch_size,
+            rank=context.rank,
+            world_size=context.world_size,
+        )
+        loader = make_loader(
+            source, self.n_timepoints, num_workers=self.num_workers, device=device
+        )
         history, first_epoch = [], 1
         if resumed is not None:
             state = resumed["training"]
@@ -475,7 +483,9 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
             )
             epochs = progress
         for epoch in epochs:
-            record = self._train_epoch(trainer, X, data_rng, context, device)
+            # Windows and order come from data_rng in this process; workers only read.
+            loader.batch_sampler.set_plan(planner.plan(data_rng))
+            record = self._train_epoch(trainer, loader, context, device)
             record["epoch"] = epoch
             history.append(record)
             if self.verbose and context.is_main:
@@ -555,29 +565,14 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
             return encoder, predictor, target_encoder
         return tuple(torch.compile(m) for m in (encoder, predictor, target_encoder))
 
-    def _train_epoch(self, trainer, X, data_rng, context, device) -> dict:
-        """One pass over the data; returns the epoch's history record."""
+    def _train_epoch(self, trainer, loader, context, device) -> dict:
+        """One pass over the loader's plan; returns the epoch's history record."""
         tic = time.perf_counter()
         losses, spreads, sample_spreads = [], [], []
-        batches = list(
-            global_batches(
-                len(X),
-                self.batch_size,
-                data_rng,
-                lengths=[x.shape[1] for x in X],
-                n_timepoints=self.n_timepoints,
-            )
-        )
-        for i, (indices, starts) in enumerate(batches):
-            rows = rank_rows(len(indices), context)
-            batch = np.stack(
-                [
-                    X[indices[j]][:, starts[j] : starts[j] + self.n_timepoints]
-                    for j in rows
-                ]
-            ).astype(np.float32, copy=False)
+        n_batches = len(loader)
+        for i, batch in enumerate(loader):
             loss, spread, across_samples = trainer.train_batch(
-                torch.from_numpy(batch).to(device), sync=i == len(batches) - 1
+                batch.to(device, non_blocking=True), sync=i == n_batches - 1
             )
             losses.append(loss)
             spreads.append(spread)
@@ -673,14 +668,14 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         features : ndarray of shape (n_subjects, embed_dim), float32
         """
         check_is_fitted(self)
-        X = check_timeseries(X)
-        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        source = as_source(X)
+        check_n_rois(source.n_rois, self.n_rois_, type(self).__name__)
         device = resolve_device(self.device)
         encoder = self.target_encoder_.to(device)
         try:
             return embed(
                 encoder,
-                X,
+                source,
                 n_timepoints=self.n_timepoints,
                 window=self.embed_window,
                 readout="mean",
