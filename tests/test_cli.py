@@ -1,5 +1,6 @@
 """The sk-brainjepa command line: each subcommand end to end, and its errors."""
 
+import shutil
 import subprocess
 import sys
 
@@ -197,3 +198,24 @@ def test_module_entry_point_help():
     assert result.returncode == 0
     for command in ("gradients", "pretrain", "embed", "probe"):
         assert command in result.stdout
+
+
+def test_subject_scaling_option(cohort, model_file, tmp_path):
+    from sk_brainjepa.datasets import ScaledSource, SubjectRobustScaling
+
+    _, folder, X, _ = cohort
+    out = tmp_path / "f.csv"
+    argv = ["-q", "embed", str(model_file), str(folder), "--out", str(out),
+            "--scaling", "subject"]  # fmt: skip
+    assert main(argv) == 0
+    scaled = ScaledSource(np.asarray(X) * 3.0 + 7.0, SubjectRobustScaling())
+    expected = BrainJEPAEmbedder(model_file).fit(scaled).transform(scaled)
+    # Scaling removes the affine change: same features as the scaled original.
+    np.testing.assert_allclose(pd.read_csv(out, index_col=0), expected, atol=1e-4)
+
+
+@pytest.mark.skipif(shutil.which("sk-brainjepa") is None, reason="not installed")
+def test_console_script():
+    result = subprocess.run(["sk-brainjepa", "embed", "--help"], capture_output=True,
+                            text=True)  # fmt: skip
+    assert result.returncode == 0 and "--readout" in result.stdout

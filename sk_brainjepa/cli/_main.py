@@ -42,19 +42,30 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--pattern", help="Glob of the files to read in a folder, e.g. 'sub-*.npy'."
     )
+    group.add_argument(
+        "--scaling",
+        choices=("none", "subject"),
+        default="none",
+        help="'subject' scales each ROI of each subject by its own median and IQR "
+        "as windows are read (nothing is written back); 'none' expects data that "
+        "is already robust-scaled (default: none).",
+    )
 
 
 def _source(paths, args):
-    from sk_brainjepa.datasets import as_source
+    from sk_brainjepa.datasets import ScaledSource, SubjectRobustScaling, as_source
 
     data = paths[0] if len(paths) == 1 else list(paths)
     for path in paths:
         if not Path(path).exists():
             raise CommandError(f"data path {path} does not exist.")
     try:
-        return as_source(data, layout=args.layout, pattern=args.pattern)
+        source = as_source(data, layout=args.layout, pattern=args.pattern)
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
+    if args.scaling == "subject":
+        source = ScaledSource(source, SubjectRobustScaling())
+    return source
 
 
 def _subject_ids(source) -> list[str]:
