@@ -11,29 +11,31 @@
 """
 
 from sk_brainjepa.datasets._folder import Cohort, load_timeseries
+from sk_brainjepa.datasets._group_fc import group_fc
+from sk_brainjepa.datasets._loader import PlanBatchSampler, WindowDataset, make_loader
 from sk_brainjepa.datasets._offline import (
     HCP_TR,
     DatasetPackageNotFoundError,
     load_group_fc,
     load_hcp_rest,
 )
-from sk_brainjepa.datasets._simulate import make_brain_dynamics
-from sk_brainjepa.datasets._streaming import (
-    ArraySource,
+from sk_brainjepa.datasets._plans import (
     EpochPlan,
     EpochPlanner,
+    draw_epoch,
+    shard_batches,
+)
+from sk_brainjepa.datasets._simulate import make_brain_dynamics
+from sk_brainjepa.datasets._sources import (
+    ArraySource,
     FileSource,
-    PlanBatchSampler,
+    TimeSeriesSource,
+    as_source,
+)
+from sk_brainjepa.datasets._transforms import (
     ROIScalerTransform,
     ScaledSource,
     SubjectRobustScaling,
-    TimeSeriesSource,
-    WindowDataset,
-    as_source,
-    draw_epoch,
-    group_fc,
-    make_loader,
-    shard_batches,
 )
 
 __all__ = [

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from sk_brainjepa.datasets._streaming import ArraySource, TimeSeriesSource
+from sk_brainjepa.datasets._sources import ArraySource, TimeSeriesSource
 from sk_brainjepa.gradients import GradientPositioner, read_gradient_csv
 from sk_brainjepa.preprocessing import FunctionalConnectivity
 
