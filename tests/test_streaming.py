@@ -367,3 +367,45 @@ def test_group_fc_equals_the_stacked_average(rng):
     assert_array_equal(
         positioner.fit(group_fc(X)).gradients_, positioner.fit(fc).gradients_
     )
+
+
+# ------------------------------------------------------- estimators on sources
+def test_pretrainer_on_memmap_and_files_equals_in_memory(tmp_path, rng):
+    from sk_brainjepa import BrainJEPAEmbedder, BrainJEPAPretrainer
+
+    X = rng.standard_normal((8, 6, 40)).astype(np.float32)
+    mm = _memmap(tmp_path / "X.npy", X)
+    folder = tmp_path / "subjects"
+    folder.mkdir()
+    for i, x in enumerate(X):
+        np.save(folder / f"s{i}.npy", x)
+    params = dict(n_timepoints=32, max_epochs=2, batch_size=4, random_state=0)
+    in_memory = BrainJEPAPretrainer(**params).fit(X)
+    for data in (mm, folder, tmp_path / "X.npy"):
+        lazy = BrainJEPAPretrainer(**params, num_workers=0).fit(data)
+        assert_array_equal(lazy.gradients_, in_memory.gradients_)
+        assert_array_equal(lazy.transform(data), in_memory.transform(X))
+    # Workers read the windows; the plan (and so the model) is the same.
+    workers = BrainJEPAPretrainer(**params, num_workers=2).fit(mm)
+    assert_array_equal(workers.transform(mm), in_memory.transform(X))
+    embedder = BrainJEPAEmbedder(pretrainer=in_memory).fit(folder)
+    assert_array_equal(embedder.transform(folder), in_memory.transform(X))
+
+
+def test_scaled_source_feeds_the_estimators(tmp_path, rng):
+    from sk_brainjepa import BrainJEPAPretrainer, ROIRobustScaler
+    from sk_brainjepa.datasets import ScaledSource, SubjectRobustScaling
+
+    raw = (rng.standard_normal((6, 5, 40)) * 4 + 10).astype(np.float32)
+    scaled = np.stack([ROIRobustScaler().fit_transform(x[None])[0] for x in raw])
+    params = dict(n_timepoints=32, max_epochs=1, batch_size=3, random_state=0)
+    eager = BrainJEPAPretrainer(**params).fit(scaled)
+    lazy_source = ScaledSource(raw, SubjectRobustScaling())
+    lazy = BrainJEPAPretrainer(**params).fit(lazy_source)
+    np.testing.assert_allclose(
+        lazy.transform(lazy_source), eager.transform(scaled), atol=1e-5
+    )
+    with pytest.raises(ValueError, match="outside"):
+        lazy_source.window(0, 30, 20)
+    with pytest.raises(TypeError, match="callable"):
+        ScaledSource(raw, "subject")
