@@ -27,6 +27,7 @@ from sk_brainjepa.inspection import network_attention, roi_attention
 from sk_brainjepa.model_selection import (
     TrainValTestSplit,
     linear_probe,
+    probe_features,
     train_val_test_split,
 )
 from sk_brainjepa.preprocessing import (
@@ -48,6 +49,7 @@ __all__ = [
     "__version__",
     "diffusion_gradients",
     "linear_probe",
+    "probe_features",
     "load_group_fc",
     "load_hcp_rest",
     "load_timeseries",
