@@ -372,10 +372,16 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
 
         Parameters
         ----------
-        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            ROI time series, robust-scaled (see :class:`ROIRobustScaler`);
-            subjects may differ in length but must be at least
-            ``n_timepoints`` long.
+        X : array-like of shape (n_subjects, n_rois, n_timepoints), list of arrays, \
+np.memmap, path or TimeSeriesSource
+            ROI time series, robust-scaled (see :class:`ROIRobustScaler`, or
+            wrap the data in :class:`~sk_brainjepa.datasets.ScaledSource` to
+            scale as windows are read); subjects may differ in length but must
+            be at least ``n_timepoints`` long. Memory-mapped arrays, a 3-D
+            ``.npy`` path, and folders or lists of per-subject files are
+            streamed window by window (see
+            :func:`~sk_brainjepa.datasets.as_source`): memory does not grow
+            with the number of subjects.
         y : None
             Ignored.
 
