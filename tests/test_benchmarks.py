@@ -1,6 +1,7 @@
 """The benchmark scripts' quick modes run end to end (CI-sized)."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,30 @@ def test_quick_mode_writes_its_report(script, report, tmp_path):
     text = (tmp_path / report).read_text()
     assert "## Machine" in text and "--quick" in text
     assert "±" in text
+
+
+def test_throughput_quick_mode_writes_its_report(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "throughput.py"),
+            "--quick",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = (tmp_path / "throughput_quick.md").read_text()
+    assert "## Machine" in text and "--quick" in text
+    assert "| tiny | math (reference) |" in text and "failed" not in text
+    # Same weights, data and masks: the default backend and the reference agree.
+    number = r"([-+.e\d]+)"
+    pattern = rf"outputs within 1e-4 \(features {number}, loss {number}\)"
+    diffs = re.search(pattern, text)
+    assert diffs is not None, text
+    assert float(diffs.group(1)) < 1e-4
+    assert float(diffs.group(2)) < 1e-4

@@ -25,6 +25,12 @@ from sk_brainjepa.nn._finetune import (
     layer_decay_groups,
     layer_id,
 )
+from sk_brainjepa.nn._flops import (
+    block_flops,
+    encoder_flops,
+    predictor_flops,
+    pretraining_step_flops,
+)
 from sk_brainjepa.nn._layers import (
     MLP,
     Attention,
@@ -60,9 +66,11 @@ __all__ = [
     "PatchEmbed",
     "PredictorConfig",
     "attention",
+    "block_flops",
     "convert_official_checkpoint",
     "convert_official_encoder_state_dict",
     "convert_official_predictor_state_dict",
+    "encoder_flops",
     "flash_attn_available",
     "gather_tokens",
     "layer_decay_groups",
@@ -71,6 +79,8 @@ __all__ = [
     "infer_predictor_config_from_state_dict",
     "math_attention",
     "model_config",
+    "predictor_flops",
+    "pretraining_step_flops",
     "roi_sincos_embedding",
     "select_attention_backend",
     "sincos_embedding_1d",
