@@ -59,6 +59,9 @@ PATCH = 16
 GRADIENT_DIM = 30
 WORKER_TIMEOUT_S = 1800
 COMPILE_EXTRA_WARMUP = 2
+# Matmul throughputs of the processes of one run further apart than this
+# factor mean the machine's load changed during the run (flagged in the report).
+LOAD_TOLERANCE = 1.2
 
 logger = logging.getLogger("benchmarks.throughput")
 
@@ -592,6 +595,17 @@ def render_report(
         "## Results",
         "",
     ]
+    values = [r["matmul"] for r in results.values() if "matmul" in r]
+    if values and max(values) > LOAD_TOLERANCE * min(values):
+        parts += [
+            f"**Warning**: the dense matmul throughput varied from "
+            f"{min(values) / 1e12:.3f} to {max(values) / 1e12:.3f} TFLOP/s between "
+            "the processes of this run, so the machine's load changed: speed "
+            "ratios between processes (speed-ups, compile gains) are unreliable. "
+            "The % of matmul columns, each against its own process's figure, "
+            "compare better.",
+            "",
+        ]
     header = [
         "preset",
         "attention",
