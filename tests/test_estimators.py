@@ -232,7 +232,7 @@ def test_collapse_warning_and_nan_error(data):
         ({"ema": (1.0, 0.9)}, (4, 6, 64), "ema must satisfy"),
         ({"max_epochs": 0}, (4, 6, 64), "max_epochs must be a positive integer"),
         ({"device": "tpu"}, (4, 6, 64), "device must be"),
-    ({"masking_params": {"foo": 1}}, (4, 6, 64), r"Unknown option\(s\) \['foo'\]"),
+        ({"masking_params": {"foo": 1}}, (4, 6, 64), r"Unknown option\(s\) \['foo'\]"),
     ],
 )
 def test_pretrainer_bad_input(params, X_shape, match, rng):
