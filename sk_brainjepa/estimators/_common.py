@@ -116,18 +116,6 @@ def _training_fc(X, positioner) -> np.ndarray:
     return group_fc(X, average=average)
 
 
-def check_lengths(X, n_timepoints: int) -> None:
-    """Raise when a subject is shorter than the model window."""
-    for i, x in enumerate(X):
-        if x.shape[1] < n_timepoints:
-            raise ValueError(
-                f"Subject {i} has {x.shape[1]} time points, fewer than the model "
-                f"window n_timepoints={n_timepoints}. Pad or resample first, e.g. "
-                f"TemporalResampler(n_timepoints={n_timepoints}, pad='edge'), or use a "
-                "smaller n_timepoints."
-            )
-
-
 def embedding_windows(x: np.ndarray, n_timepoints: int, window: str) -> np.ndarray:
     """The windows of one subject that its embedding is computed from.
 

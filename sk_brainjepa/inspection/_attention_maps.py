@@ -21,11 +21,11 @@ import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from sk_brainjepa._utils._validation import check_n_rois, check_timeseries, n_rois_of
+from sk_brainjepa._utils._validation import check_n_rois
+from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators import BrainJEPAEmbedder, BrainJEPAPretrainer
 from sk_brainjepa.estimators._common import (
     WINDOWS,
-    check_lengths,
     embedding_windows,
     resolve_device,
 )
@@ -264,13 +264,13 @@ def roi_attention(
     _check_int(batch_size, "batch_size", allow_none=False)
     _check_int(query_chunk_size, "query_chunk_size")
     _check_int(n_timepoints, "n_timepoints")
-    X = check_timeseries(X)
+    X = as_source(X)  # validated once; memory-mapped data stays on disk
     encoder, length, window = _resolve_model(
         model, gradients=gradients, n_timepoints=n_timepoints, window=window
     )
     n_rois = encoder.config.n_rois
-    check_n_rois(n_rois_of(X), n_rois, "the model")
-    check_lengths(X, length)
+    check_n_rois(X.n_rois, n_rois, "the model")
+    X.check_lengths(length)
     n_time_patches = encoder.n_time_patches(length)
 
     device = resolve_device(device)
