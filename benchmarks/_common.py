@@ -157,6 +157,31 @@ def machine_markdown(info: dict) -> str:
     return "\n".join(f"- **{k}**: {v}" for k, v in info.items())
 
 
+def report_header(
+    title: str, *, quick: bool, started: str, seconds: float, machine: str,
+    command: str | None = None, extra=(),
+) -> list[str]:  # fmt: skip
+    """The lines every benchmark report opens with, up to its protocol heading.
+
+    Title (marked in quick mode), command, start and wall time, any ``extra``
+    bullet lines, then the machine section (``machine`` as Markdown).
+    """
+    return [
+        title + (" (quick mode)" if quick else ""),
+        "",
+        f"- **Command**: `{command or command_line()}`",
+        f"- **Started**: {started}; **total wall time** {seconds / 60:.1f} min",
+        *extra,
+        "",
+        "## Machine",
+        "",
+        machine,
+        "",
+        "## Protocol",
+        "",
+    ]
+
+
 # -------------------------------------------------------------------- timing
 class Stopwatch:
     """Wall time summed per key: ``with watch("BNT"): ...``."""

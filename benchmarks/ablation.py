@@ -37,6 +37,7 @@ from _common import (
     now,
     offset_ratio,
     pretrain_brainjepa,
+    report_header,
     scale_timeseries,
     set_threads,
     setup_logging,
@@ -180,17 +181,13 @@ def main(argv=None) -> None:
     total = time.perf_counter() - tic
 
     parts = [
-        f"# Brain-JEPA ablations{' (quick mode)' if args.quick else ''}",
-        "",
-        f"- **Command**: `{command_line()}`",
-        f"- **Started**: {started}; **total wall time** {total / 60:.1f} min",
-        "",
-        "## Machine",
-        "",
-        machine_markdown(machine),
-        "",
-        "## Protocol",
-        "",
+        *report_header(
+            "# Brain-JEPA ablations",
+            quick=args.quick,
+            started=started,
+            seconds=total,
+            machine=machine_markdown(machine),
+        ),
         f"- Data: simulated (`make_brain_dynamics`, TR 2 s), labelled cohort "
         f"{X.shape[0]} subjects x {X.shape[1]} ROIs x {X.shape[2]} frames; {how}. "
         "Scaling: "

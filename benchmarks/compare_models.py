@@ -56,6 +56,7 @@ from _common import (
     now,
     offset_ratio,
     pretrain_brainjepa,
+    report_header,
     scale_timeseries,
     select_and_score,
     set_threads,
@@ -532,17 +533,13 @@ def main(argv=None) -> None:
 
     # ------------------------------------------------------------ report
     parts = [
-        f"# Model comparison{' (quick mode)' if args.quick else ''}",
-        "",
-        f"- **Command**: `{command_line()}`",
-        f"- **Started**: {started}; **total wall time** {total / 60:.1f} min",
-        "",
-        "## Machine",
-        "",
-        machine_markdown(machine),
-        "",
-        "## Protocol",
-        "",
+        *report_header(
+            "# Model comparison",
+            quick=args.quick,
+            started=started,
+            seconds=total,
+            machine=machine_markdown(machine),
+        ),
         f"- {cfg['repeats']} repeats of a 6/2/2 train / validation / test split "
         f"per task (`TrainValTestSplit({cfg['repeats']}, "
         f"random_state={args.seed}).split_with_test`, stratified for classes); "

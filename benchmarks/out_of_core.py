@@ -44,6 +44,7 @@ from _common import (
     machine_markdown,
     markdown_table,
     now,
+    report_header,
     set_threads,
     setup_logging,
 )
@@ -363,18 +364,14 @@ def main(argv=None) -> None:
 
     rss_growth = growth("peak_rss_kib")
     parts = [
-        "# Out-of-core pretraining and embedding" + (" (quick mode)" * args.quick),
-        "",
-        f"- **Command**: `{command_line()}`",
-        f"- **Code**: git {git_revision()}",
-        f"- **Started**: {started}; **total wall time** {total / 60:.1f} min",
-        "",
-        "## Machine",
-        "",
-        machine_markdown(machine),
-        "",
-        "## Protocol",
-        "",
+        *report_header(
+            "# Out-of-core pretraining and embedding",
+            quick=args.quick,
+            started=started,
+            seconds=total,
+            machine=machine_markdown(machine),
+            extra=[f"- **Code**: git {git_revision()}"],
+        ),
         f"- Data: two float32 `.npy` files opened with `np.load(mmap_mode='r')`, "
         f"{cfg['n_subjects']} and {SCALE * cfg['n_subjects']} subjects x "
         f"{cfg['n_rois']} ROIs x {cfg['n_frames']} frames of standard-normal "

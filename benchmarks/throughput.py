@@ -527,26 +527,25 @@ def render_report(
     table,
 ) -> str:
     """The Markdown report of one run."""
+    from _common import report_header
+
     n_rois, n_timepoints, n_tokens, batch_size, steps, warmup = sizes
     on_gpu = device.type == "cuda"
     dtype = "bf16 autocast" if on_gpu else "float32"
     mm_dtype = "bfloat16" if on_gpu else "float32"
-    title = "# Throughput: Brain-JEPA pretraining and embedding"
-    title += " (quick mode)" if args.quick else ""
     parts = [
-        title,
-        "",
-        f"- **Command**: `{command}`",
-        f"- **Started**: {started}; **total wall time** {total / 60:.1f} min",
-        f"- **Device**: {device} ({dtype}), {args.threads} torch thread(s)",
-        f"- **Load average at the end (1/5/15 min)**: {_load_average()}",
-        "",
-        "## Machine",
-        "",
-        machine,
-        "",
-        "## Protocol",
-        "",
+        *report_header(
+            "# Throughput: Brain-JEPA pretraining and embedding",
+            quick=args.quick,
+            started=started,
+            seconds=total,
+            machine=machine,
+            command=command,
+            extra=[
+                f"- **Device**: {device} ({dtype}), {args.threads} torch thread(s)",
+                f"- **Load average at the end (1/5/15 min)**: {_load_average()}",
+            ],
+        ),
         f"- Input: batch {batch_size} x {n_rois} ROIs x {n_timepoints} frames, patch "
         f"{PATCH}: {n_tokens} tokens per sample; standard-normal series and "
         f"random gradients ({GRADIENT_DIM} components), seed {args.seed}. "
