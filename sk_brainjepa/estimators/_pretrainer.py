@@ -390,8 +390,9 @@ np.memmap, path or TimeSeriesSource
         self : BrainJEPAPretrainer
         """
         self._check_params()
-        context = setup_distributed(self.distributed, resolve_device(self.device).type)
-        device = self._training_device(context)
+        device = resolve_device(self.device)
+        context = setup_distributed(self.distributed, device.type)
+        device = _rank_device(device, context)
         source = as_source(X)
         source.check_lengths(self.n_timepoints)
         n_rois, n_subjects = source.n_rois, len(source)
@@ -535,15 +536,6 @@ np.memmap, path or TimeSeriesSource
         self.n_rois_ = n_rois
         self.n_features_in_ = n_rois
         return self
-
-    def _training_device(self, context: DistributedContext) -> torch.device:
-        """The device parameter, or this rank's own GPU in a multi-GPU run."""
-        device = resolve_device(self.device)
-        if context.enabled and device.type == "cuda" and device.index is None:
-            device = torch.device("cuda", context.local_rank)
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        return device
 
     def _schedule(self, n_subjects: int) -> dict:
         """Step counts and schedule values of :class:`JEPATrainer`."""
@@ -788,6 +780,15 @@ np.memmap, path or TimeSeriesSource
         est.device_ = torch.device("cpu")
         est.n_rois_ = est.n_features_in_ = int(payload["n_rois"])
         return est
+
+
+def _rank_device(device: torch.device, context: DistributedContext) -> torch.device:
+    """``device``, or this rank's own GPU in a multi-GPU run (made current)."""
+    if context.enabled and device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", context.local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device
 
 
 def _cpu_state(module: torch.nn.Module) -> dict:
