@@ -81,6 +81,19 @@ def test_embed_writes_features_with_subject_ids(cohort, model_file, tmp_path):
         np.testing.assert_allclose(data["features"], expected, atol=1e-6)
 
 
+def test_embed_connectivity_readout(cohort, model_file, tmp_path):
+    _, folder, X, ids = cohort
+    out = tmp_path / "connectivity.csv"
+    argv = ["-q", "embed", str(model_file), str(folder), "--out", str(out),
+            "--readout", "connectivity"]  # fmt: skip
+    assert main(argv) == 0
+    table = pd.read_csv(out, index_col=0)
+    expected = BrainJEPAEmbedder(model_file, readout="connectivity").fit(X).transform(X)
+    n_rois = X[0].shape[0]
+    assert table.shape == (len(ids), n_rois * (n_rois - 1) // 2)
+    np.testing.assert_allclose(table.to_numpy(), expected, atol=1e-6)
+
+
 def test_probe_from_features_and_from_checkpoint(cohort, model_file, tmp_path):
     root, folder, _, _ = cohort
     features = tmp_path / "features.csv"

@@ -53,16 +53,20 @@ def test_quickstart_quick_prints_the_probe_table():
     result = run_example("quickstart.py", "--quick")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "embeddings: (40, 64) float32" in result.stderr
-    # Two epochs logged as "epoch loss spread" rows, then the three-row probe table.
+    # Two epochs logged as "epoch loss spread" rows, then the probe table: three
+    # phenotypes for each of the two readouts.
     assert re.search(r"^\s+2\s+\d+\.\d{4}\s+\d+\.\d{3}$", result.stderr, re.M)
-    for row in (
-        "sex +balanced_accuracy",
-        "diagnosis +balanced_accuracy",
-        "age +pearson_r",
-    ):
-        assert re.search(
-            rf"^{row} +-?\d\.\d{{3}} +\d\.\d{{3}}$", result.stderr, re.M
-        ), row
+    for readout in ("mean", "connectivity"):
+        for row in (
+            "sex +balanced_accuracy",
+            "diagnosis +balanced_accuracy",
+            "age +pearson_r",
+        ):
+            assert re.search(
+                rf"^ *{readout} +{row} +-?\d\.\d{{3}} +\d\.\d{{3}}$",
+                result.stderr,
+                re.M,
+            ), (readout, row)
 
 
 def test_linear_probe_quick_scores_both_protocols():

@@ -23,7 +23,7 @@ from sk_brainjepa.datasets import (
 )
 from sk_brainjepa.estimators._common import embed, embedding_windows
 from sk_brainjepa.gradients._positioner import _fisher_z_mean
-from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig
+from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig, token_connectivity
 
 
 def crop_random_windows(subjects, n_timepoints, rng):
@@ -301,6 +301,8 @@ def _embed_in_memory(encoder, X, *, n_timepoints, window, readout, batch_size):
             elif readout == "roi":
                 out = tokens.reshape(len(tokens), n_rois, -1, tokens.shape[-1])
                 out = out.mean(dim=2).flatten(1)
+            elif readout == "connectivity":
+                out = token_connectivity(tokens, n_rois)
             else:
                 out = tokens
             feats.append(out.numpy())
@@ -322,7 +324,7 @@ def encoder():
 
 
 @pytest.mark.parametrize("window", ["center", "start", "average"])
-@pytest.mark.parametrize("readout", ["mean", "roi", "tokens"])
+@pytest.mark.parametrize("readout", ["mean", "roi", "connectivity", "tokens"])
 def test_streaming_embed_equals_in_memory_embed(encoder, tmp_path, window, readout):
     rng = np.random.default_rng(1)
     ragged = [rng.standard_normal((4, n)) for n in (32, 70, 49, 96, 64)]

@@ -354,9 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--readout",
-            choices=("mean", "roi"),
+            choices=("mean", "roi", "connectivity"),
             default="mean",
-            help="Mean over tokens (paper) or per-ROI means (default: mean).",
+            help="Mean over tokens (paper), per-ROI means, or the correlation "
+            "between ROIs of their token trajectories (default: mean).",
         )
         sub.add_argument(
             "--window",

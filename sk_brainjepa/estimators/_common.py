@@ -14,10 +14,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa.datasets._sources import ArraySource, TimeSeriesSource
 from sk_brainjepa.gradients import GradientPositioner, read_gradient_csv
+from sk_brainjepa.nn import read_out
 from sk_brainjepa.preprocessing import FunctionalConnectivity
 
 WINDOWS = ("center", "start", "average")
-READOUTS = ("mean", "roi", "tokens")
 
 
 def resolve_device(device) -> torch.device:
@@ -163,9 +163,11 @@ def embed(
     window : {"center", "start", "average"}
         Which window of a longer run is embedded; ``"average"`` averages the
         features of all non-overlapping windows.
-    readout : {"mean", "roi", "tokens"}
+    readout : {"mean", "roi", "connectivity", "tokens"}
         Mean over tokens (B, D); per-ROI mean over time patches flattened to
-        (B, R * D); or every token (B, R * W, D).
+        (B, R * D); correlation between ROIs of their token trajectories
+        (B, R * (R - 1) / 2); or every token (B, R * W, D). See
+        :func:`sk_brainjepa.nn.read_out`.
     batch_size : int
     device : torch.device
 
@@ -197,14 +199,7 @@ def embed(
     def run(n_filled: int) -> None:
         nonlocal out
         tokens = encoder(torch.from_numpy(buffer[:n_filled]).to(device)).float()
-        if readout == "mean":
-            feats = tokens.mean(dim=1)  # (B, D)
-        elif readout == "roi":
-            feats = tokens.reshape(tokens.shape[0], n_rois, -1, tokens.shape[-1])
-            feats = feats.mean(dim=2).flatten(1)  # (B, R*D)
-        else:
-            feats = tokens  # (B, R*W, D)
-        feats = feats.cpu().numpy()
+        feats = read_out(tokens, n_rois, readout).cpu().numpy()
         if out is None:
             dtype = np.float32 if one_each else np.float64
             out = np.zeros((n_subjects,) + feats.shape[1:], dtype=dtype)

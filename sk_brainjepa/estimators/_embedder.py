@@ -10,12 +10,12 @@ from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._validation import check_n_rois
 from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._common import (
-    READOUTS,
     WINDOWS,
     embed,
     resolve_device,
 )
 from sk_brainjepa.estimators._loading import load_pretrained_encoder
+from sk_brainjepa.nn import READOUTS, n_readout_features
 
 
 class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
@@ -37,11 +37,15 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         Gradients for an official checkpoint, which does not contain them: an
         array (n_rois, 30) or the path of ``gradient_mapping_450.csv``. Ignored
         for our own checkpoints and for ``pretrainer``, which carry theirs.
-    readout : {"mean", "roi", "tokens"}, default="mean"
+    readout : {"mean", "roi", "connectivity", "tokens"}, default="mean"
         ``"mean"``: the mean of the encoder's output tokens after its final
         LayerNorm (what the official downstream head reads), (n_subjects, D).
         ``"roi"``: per-ROI means over time patches, flattened to
-        (n_subjects, n_rois * D). ``"tokens"``: every token,
+        (n_subjects, n_rois * D). ``"connectivity"``: the correlation between
+        every pair of ROIs of their token trajectories (each feature centred
+        over time patches), upper triangle, (n_subjects, n_rois * (n_rois - 1)
+        / 2); a second-order readout for labels carried by connectivity, which
+        averages of tokens can miss (see Notes). ``"tokens"``: every token,
         (n_subjects, n_rois * W, D), a 3-D array for custom heads.
     window : {"center", "start", "average"}, default="center"
         Which window of a run longer than the model's is embedded;
@@ -157,7 +161,8 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         -------
         features : ndarray, float32
             (n_subjects, D) for ``readout="mean"``, (n_subjects, n_rois * D) for
-            ``"roi"``, (n_subjects, n_rois * W, D) for ``"tokens"``.
+            ``"roi"``, (n_subjects, n_rois * (n_rois - 1) / 2) for
+            ``"connectivity"``, (n_subjects, n_rois * W, D) for ``"tokens"``.
         """
         check_is_fitted(self)
         source = as_source(X)
@@ -183,5 +188,5 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
             raise ValueError(
                 "readout='tokens' gives a 3-D array, which has no feature names."
             )
-        n_out = self.embed_dim_ * (self.n_rois_ if self.readout == "roi" else 1)
+        n_out = n_readout_features(self.readout, self.n_rois_, self.embed_dim_)
         return np.asarray([f"brainjepaembedder{i}" for i in range(n_out)], dtype=object)

@@ -29,6 +29,8 @@ from sk_brainjepa.model_selection._split import (
 logger = logging.getLogger(__name__)
 
 TASKS = ("auto", "classification", "regression")
+# 2-D readouts (the 3-D "tokens" readout has no linear probe).
+PROBE_READOUTS = ("mean", "roi", "connectivity")
 DEFAULT_GRID = tuple(10.0 ** np.arange(-4, 5))
 
 
@@ -135,8 +137,10 @@ def linear_probe(
         Keep each group (e.g. the windows of one subject) on one side.
     gradients : None, array-like or path, default=None
         Gradients of an official checkpoint.
-    readout : {"mean", "roi"}, default="mean"
-        Features, see :class:`BrainJEPAEmbedder`.
+    readout : {"mean", "roi", "connectivity"}, default="mean"
+        Features, see :class:`BrainJEPAEmbedder`: the paper's mean readout,
+        per-ROI means, or the correlation between ROIs of their token
+        trajectories (second order; for labels carried by connectivity).
     n_jobs : int or None, default=None
         Repeats run in parallel with joblib.
     random_state : int, RandomState instance or None, default=None
@@ -164,9 +168,9 @@ def linear_probe(
     >>> list(table.index)
     [0, 1, 'mean', 'std']
     """
-    if readout not in ("mean", "roi"):
+    if readout not in PROBE_READOUTS:
         raise ValueError(
-            f"readout must be 'mean' or 'roi' for probing; got {readout!r}."
+            f"readout must be one of {PROBE_READOUTS} for probing; got {readout!r}."
         )
     task, y = _check_target(task, y, len(X))
     _check_grid(regularization)  # fail before the (slow) embedding

@@ -50,6 +50,12 @@ from sk_brainjepa.nn._official import (
     infer_predictor_config_from_state_dict,
 )
 from sk_brainjepa.nn._predictor import BrainJEPAPredictor
+from sk_brainjepa.nn._readout import (
+    READOUTS,
+    n_readout_features,
+    read_out,
+    token_connectivity,
+)
 
 __all__ = [
     "ATTENTION_BACKENDS",
@@ -65,6 +71,7 @@ __all__ = [
     "EncoderConfig",
     "PatchEmbed",
     "PredictorConfig",
+    "READOUTS",
     "attention",
     "block_flops",
     "convert_official_checkpoint",
@@ -79,10 +86,13 @@ __all__ = [
     "infer_predictor_config_from_state_dict",
     "math_attention",
     "model_config",
+    "n_readout_features",
     "predictor_flops",
     "pretraining_step_flops",
+    "read_out",
     "roi_sincos_embedding",
     "select_attention_backend",
     "sincos_embedding_1d",
     "time_sincos_embedding",
+    "token_connectivity",
 ]
