@@ -9,8 +9,13 @@ Models
     Brain-JEPA linear probe   frozen features of a self-supervised pretrainer
                               (pretrained once per dataset on unlabelled data),
                               StandardScaler + LogisticRegression / Ridge
+    Brain-JEPA connectivity   the same frozen encoder and linear model on the
+      probe                   readout="connectivity" features (correlation
+                              between ROIs of their token trajectories)
     Brain-JEPA fine-tune      BrainJEPAClassifier / BrainJEPARegressor from the
                               same pretrainer, early stopping on validation
+    Brain-JEPA fine-tune      the same with the head on the connectivity
+      (connectivity head)     readout (BatchNorm, lr 1e-3)
     BrainNetCNN, BNT          skorch nets on FC matrices, early stopping on
                               validation
     FC + linear               fc_linear_baseline (Fisher-z FC vector)
@@ -94,12 +99,25 @@ logger = logging.getLogger("compare_models")
 
 MODELS = (
     "Brain-JEPA linear probe",
+    "Brain-JEPA connectivity probe",
     "Brain-JEPA fine-tune",
+    "Brain-JEPA fine-tune (connectivity head)",
     "BrainNetCNN",
     "BNT",
     "FC + linear",
     "ROI means + linear (diagnostic)",
 )
+# Fine-tuner settings per model: the defaults (mean readout, LayerNorm, lr
+# 1e-4), and a head on the connectivity readout, where a LayerNorm over the ROI
+# pairs would remove each subject's mean connectivity (hence BatchNorm).
+FINE_TUNE_HEADS = {
+    "Brain-JEPA fine-tune": {},
+    "Brain-JEPA fine-tune (connectivity head)": {
+        "module__readout": "connectivity",
+        "module__head_norm": "batchnorm",
+        "lr": 1e-3,
+    },
+}
 SIM_TASKS = {"sim-sex": "sex", "sim-diagnosis": "diagnosis", "sim-age": "age"}
 TASKS = (*SIM_TASKS, "hcp-subject")
 
@@ -244,10 +262,16 @@ def run_task(task, kind, X, y, pre, cfg, args, watch, models):
         "patience": cfg["patience"],
         "valid_fraction": None,  # the shared validation part is passed instead
     }
-    if "Brain-JEPA linear probe" in models:
-        name = "Brain-JEPA linear probe"
+    for name, readout in (
+        ("Brain-JEPA linear probe", "mean"),
+        ("Brain-JEPA connectivity probe", "connectivity"),
+    ):
+        if name not in models:
+            continue
         with watch((task, name)):
-            embedder = BrainJEPAEmbedder(pretrainer=FrozenEstimator(pre)).fit(X)
+            embedder = BrainJEPAEmbedder(
+                pretrainer=FrozenEstimator(pre), readout=readout
+            ).fit(X)
             # The frozen encoder embeds each sample on its own (no labels, no
             # statistics across samples), so embedding all once is leak-free.
             feats = np.asarray(embedder.transform(X), dtype=np.float64)
@@ -256,15 +280,17 @@ def run_task(task, kind, X, y, pre, cfg, args, watch, models):
                     linear_factory(kind, probe_pipeline), feats, y, split, kind
                 )
                 record(name, k, split, result)
-    if "Brain-JEPA fine-tune" in models:
-        name = "Brain-JEPA fine-tune"
-        Net = BrainJEPAClassifier if classification else BrainJEPARegressor
+    Net = BrainJEPAClassifier if classification else BrainJEPARegressor
+    for name, head in FINE_TUNE_HEADS.items():
+        if name not in models:
+            continue
         for k, split in enumerate(splits):
             with watch((task, name)):
                 params = {
                     "pretrainer": FrozenEstimator(pre),
                     "max_epochs": cfg["finetune_epochs"],
                     "random_state": args.seed + k,
+                    **head,
                     **common_net,
                 }
                 result = net_scores(
@@ -545,22 +571,26 @@ def main(argv=None) -> None:
         f"random_state={args.seed}).split_with_test`, stratified for classes); "
         "every model of a task uses the same splits and is scored once per "
         "repeat on the test part. Tables show mean ± std (ddof=1) over repeats.",
-        "- **Linear models** (Brain-JEPA linear probe, FC + linear, ROI means): "
+        "- **Linear models** (Brain-JEPA linear probe on the mean readout, "
+        "Brain-JEPA connectivity probe on `readout='connectivity'`, FC + "
+        "linear, ROI means): "
         "C (logistic regression) or alpha (ridge) from 1e-4 ... 1e4 chosen on "
         "the validation part (balanced accuracy / MSE; `linear_probe`'s rule), "
         "features standardised on the training part.",
-        "- **Nets** (Brain-JEPA fine-tune, BrainNetCNN, BNT): trained on the "
+        "- **Nets** (Brain-JEPA fine-tunes, BrainNetCNN, BNT): trained on the "
         "training part; the validation part is the early-stopping set "
         "(`train_split=predefined_split(...)`, patience "
         f"{cfg['patience']}, best weights restored); library defaults otherwise "
         f"(fine-tune: AdamW lr 1e-4, layer decay 0.75, batch 16, at most "
-        f"{cfg['finetune_epochs']} epochs; FC nets: Adam lr 1e-3, weight decay "
+        f"{cfg['finetune_epochs']} epochs; the connectivity-head fine-tune: "
+        "`module__readout='connectivity'`, `module__head_norm='batchnorm'`, "
+        "lr 1e-3, otherwise the same; FC nets: Adam lr 1e-3, weight decay "
         f"5e-4, batch 16, at most {cfg['fc_net_epochs']} epochs). No "
         "hyperparameter search for the nets.",
         "- **Brain-JEPA**: `BrainJEPAPretrainer('tiny')` (embed dim 64, depth 2), "
         f"batch {PRETRAIN_BATCH}, library defaults otherwise (lr 1e-3, L2 loss, "
         "spatiotemporal masking, gradient positioning fitted on the pretraining "
-        "data's FC), pretrained once per dataset; the linear probe and the "
+        "data's FC), pretrained once per dataset; both probes and the "
         "fine-tuning start from the same pretrained model. Inputs of the "
         "Brain-JEPA models are the scaled series; FC for the baselines is "
         "computed from the same scaled series (Pearson; per-ROI affine scaling "

@@ -23,12 +23,12 @@ from sklearn.model_selection import GridSearchCV
 from sk_brainjepa import (
     BrainJEPAClassifier,
     BrainJEPAPretrainer,
-    ROIRobustScaler,
     TrainValTestSplit,
     make_brain_dynamics,
     train_val_test_split,
 )
 from sk_brainjepa.baselines import fc_linear_baseline
+from sk_brainjepa.datasets import SubjectRobustScaling
 
 log = logging.getLogger("fine_tune")
 
@@ -44,7 +44,7 @@ def main() -> None:
     X, pheno = make_brain_dynamics(
         n_subjects=n_subjects, n_rois=20, n_timepoints=160, random_state=0
     )
-    X = ROIRobustScaler().fit_transform(X)
+    X = SubjectRobustScaling()(X)  # each subject scaled on its own run
     y = pheno[args.label].to_numpy()
     X_tr, X_va, X_te, y_tr, y_va, y_te = train_val_test_split(X, y, random_state=0)
 
@@ -53,13 +53,20 @@ def main() -> None:
         n_timepoints=160, max_epochs=epochs, batch_size=16, random_state=0
     ).fit(X).save(checkpoint)
 
-    # Search lr and freezing on the validation part; skorch parameters route
-    # through set_params like any estimator's.
+    # Search the learning rate and the head's readout (the paper's mean of tokens,
+    # or the correlation between ROIs of their token trajectories) on the
+    # validation part; skorch parameters route through set_params like any
+    # estimator's. BatchNorm before the head standardises each feature over the
+    # batch (the official linear-probing head).
     search = GridSearchCV(
         BrainJEPAClassifier(
-            checkpoint, max_epochs=ft_epochs, patience=10, random_state=0
+            checkpoint,
+            max_epochs=ft_epochs,
+            patience=10,
+            module__head_norm="batchnorm",
+            random_state=0,
         ),
-        {"lr": [1e-4, 1e-3], "freeze_encoder": [False, True]},
+        {"lr": [1e-4, 1e-3], "module__readout": ["mean", "connectivity"]},
         cv=[(range(len(X_tr)), range(len(X_tr), len(X_tr) + len(X_va)))],
         scoring="balanced_accuracy",
     )

@@ -77,9 +77,11 @@ def test_linear_probe_quick_scores_both_protocols():
         "diagnosis (classification)",
         "age (regression)",
     ):
-        assert f"{column}, 3 repeats of 6/2/2:" in result.stderr
+        for readout in ("mean", "connectivity"):
+            assert f"{column}, readout {readout}, 3 repeats of 6/2/2:" in result.stderr
     match = re.search(
-        r"Pipeline \+ GridSearchCV \(sex\): test balanced accuracy (\d\.\d{3}) \+-",
+        r"Pipeline \+ GridSearchCV \(sex, connectivity readout\): test balanced "
+        r"accuracy (\d\.\d{3}) \+-",
         result.stderr,
     )
     assert match, result.stderr[-3000:]
@@ -89,7 +91,7 @@ def test_linear_probe_quick_scores_both_protocols():
 def test_fine_tune_quick_scores_search_and_baseline():
     result = run_example("fine_tune.py", "--quick")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r"best parameters \{.*'freeze_encoder'.*'lr'", result.stderr)
+    assert re.search(r"best parameters \{'lr'.*'module__readout'", result.stderr)
     for line in ("Brain-JEPA fine-tuned", "FC + logistic regression"):
         match = re.search(
             rf"{re.escape(line)}: test balanced accuracy (\d\.\d{{3}})", result.stderr

@@ -4,15 +4,27 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_allclose
+from sklearn.metrics import balanced_accuracy_score
+from skorch.dataset import Dataset
+from skorch.helper import predefined_split
 
 from sk_brainjepa import (
+    BrainJEPAClassifier,
     BrainJEPAEmbedder,
     BrainJEPAPretrainer,
     linear_probe,
     make_brain_dynamics,
+    train_val_test_split,
 )
 from sk_brainjepa.datasets import SubjectRobustScaling
-from sk_brainjepa.nn import n_readout_features, read_out, token_connectivity
+from sk_brainjepa.nn import (
+    BrainJEPAEncoder,
+    BrainJEPAPredictionModel,
+    model_config,
+    n_readout_features,
+    read_out,
+    token_connectivity,
+)
 
 
 def _reference_connectivity(tokens: np.ndarray, n_rois: int) -> np.ndarray:
@@ -142,3 +154,41 @@ def test_brainjepa_probe_tracks_age_in_connectivity(cohort, pretrained):
     )
     assert table.attrs["task"] == "regression"
     assert table.loc["mean", "pearson_r"] > 0.25  # measured 0.47 (mean readout 0.03)
+
+
+def test_prediction_model_heads_on_each_readout():
+    cfg, _ = model_config("tiny", n_rois=5, gradient_dim=2)
+    gen = torch.Generator().manual_seed(4)
+    encoder = BrainJEPAEncoder(cfg, torch.randn(5, 2, generator=gen), generator=gen)
+    x = torch.randn(3, 5, 48, generator=gen)
+    for readout, width in (("mean", 64), ("roi", 320), ("connectivity", 10)):
+        model = BrainJEPAPredictionModel(
+            encoder, n_outputs=2, readout=readout, head_norm="batchnorm", generator=gen
+        ).eval()
+        assert model.head.in_features == width
+        tokens = encoder(x)
+        expected = model.head(model.fc_norm(read_out(tokens, 5, readout)))
+        assert_allclose(model(x).detach().numpy(), expected.detach().numpy())
+    with pytest.raises(ValueError, match="readout must be one of"):
+        BrainJEPAPredictionModel(encoder, readout="tokens")
+
+
+def test_fine_tuning_on_the_connectivity_head_beats_chance(cohort, pretrained):
+    """skorch fine-tuning, head on the connectivity readout, early stopping."""
+    X, pheno = cohort
+    X_tr, X_va, X_te, y_tr, y_va, y_te = train_val_test_split(
+        X, pheno["sex"].to_numpy(), random_state=0
+    )
+    clf = BrainJEPAClassifier(
+        pretrainer=pretrained,
+        lr=1e-3,
+        max_epochs=40,
+        patience=10,
+        module__readout="connectivity",
+        module__head_norm="batchnorm",
+        train_split=predefined_split(Dataset(X_va, y_va)),
+        random_state=0,
+    ).fit(X_tr, y_tr)
+    assert clf.module_.readout == "connectivity"
+    # Chance 0.5; measured 0.78 (the mean-readout head stays near 0.5).
+    assert balanced_accuracy_score(y_te, clf.predict(X_te)) > 0.62

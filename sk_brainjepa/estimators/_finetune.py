@@ -125,7 +125,10 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     LayerNorm and a linear layer to one logit per class, trained with
     cross-entropy. All of skorch's parameters (``lr``, ``max_epochs``,
     ``batch_size``, ``optimizer__*``, ``module__*``, ``callbacks``, ``device``)
-    work, also inside ``Pipeline`` and ``GridSearchCV``.
+    work, also inside ``Pipeline`` and ``GridSearchCV``; for instance
+    ``module__readout="connectivity", module__head_norm="batchnorm"`` puts the
+    head on the correlation between ROIs of their token trajectories instead
+    of the mean (see :class:`sk_brainjepa.nn.BrainJEPAPredictionModel`).
 
     Parameters
     ----------

@@ -7,13 +7,18 @@ from torch import nn
 
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
 from sk_brainjepa.nn._layers import init_weights_
+from sk_brainjepa.nn._readout import n_readout_features, read_out
+
+# Readouts a linear head can sit on (2-D features).
+HEAD_READOUTS = ("mean", "roi", "connectivity")
 
 
 class BrainJEPAPredictionModel(nn.Module):
     """Mean readout of a Brain-JEPA encoder, then LayerNorm and a linear head.
 
     ``out = head(fc_norm(mean over tokens of encoder(x)))``: the official
-    downstream model with global pooling (reference section 6.1).
+    downstream model with global pooling (reference section 6.1). Other
+    readouts (:func:`sk_brainjepa.nn.read_out`) can replace the mean.
 
     Parameters
     ----------
@@ -28,12 +33,18 @@ class BrainJEPAPredictionModel(nn.Module):
         Return (B,) instead of (B, 1) when ``n_outputs`` is 1 (regression).
     n_timepoints : int or None, default=None
         Window in frames; longer inputs are centre-cropped to it.
+    readout : {"mean", "roi", "connectivity"}, default="mean"
+        Features the head reads: the mean of all tokens (D), per-ROI means
+        (R * D) or the correlation between ROIs of their token trajectories
+        (R * (R - 1) / 2, needs at least 2 time patches).
     head_norm : {"layernorm", "batchnorm"}, default="layernorm"
         Normalisation before the linear head: the fine-tuning head's
         LayerNorm, or the official linear-probing head's BatchNorm without
         affine parameters, which standardises each feature over the batch
         (useful when the pooled features vary little between subjects
-        compared with their common part).
+        compared with their common part, and for ``readout="connectivity"``,
+        where a LayerNorm over the ROI pairs would remove each subject's mean
+        connectivity).
     generator : torch.Generator or None, default=None
         Source of the head's initial weights.
 
@@ -58,6 +69,7 @@ class BrainJEPAPredictionModel(nn.Module):
         freeze_encoder: bool = False,
         squeeze_output: bool = False,
         n_timepoints: int | None = None,
+        readout: str = "mean",
         head_norm: str = "layernorm",
         generator: torch.Generator | None = None,
     ) -> None:
@@ -79,7 +91,14 @@ class BrainJEPAPredictionModel(nn.Module):
         self.freeze_encoder = freeze_encoder
         self.squeeze_output = squeeze_output
         self.n_timepoints = n_timepoints
-        width = encoder.config.embed_dim
+        if readout not in HEAD_READOUTS:
+            raise ValueError(
+                f"readout must be one of {HEAD_READOUTS}; got {readout!r}."
+            )
+        self.readout = readout
+        width = n_readout_features(
+            readout, encoder.config.n_rois, encoder.config.embed_dim
+        )
         if head_norm not in ("layernorm", "batchnorm"):
             raise ValueError(
                 f"head_norm must be 'layernorm' or 'batchnorm'; got {head_norm!r}."
@@ -116,7 +135,8 @@ class BrainJEPAPredictionModel(nn.Module):
                 tokens = self.encoder(x)  # (B, N, D)
         else:
             tokens = self.encoder(x)
-        out = self.head(self.fc_norm(tokens.mean(dim=1)))  # (B, n_outputs)
+        features = read_out(tokens, self.encoder.config.n_rois, self.readout)
+        out = self.head(self.fc_norm(features))  # (B, n_outputs)
         return out[:, 0] if self.squeeze_output and self.n_outputs == 1 else out
 
 
