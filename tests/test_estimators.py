@@ -359,3 +359,36 @@ def test_official_checkpoint_errors(official_checkpoint, tmp_path):
         BrainJEPAEmbedder(checkpoint=tmp_path / "bad.pth.tar", gradients=str(csv)).fit()
     with pytest.raises(ValueError):
         BrainJEPAEmbedder(checkpoint=path, gradients=np.ones((7, 30))).fit()
+
+
+@pytest.mark.parametrize(
+    "requested, world_size, local_rank, current, expected",
+    [
+        ("cuda", 1, 0, 0, "cuda:0"),  # one process: the current GPU, indexed
+        ("cuda", 1, 0, 2, "cuda:2"),
+        ("cuda", 4, 3, 0, "cuda:3"),  # torchrun: this rank's own GPU
+        ("cuda:1", 4, 3, 0, "cuda:1"),  # an explicit index wins
+        ("cpu", 4, 3, 0, "cpu"),
+    ],
+)
+def test_rank_device_gives_set_device_an_index(
+    monkeypatch, requested, world_size, local_rank, current, expected
+):
+    """``torch.cuda.set_device`` rejects a bare "cuda" (measured on an H200)."""
+    from sk_brainjepa.estimators._pretrainer import _rank_device
+    from sk_brainjepa.training._distributed import DistributedContext
+
+    made_current = []
+
+    def set_device(device):
+        if isinstance(device, torch.device) and device.index is None:
+            raise ValueError("Expected a torch.device with a specified index")
+        made_current.append(device)
+
+    monkeypatch.setattr(torch.cuda, "set_device", set_device)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: current)
+    context = DistributedContext(rank=local_rank, world_size=world_size,
+                                 local_rank=local_rank)  # fmt: skip
+    got = _rank_device(torch.device(requested), context)
+    assert got == torch.device(expected)
+    assert made_current == ([] if expected == "cpu" else [got])

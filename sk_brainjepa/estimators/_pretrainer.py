@@ -783,11 +783,18 @@ np.memmap, path or TimeSeriesSource
 
 
 def _rank_device(device: torch.device, context: DistributedContext) -> torch.device:
-    """``device``, or this rank's own GPU in a multi-GPU run (made current)."""
-    if context.enabled and device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", context.local_rank)
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
+    """The GPU this process trains on, with an index, made current.
+
+    A bare ``"cuda"`` means this rank's own GPU in a multi-GPU run and the
+    current GPU otherwise; ``torch.cuda.set_device`` needs the index.
+    Other devices are returned unchanged.
+    """
+    if device.type != "cuda":
+        return device
+    if device.index is None:
+        index = context.local_rank if context.enabled else torch.cuda.current_device()
+        device = torch.device("cuda", index)
+    torch.cuda.set_device(device)
     return device
 
 

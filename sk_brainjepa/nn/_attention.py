@@ -24,6 +24,26 @@ _FLASH_DTYPES = (torch.float16, torch.bfloat16)
 # flash-attn 2 kernels support head dimensions up to 256.
 _FLASH_MAX_HEAD_DIM = 256
 
+try:  # torch >= 2.3
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+except ImportError:  # pragma: no cover - older torch has no cuDNN attention either
+    SDPBackend = sdpa_kernel = None
+
+# SDPA kernels allowed on CUDA: all but cuDNN attention. cuDNN builds an
+# execution plan per new sequence length, and JEPA context and target sets
+# change length with every mask draw: measured on an H200 (torch 2.11), a
+# `tiny` training step took 0.19 s with SDPA's default choice against 0.04 s
+# with the plain math reference (benchmarks/results/throughput_cuda.md).
+_CUDA_SDPA_KERNELS = (
+    None
+    if SDPBackend is None
+    else [
+        SDPBackend.FLASH_ATTENTION,
+        SDPBackend.EFFICIENT_ATTENTION,
+        SDPBackend.MATH,
+    ]
+)
+
 
 @functools.cache
 def _import_flash_attn_func() -> Callable | None:
@@ -189,5 +209,8 @@ def attention(
     if chosen == "flash":
         return _flash(q, k, v, flash_func)
     if chosen == "sdpa":
+        if q.device.type == "cuda" and _CUDA_SDPA_KERNELS is not None:
+            with sdpa_kernel(_CUDA_SDPA_KERNELS):
+                return F.scaled_dot_product_attention(q, k, v)
         return F.scaled_dot_product_attention(q, k, v)
     return math_attention(q, k, v)
