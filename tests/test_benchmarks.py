@@ -67,3 +67,29 @@ def test_throughput_quick_mode_writes_its_report(tmp_path):
     assert diffs is not None, text
     assert float(diffs.group(1)) < 1e-4
     assert float(diffs.group(2)) < 1e-4
+
+
+def test_gpu_check_refuses_without_cuda_and_smoke_runs_on_the_cpu(tmp_path):
+    """The GPU check's logic, run with the CPU standing in for the accelerator."""
+    import torch
+
+    script = str(ROOT / "benchmarks" / "gpu_check.py")
+    if not torch.cuda.is_available():
+        refused = subprocess.run(
+            [sys.executable, script, "--out", str(tmp_path)],
+            capture_output=True, text=True, timeout=120, cwd=ROOT,
+        )  # fmt: skip
+        assert refused.returncode == 1
+        assert "no CUDA device" in refused.stderr
+    result = subprocess.run(
+        [sys.executable, script, "--device", "cpu", "--epochs", "1",
+         "--n-subjects", "30", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = (tmp_path / "gpu_check.md").read_text()
+    # Same device twice: identical weights and features.
+    assert "rel. L2 diff. 0.00e+00" in report
+    for readout in ("mean", "roi", "connectivity"):
+        row = rf"embed {readout}: cpu vs cpu \| +\| max rel. diff. 0"
+        assert re.search(row, report), readout
