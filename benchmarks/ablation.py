@@ -96,6 +96,12 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--pretrain-cohort", choices=PRETRAIN_COHORTS, default="disjoint"
     )
+    parser.add_argument(
+        "--readout",
+        choices=("mean", "connectivity"),
+        default="mean",
+        help="features the linear probe reads (mean: the paper's)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     setup_logging()
@@ -111,6 +117,8 @@ def main(argv=None) -> None:
         stem += f"_{args.scaling}-scaling"
     if args.pretrain_cohort != "disjoint":
         stem += f"_{args.pretrain_cohort}"
+    if args.readout != "mean":
+        stem += f"_{args.readout}-readout"
     started, tic = now(), time.perf_counter()
     machine = machine_info()
     logger.info("%s | %s", command_line(), machine["CPU"])
@@ -148,6 +156,7 @@ def main(argv=None) -> None:
                     X,
                     y.astype(float) if kind == "regression" else y,
                     task=kind,
+                    readout=args.readout,
                     n_repeats=cfg["repeats"],
                     random_state=args.seed,
                 )
@@ -207,9 +216,14 @@ def main(argv=None) -> None:
         "subjects, batch 16, lr 1e-3 and the library's schedules; "
         f"{cfg['pretrain_seeds']} pretraining seed(s) per variant "
         f"(random_state {args.seed} ... {args.seed + cfg['pretrain_seeds'] - 1}).",
-        f"- Scoring: `sk_brainjepa.linear_probe(pretrainer, X, y, n_repeats="
-        f"{cfg['repeats']}, random_state={args.seed})`: mean target-encoder "
-        "features, StandardScaler + LogisticRegression / Ridge with C / alpha "
+        f"- Scoring: `sk_brainjepa.linear_probe(pretrainer, X, y, readout="
+        f"'{args.readout}', n_repeats={cfg['repeats']}, random_state={args.seed})`: "
+        + (
+            "mean target-encoder features"
+            if args.readout == "mean"
+            else "correlation between ROIs of their target-encoder token trajectories"
+        )
+        + ", StandardScaler + LogisticRegression / Ridge with C / alpha "
         "chosen on the validation part of each 6/2/2 split, scored on the test "
         "part. The splits are those of `compare_models.py` with the same seed. "
         "Tables: mean ± std over all (pretraining seed x split) runs; the last "
