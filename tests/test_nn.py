@@ -691,3 +691,24 @@ def test_copy_pickle_and_bfloat16():
         out = half(x.to(torch.bfloat16))
     assert out.dtype == torch.bfloat16
     assert_allclose(out.float(), ref, atol=0.1)
+
+
+def test_cuda_sdpa_excludes_cudnn_attention_and_cpu_leaves_sdpa_alone(monkeypatch):
+    """cuDNN attention re-plans per sequence length (measured slow on an H200)."""
+    from torch.nn.attention import SDPBackend
+
+    from sk_brainjepa.nn import _attention
+
+    assert SDPBackend.CUDNN_ATTENTION not in _attention._CUDA_SDPA_KERNELS
+    assert SDPBackend.FLASH_ATTENTION in _attention._CUDA_SDPA_KERNELS
+    assert SDPBackend.MATH in _attention._CUDA_SDPA_KERNELS  # always a fallback
+
+    def no_restriction_on_cpu(*args, **kwargs):
+        raise AssertionError("sdpa_kernel entered for CPU tensors")
+
+    monkeypatch.setattr(_attention, "sdpa_kernel", no_restriction_on_cpu)
+    q = torch.randn(1, 2, 5, 8, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(
+        _attention.attention(q, q, q, backend="sdpa"),
+        _attention.math_attention(q, q, q),
+    )
