@@ -12,8 +12,10 @@ import torch.distributed as dist
 
 from sk_brainjepa import BrainJEPAPretrainer
 from sk_brainjepa.masking import SpatiotemporalMasker
+from sk_brainjepa.training import _distributed
 from sk_brainjepa.training._distributed import (
     DistributedContext,
+    destroy_process_group_at_exit,
     setup_distributed,
     unwrap,
 )
@@ -133,6 +135,36 @@ def test_setup_alone_and_errors(monkeypatch):
         setup_distributed("yes", "cpu")
     with pytest.raises(ValueError, match="distributed must be one of"):
         BrainJEPAPretrainer(distributed="nccl").fit(_data())
+
+
+def test_a_group_made_by_setup_is_destroyed_at_exit(monkeypatch):
+    """Left to interpreter shutdown, a gloo group can abort the process."""
+    calls, hooks, state = [], [], {"up": False}
+
+    def init_process_group(backend):
+        calls.append(("init", backend))
+        state["up"] = True
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(dist, "is_initialized", lambda: state["up"])
+    monkeypatch.setattr(dist, "init_process_group", init_process_group)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(dist, "destroy_process_group", lambda: calls.append("destroy"))
+    monkeypatch.setattr(_distributed.atexit, "register", hooks.append)
+    context = setup_distributed("auto", "cpu")
+    assert context == DistributedContext(rank=1, world_size=2, local_rank=1)
+    assert calls == [("init", "gloo")]
+    assert hooks == [destroy_process_group_at_exit]
+    hooks[0]()
+    assert calls[-1] == "destroy"
+    # A group that already exists belongs to the caller: no hook is added.
+    setup_distributed("auto", "cpu")
+    assert hooks == [destroy_process_group_at_exit]
+    state["up"] = False
+    destroy_process_group_at_exit()  # nothing left to destroy
+    assert calls.count("destroy") == 1
 
 
 def test_unwrap_sees_through_wrappers():
