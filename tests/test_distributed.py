@@ -35,13 +35,19 @@ PARAMS = dict(
 
 SCRIPT = textwrap.dedent(
     """
+    import gc
     import sys
     import numpy as np
+    from torch.nn.parallel import DistributedDataParallel
     from sk_brainjepa import BrainJEPAPretrainer
 
+    # Only fit's own collection may free the DDP wrappers (they sit in
+    # reference cycles; left to interpreter shutdown, a gloo rank can abort).
+    gc.disable()
     X = np.load(sys.argv[1])
     params = eval(sys.argv[2])
     model = BrainJEPAPretrainer(**params).fit(X)
+    assert not any(isinstance(o, DistributedDataParallel) for o in gc.get_objects())
     import torch.distributed as dist
     if dist.get_rank() == 0:
         model.save(sys.argv[3])

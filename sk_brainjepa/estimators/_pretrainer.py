@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import inspect
 import json
 import logging
@@ -526,6 +527,9 @@ np.memmap, path or TimeSeriesSource
                 barrier(context)
         if history and context.is_main:
             self._warn_if_collapsed(history[-1])
+        if context.enabled:
+            _release_data_parallel(trainer)
+        del trainer
 
         self.encoder_ = encoder.cpu().eval()
         self.predictor_ = predictor.cpu().eval()
@@ -780,6 +784,19 @@ np.memmap, path or TimeSeriesSource
         est.device_ = torch.device("cpu")
         est.n_rois_ = est.n_features_in_ = int(payload["n_rois"])
         return est
+
+
+def _release_data_parallel(trainer) -> None:
+    """Free the trainer's DistributedDataParallel wrappers now, not at exit.
+
+    DDP modules sit in reference cycles, so they outlive ``fit`` until a
+    cyclic garbage collection, which may come only at interpreter shutdown,
+    after or while the process group is torn down; a gloo rank then aborted
+    ("terminate called without an active exception") about once in 30
+    two-process runs.
+    """
+    trainer.encoder = trainer.predictor = None
+    gc.collect()
 
 
 def _rank_device(device: torch.device, context: DistributedContext) -> torch.device:

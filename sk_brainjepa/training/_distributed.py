@@ -92,9 +92,7 @@ def setup_distributed(mode: str, device_type: str) -> DistributedContext:
         # torchrun sets MASTER_ADDR/PORT, RANK and WORLD_SIZE for env:// init.
         dist.init_process_group(backend=backend)
         # The group outlives fit (callers ask for their rank afterwards), so it
-        # is torn down at exit: a gloo group left to interpreter shutdown can
-        # abort the process ("terminate called without an active exception"),
-        # seen about once in 30 two-process runs of the test suite.
+        # is torn down at exit rather than left to interpreter shutdown.
         atexit.register(destroy_process_group_at_exit)
         logger.info(
             "joined a %s process group as rank %d of %d",
