@@ -791,9 +791,9 @@ def _release_data_parallel(trainer) -> None:
 
     DDP modules sit in reference cycles, so they outlive ``fit`` until a
     cyclic garbage collection, which may come only at interpreter shutdown,
-    after or while the process group is torn down; a gloo rank then aborted
-    ("terminate called without an active exception") about once in 30
-    two-process runs.
+    after or while the process group is torn down. Before this, a gloo rank
+    aborted at exit ("terminate called without an active exception") in about
+    one two-process test run in 30.
     """
     trainer.encoder = trainer.predictor = None
     gc.collect()
