@@ -199,6 +199,12 @@ class Stopwatch:
 
 
 # -------------------------------------------------------------------- tables
+def max_relative_difference(a, b) -> float:
+    """``max|a - b| / max|b|``: how far ``a`` is from the reference ``b``."""
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
+
+
 def mean_std(values, digits: int = 3) -> str:
     """``"0.812 ± 0.034"`` over the finite values (sample std, ddof=1)."""
     values = np.asarray(values, dtype=float)

@@ -27,12 +27,12 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from _common import (
     machine_info,
     machine_markdown,
     markdown_table,
+    max_relative_difference,
     now,
     report_header,
     setup_logging,
@@ -64,10 +64,6 @@ def _timed(fn):
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return out, time.perf_counter() - tic
-
-
-def _relative_difference(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
 
 
 def _weight_difference(model, reference) -> float:
@@ -150,12 +146,9 @@ def main(argv=None) -> int:
             ).fit(X)
             feats[device], seconds = _timed(lambda e=embedder: e.transform(X))
             rows.append([f"embed {readout} on {device}", f"{seconds:.2f}", ""])
+        difference = max_relative_difference(feats[gpu], feats["cpu"])
         rows.append(
-            [
-                f"embed {readout}: {gpu} vs cpu",
-                "",
-                f"max rel. diff. {_relative_difference(feats[gpu], feats['cpu']):.2e}",
-            ]
+            [f"embed {readout}: {gpu} vs cpu", "", f"max rel. diff. {difference:.2e}"]
         )
 
     y = pheno["sex"].to_numpy()

@@ -865,6 +865,7 @@ def main(argv=None) -> None:
         machine_info,
         machine_markdown,
         markdown_table,
+        max_relative_difference,
         now,
         set_threads,
         setup_logging,
@@ -950,9 +951,7 @@ def main(argv=None) -> None:
                 if backend == "math" or not (path.exists() and reference.exists()):
                     continue
                 a, b = np.load(path), np.load(reference)
-                row["max_rel_diff"] = float(
-                    np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)
-                )
+                row["max_rel_diff"] = max_relative_difference(a, b)
                 tr = results[(preset, backend, compiled, "train")]
                 ref_tr = results[(preset, "math", False, "train")]
                 if "error" not in tr and "error" not in ref_tr:

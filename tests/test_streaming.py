@@ -23,7 +23,7 @@ from sk_brainjepa.datasets import (
 )
 from sk_brainjepa.estimators._common import embed, embedding_windows
 from sk_brainjepa.gradients._positioner import _fisher_z_mean
-from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig, token_connectivity
+from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig, read_out
 
 
 def crop_random_windows(subjects, n_timepoints, rng):
@@ -296,16 +296,7 @@ def _embed_in_memory(encoder, X, *, n_timepoints, window, readout, batch_size):
     with torch.no_grad():
         for start in range(0, len(windows), batch_size):
             tokens = encoder(torch.from_numpy(windows[start : start + batch_size]))
-            if readout == "mean":
-                out = tokens.mean(dim=1)
-            elif readout == "roi":
-                out = tokens.reshape(len(tokens), n_rois, -1, tokens.shape[-1])
-                out = out.mean(dim=2).flatten(1)
-            elif readout == "connectivity":
-                out = token_connectivity(tokens, n_rois)
-            else:
-                out = tokens
-            feats.append(out.numpy())
+            feats.append(read_out(tokens, n_rois, readout).numpy())
     feats = np.concatenate(feats)
     if len(owner) == len(X):
         return feats

@@ -529,7 +529,6 @@ np.memmap, path or TimeSeriesSource
             self._warn_if_collapsed(history[-1])
         if context.enabled:
             _release_data_parallel(trainer)
-        del trainer
 
         self.encoder_ = encoder.cpu().eval()
         self.predictor_ = predictor.cpu().eval()

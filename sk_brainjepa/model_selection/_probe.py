@@ -25,12 +25,11 @@ from sk_brainjepa.model_selection._split import (
     TrainValTestSplit,
     is_classification_target,
 )
+from sk_brainjepa.nn import FEATURE_READOUTS
 
 logger = logging.getLogger(__name__)
 
 TASKS = ("auto", "classification", "regression")
-# 2-D readouts (the 3-D "tokens" readout has no linear probe).
-PROBE_READOUTS = ("mean", "roi", "connectivity")
 DEFAULT_GRID = tuple(10.0 ** np.arange(-4, 5))
 
 
@@ -168,9 +167,9 @@ def linear_probe(
     >>> list(table.index)
     [0, 1, 'mean', 'std']
     """
-    if readout not in PROBE_READOUTS:
+    if readout not in FEATURE_READOUTS:
         raise ValueError(
-            f"readout must be one of {PROBE_READOUTS} for probing; got {readout!r}."
+            f"readout must be one of {FEATURE_READOUTS} for probing; got {readout!r}."
         )
     task, y = _check_target(task, y, len(X))
     _check_grid(regularization)  # fail before the (slow) embedding

@@ -51,6 +51,7 @@ from sk_brainjepa.nn._official import (
 )
 from sk_brainjepa.nn._predictor import BrainJEPAPredictor
 from sk_brainjepa.nn._readout import (
+    FEATURE_READOUTS,
     READOUTS,
     n_readout_features,
     read_out,
@@ -69,6 +70,7 @@ __all__ = [
     "BrainJEPAPredictor",
     "BrainPositionalEmbedding",
     "EncoderConfig",
+    "FEATURE_READOUTS",
     "PatchEmbed",
     "PredictorConfig",
     "READOUTS",

@@ -7,10 +7,7 @@ from torch import nn
 
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
 from sk_brainjepa.nn._layers import init_weights_
-from sk_brainjepa.nn._readout import n_readout_features, read_out
-
-# Readouts a linear head can sit on (2-D features).
-HEAD_READOUTS = ("mean", "roi", "connectivity")
+from sk_brainjepa.nn._readout import FEATURE_READOUTS, n_readout_features, read_out
 
 
 class BrainJEPAPredictionModel(nn.Module):
@@ -91,9 +88,9 @@ class BrainJEPAPredictionModel(nn.Module):
         self.freeze_encoder = freeze_encoder
         self.squeeze_output = squeeze_output
         self.n_timepoints = n_timepoints
-        if readout not in HEAD_READOUTS:
+        if readout not in FEATURE_READOUTS:
             raise ValueError(
-                f"readout must be one of {HEAD_READOUTS}; got {readout!r}."
+                f"readout must be one of {FEATURE_READOUTS}; got {readout!r}."
             )
         self.readout = readout
         width = n_readout_features(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import torch
 
-READOUTS = ("mean", "roi", "connectivity", "tokens")
+# Readouts that give one feature vector per subject (what a linear model or a
+# head reads); "tokens" keeps them all, a 3-D array.
+FEATURE_READOUTS = ("mean", "roi", "connectivity")
+READOUTS = (*FEATURE_READOUTS, "tokens")
 
 # Floor on a ROI's token-trajectory norm, so a ROI whose tokens do not change
 # over time (a constant input) correlates 0 with the others instead of NaN.
