@@ -181,6 +181,29 @@ def check_fc(X, *, name: str = "X", symmetry_tol: float = 1e-5) -> np.ndarray:
     return arr
 
 
+def check_quantile_range(quantile_range) -> tuple[float, float]:
+    """``(q_min, q_max)`` as floats with ``0 <= q_min < q_max <= 100``.
+
+    Raises
+    ------
+    ValueError
+        If ``quantile_range`` is not a pair of numbers in that order and range.
+    """
+    try:
+        q_lo, q_hi = (float(q) for q in quantile_range)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "quantile_range must be a pair of floats (q_min, q_max); got "
+            f"{quantile_range!r}."
+        ) from None
+    if not 0.0 <= q_lo < q_hi <= 100.0:
+        raise ValueError(
+            "quantile_range must satisfy 0 <= q_min < q_max <= 100; got "
+            f"{quantile_range!r}."
+        )
+    return q_lo, q_hi
+
+
 def check_n_rois(n_rois: int, fitted_n_rois: int, estimator_name: str) -> None:
     """Raise when transform-time data has a different ROI count than fit-time data."""
     if n_rois != fitted_n_rois:

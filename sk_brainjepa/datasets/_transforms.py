@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sk_brainjepa._utils._validation import check_quantile_range
 from sk_brainjepa.datasets._sources import TimeSeriesSource, as_source
 
 
@@ -84,19 +85,7 @@ class SubjectRobustScaling:
     def __init__(self, quantile_range=(25.0, 75.0), *, min_scale=1e-12, over="run"):
         if over not in ("run", "window"):
             raise ValueError(f"over must be 'run' or 'window'; got {over!r}.")
-        try:
-            q_lo, q_hi = (float(q) for q in quantile_range)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "quantile_range must be a pair of floats (q_min, q_max); got "
-                f"{quantile_range!r}."
-            ) from None
-        if not 0.0 <= q_lo < q_hi <= 100.0:
-            raise ValueError(
-                "quantile_range must satisfy 0 <= q_min < q_max <= 100; got "
-                f"{quantile_range!r}."
-            )
-        self.quantile_range = (q_lo, q_hi)
+        self.quantile_range = check_quantile_range(quantile_range)
         self.min_scale = float(min_scale)
         self.over = over
         self.needs_full_run = over == "run"

@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._validation import (
     check_n_rois,
+    check_quantile_range,
     check_timeseries,
     n_rois_of,
     stack_if_equal,
@@ -96,18 +97,7 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
             raise ValueError(
                 f"statistics must be one of {_STATISTICS}; got {self.statistics!r}."
             )
-        try:
-            q_lo, q_hi = (float(q) for q in self.quantile_range)
-        except (TypeError, ValueError):
-            raise ValueError(
-                "quantile_range must be a pair of floats (q_min, q_max); got "
-                f"{self.quantile_range!r}."
-            ) from None
-        if not 0.0 <= q_lo < q_hi <= 100.0:
-            raise ValueError(
-                "quantile_range must satisfy 0 <= q_min < q_max <= 100; got "
-                f"{self.quantile_range!r}."
-            )
+        q_lo, q_hi = check_quantile_range(self.quantile_range)
         if not self.min_scale >= 0:
             raise ValueError(f"min_scale must be >= 0; got {self.min_scale!r}.")
         if not isinstance(self.center_subjects, (bool, np.bool_)):
