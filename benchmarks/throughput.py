@@ -178,7 +178,7 @@ def _train_job(job, device) -> dict:
 
     from sk_brainjepa.masking import make_masker
     from sk_brainjepa.nn import pretraining_step_flops
-    from sk_brainjepa.training import JEPATrainer
+    from sk_brainjepa.training import JEPATrainer, Objective
 
     encoder, predictor, x = _build(job, device)
     target_encoder = copy.deepcopy(encoder)
@@ -205,7 +205,7 @@ def _train_job(job, device) -> dict:
         weight_decay=0.04,
         final_weight_decay=0.4,
         ema=(0.996, 1.0),
-        loss="l2",
+        objective=Objective(loss="l2"),
         autocast_dtype=torch.bfloat16 if device.type == "cuda" else None,
     )
     seconds, losses = [], []
@@ -216,7 +216,7 @@ def _train_job(job, device) -> dict:
             trainer.mask_generator.manual_seed(job["seed"] + 1)
         _synchronize(device)
         tic = time.perf_counter()
-        loss, _, _ = trainer.train_batch(x)
+        loss = trainer.train_batch(x)["loss"]
         _synchronize(device)
         seconds.append(time.perf_counter() - tic)
         losses.append(loss)

@@ -33,7 +33,9 @@ from sk_brainjepa.model_selection import (
 from sk_brainjepa.preprocessing import (
     FunctionalConnectivity,
     ROIRobustScaler,
+    SampleZScore,
     TemporalResampler,
+    official_scaling,
 )
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "FunctionalConnectivity",
     "GradientPositioner",
     "ROIRobustScaler",
+    "SampleZScore",
     "TemporalResampler",
     "TrainValTestSplit",
     "__version__",
@@ -55,6 +58,7 @@ __all__ = [
     "load_timeseries",
     "make_brain_dynamics",
     "network_attention",
+    "official_scaling",
     "read_gradient_csv",
     "roi_attention",
     "train_val_test_split",

@@ -94,6 +94,71 @@ def test_embed_connectivity_readout(cohort, model_file, tmp_path):
     np.testing.assert_allclose(table.to_numpy(), expected, atol=1e-6)
 
 
+def test_embed_encoder_option(cohort, model_file, tmp_path):
+    _, folder, X, _ = cohort
+    tables = {}
+    for encoder in ("target", "online"):
+        out = tmp_path / f"{encoder}.csv"
+        argv = ["-q", "embed", str(model_file), str(folder), "--out", str(out),
+                "--encoder", encoder]  # fmt: skip
+        assert main(argv) == 0
+        tables[encoder] = pd.read_csv(out, index_col=0).to_numpy()
+        expected = BrainJEPAEmbedder(model_file, encoder=encoder).fit(X).transform(X)
+        np.testing.assert_allclose(tables[encoder], expected, atol=1e-6)
+    assert np.abs(tables["online"] - tables["target"]).max() > 1e-4
+    default = tmp_path / "default.csv"
+    argv = ["-q", "embed", str(model_file), str(folder), "--out", str(default)]
+    assert main(argv) == 0
+    np.testing.assert_array_equal(
+        pd.read_csv(default, index_col=0).to_numpy(), tables["target"]
+    )
+
+
+def test_probe_encoder_option(cohort, model_file, tmp_path):
+    from sk_brainjepa.model_selection import probe_features
+
+    root, folder, X, _ = cohort
+    out = tmp_path / "scores.csv"
+    argv = ["-q", "probe", "--checkpoint", str(model_file), "--data", str(folder),
+            "--encoder", "online", "--readout", "roi", "--phenotypes",
+            str(root / "pheno.csv"), "--column", "age", "--n-repeats", "2",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    online = BrainJEPAEmbedder(model_file, readout="roi", encoder="online").fit(X)
+    y = pd.read_csv(root / "pheno.csv")["age"].to_numpy()
+    expected = probe_features(online.transform(X), y, n_repeats=2, random_state=0)
+    np.testing.assert_allclose(
+        pd.read_csv(out, index_col=0).to_numpy(), expected.to_numpy(), rtol=1e-12
+    )
+
+
+def test_lagged_readout_needs_three_time_patches(cohort, model_file, tmp_path, capsys):
+    _, folder, _, _ = cohort
+    argv = ["embed", str(model_file), str(folder), "--out", str(tmp_path / "f.csv"),
+            "--readout", "lagged"]  # fmt: skip
+    assert main(argv) == 2  # the model's window of 32 frames holds 2 patches
+    assert "readout='lagged' needs at least 3 time patches" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["embed", "probe"])
+def test_readout_and_encoder_choices_are_the_python_apis(command):
+    from sk_brainjepa.cli import build_parser
+    from sk_brainjepa.estimators._loading import ENCODERS
+    from sk_brainjepa.nn import FEATURE_READOUTS
+
+    sub = build_parser()._subparsers._group_actions[0].choices[command]
+    choices = {a.dest: a.choices for a in sub._actions}
+    assert tuple(choices["readout"]) == FEATURE_READOUTS
+    assert tuple(choices["encoder"]) == ENCODERS
+
+
+def test_bad_encoder_option_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["embed", "m.pt", "x", "--out", "f.csv", "--encoder", "ema"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'ema'" in capsys.readouterr().err
+
+
 def test_probe_from_features_and_from_checkpoint(cohort, model_file, tmp_path):
     root, folder, _, _ = cohort
     features = tmp_path / "features.csv"

@@ -19,8 +19,10 @@ from sk_brainjepa import (
     FunctionalConnectivity,
     GradientPositioner,
     ROIRobustScaler,
+    SampleZScore,
     TemporalResampler,
 )
+from sk_brainjepa.preprocessing import DynamicFeatures
 
 
 def _timeseries(n_subjects=6, n_rois=8, n_timepoints=40, seed=0):
@@ -43,6 +45,7 @@ CASES = [
     (ROIRobustScaler(), _timeseries, True),
     (ROIRobustScaler(statistics="subject_mean"), _timeseries, True),
     (ROIRobustScaler(center_subjects=True), _timeseries, True),
+    (SampleZScore(), _timeseries, True),
     (
         TemporalResampler(
             tr=1.0, target_tr=2.0, n_timepoints=12, crop="random", random_state=0
@@ -51,6 +54,7 @@ CASES = [
         True,
     ),
     (FunctionalConnectivity(kind="partial", output="vector"), _timeseries, True),
+    (DynamicFeatures(lags=(1, 2), window=8), _timeseries, True),
     (GradientPositioner(n_components=3, sparsity=0.5, random_state=0), _fc, False),
     (
         BrainJEPAPretrainer(

@@ -95,13 +95,28 @@ def _max_difference(a, b):
     )
 
 
-@pytest.mark.parametrize("accumulation_steps", [1, 2])
-def test_two_gloo_processes_match_one_process(tmp_path, accumulation_steps):
+# Every batch-level part of the objective: targets standardised over the
+# batch, VICReg and SIGReg on the gathered batch, the reconstruction head.
+ALL_TERMS = dict(
+    target_norm="batch",
+    content_gain="auto",
+    vicreg_weight=0.5,
+    sigreg_weight=0.1,
+    reconstruction_weight=0.5,
+)
+
+
+@pytest.mark.parametrize(
+    "accumulation_steps, objective",
+    [(1, {}), (2, {}), (2, ALL_TERMS)],
+    ids=["accumulate-1", "accumulate-2", "accumulate-2-all-terms"],
+)
+def test_two_gloo_processes_match_one_process(tmp_path, accumulation_steps, objective):
     # Same global batch (8 = 2 ranks x 4): the averaged gradients, masks and
     # windows are those of one process, so only the all-reduce's summation
     # order can make the weights differ.
     X = _data()
-    params = {**PARAMS, "accumulation_steps": accumulation_steps}
+    params = {**PARAMS, "accumulation_steps": accumulation_steps, **objective}
     single = BrainJEPAPretrainer(**params).fit(X)
     parallel = _run_torchrun(tmp_path, X, params)
     difference = _max_difference(single, parallel)

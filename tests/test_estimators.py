@@ -20,6 +20,7 @@ from sk_brainjepa import (
     make_brain_dynamics,
     write_gradient_csv,
 )
+from sk_brainjepa.datasets import SubjectRobustScaling
 from sk_brainjepa.estimators import RepresentationCollapseWarning
 from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig
 from sk_brainjepa.training import TrainingDivergedError
@@ -97,6 +98,7 @@ def test_loss_falls_on_simulated_dynamics():
         max_epochs=6,
         batch_size=8,
         lr=2e-3,
+        recipe="paper",
         random_state=0,
     ).fit(X)
     losses = [h["loss"] for h in pre.history_]
@@ -209,17 +211,28 @@ def test_embedder_set_output_pandas_and_frozen_clone(fitted, data):
         clone(BrainJEPAEmbedder(pretrainer=fitted)).fit(X)
 
 
-def test_collapse_warning_and_nan_error(data):
-    X = data[0]
+def test_collapse_warning_names_the_cause_and_nan_error(data):
+    X = data[0]  # pooled scaling: every subject keeps its ROI offsets
+    with pytest.warns(RepresentationCollapseWarning, match="constant ROI offsets"):
+        BrainJEPAPretrainer(
+            **FAST, recipe="paper", collapse_threshold=10.0, random_state=0
+        ).fit(X)
+    scaled = SubjectRobustScaling()(X)
     with pytest.warns(RepresentationCollapseWarning, match="spread across tokens"):
-        BrainJEPAPretrainer(**FAST, collapse_threshold=10.0, random_state=0).fit(X)
+        BrainJEPAPretrainer(
+            **FAST, recipe="paper", collapse_threshold=10.0, random_state=0
+        ).fit(scaled)
     # Between the two statistics: features that differ by token, not by subject.
-    pre = BrainJEPAPretrainer(**FAST, random_state=0).fit(X)
+    pre = BrainJEPAPretrainer(**FAST, recipe="paper", random_state=0).fit(scaled)
     threshold = (pre.history_[-1]["sample_spread"] + pre.history_[-1]["spread"]) / 2
-    with pytest.warns(RepresentationCollapseWarning, match="barely differ between"):
-        BrainJEPAPretrainer(**FAST, collapse_threshold=threshold, random_state=0).fit(X)
+    with pytest.warns(RepresentationCollapseWarning, match="Positional collapse"):
+        BrainJEPAPretrainer(
+            **FAST, recipe="paper", collapse_threshold=threshold, random_state=0
+        ).fit(scaled)
     with pytest.raises(TrainingDivergedError, match="loss became nan"):
-        BrainJEPAPretrainer(**FAST, random_state=0).fit(X * np.float32(1e30))
+        BrainJEPAPretrainer(**FAST, recipe="paper", random_state=0).fit(
+            X * np.float32(1e30)
+        )
 
 
 @pytest.mark.parametrize(
@@ -230,7 +243,7 @@ def test_collapse_warning_and_nan_error(data):
         ({"masking": "block"}, (4, 6, 64), "masking must be one of"),
         ({"loss": "l1"}, (4, 6, 64), "loss must be one of"),
         ({"ema": (1.0, 0.9)}, (4, 6, 64), "ema must satisfy"),
-        ({"max_epochs": 0}, (4, 6, 64), "max_epochs must be a positive integer"),
+        ({"max_epochs": -1}, (4, 6, 64), "max_epochs must be an integer >= 0"),
         ({"device": "tpu"}, (4, 6, 64), "device must be"),
         ({"masking_params": {"foo": 1}}, (4, 6, 64), r"Unknown option\(s\) \['foo'\]"),
     ],

@@ -55,8 +55,7 @@ def sharpen(encoder, factor=30.0):
 def hand_written_attention(encoder, x):
     """Full forward written out; per layer the (B, H, N) mean over queries of
     softmax(q k^T / sqrt(hd)), checked to reproduce the module's output."""
-    n_time_patches = x.shape[2] // encoder.config.patch_size
-    tokens = encoder.patch_embed(x) + encoder.positional_embedding(n_time_patches)
+    tokens = encoder.embed_tokens(x)
     out = []
     for block in encoder.blocks:
         h = block.norm1(tokens)

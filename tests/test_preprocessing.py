@@ -41,7 +41,7 @@ def test_robust_scaler_pooled_matches_definition(series):
 
 def test_robust_scaler_subject_mean_variant(series):
     scaler = ROIRobustScaler(statistics="subject_mean").fit(series)
-    means = series.mean(axis=2)  # (n_subjects, n_rois)
+    means = series.mean(axis=2, dtype=np.float64)  # (n_subjects, n_rois)
     q25, q75 = np.percentile(means, [25, 75], axis=0)
     assert_allclose(scaler.center_, np.median(means, axis=0), rtol=1e-6)
     assert_allclose(scaler.scale_, q75 - q25, rtol=1e-5)

@@ -158,6 +158,7 @@ def _embedder(args):
         checkpoint,
         gradients=args.gradients,
         readout=args.readout,
+        encoder=args.encoder,
         window=args.window,
         batch_size=args.batch_size,
         device=args.device,
@@ -291,7 +292,9 @@ def _probe(args) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``sk-brainjepa`` argument parser with its four subcommands."""
     from sk_brainjepa.estimators import BrainJEPAPretrainer
+    from sk_brainjepa.estimators._loading import ENCODERS
     from sk_brainjepa.gradients import GradientPositioner
+    from sk_brainjepa.nn import FEATURE_READOUTS
 
     parser = argparse.ArgumentParser(
         prog="sk-brainjepa",
@@ -352,12 +355,21 @@ def build_parser() -> argparse.ArgumentParser:
             help="Gradient CSV, needed for the official checkpoint "
             "(gradient_mapping_450.csv).",
         )
+        # The Python API's tuples, so the choices cannot fall behind it.
         sub.add_argument(
             "--readout",
-            choices=("mean", "roi", "connectivity"),
+            choices=FEATURE_READOUTS,
             default="mean",
-            help="Mean over tokens (paper), per-ROI means, or the correlation "
-            "between ROIs of their token trajectories (default: mean).",
+            help="Mean over tokens (paper), per-ROI means, the correlation "
+            "between ROIs of their token trajectories, or that correlation at a "
+            "lag of one time patch for every ordered ROI pair (default: mean).",
+        )
+        sub.add_argument(
+            "--encoder",
+            choices=ENCODERS,
+            default="target",
+            help="Features of the pretrained model's EMA target encoder (paper) "
+            "or of its online context encoder (default: target).",
         )
         sub.add_argument(
             "--window",

@@ -34,6 +34,7 @@ from sk_brainjepa.datasets._sources import (
 )
 from sk_brainjepa.datasets._transforms import (
     ROIScalerTransform,
+    SampleZScoring,
     ScaledSource,
     SubjectRobustScaling,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "FileSource",
     "PlanBatchSampler",
     "ROIScalerTransform",
+    "SampleZScoring",
     "ScaledSource",
     "SubjectRobustScaling",
     "TimeSeriesSource",

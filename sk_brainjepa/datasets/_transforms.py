@@ -1,7 +1,8 @@
 """Scale a cohort one window at a time, so the scaled cohort never sits in memory.
 
 :class:`ROIScalerTransform` applies a fitted ``ROIRobustScaler``'s per-ROI
-statistics and :class:`SubjectRobustScaling` each subject's own statistics
+statistics, :class:`SubjectRobustScaling` each subject's own per-ROI
+statistics and :class:`SampleZScoring` each subject's one global mean and std
 to a window (or a batch); :class:`ScaledSource` wraps a source so that every
 window read from it comes out scaled. All pickle small, to run in
 DataLoader workers.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sk_brainjepa._utils._scaling import check_zscore_params, zscore_samples
 from sk_brainjepa._utils._validation import check_quantile_range
 from sk_brainjepa.datasets._sources import TimeSeriesSource, as_source
 
@@ -125,6 +127,70 @@ class SubjectRobustScaling:
         )
 
 
+class SampleZScoring:
+    """Z-score each subject over all its ROIs and frames, one window at a time.
+
+    The streaming form of :class:`~sk_brainjepa.preprocessing.SampleZScore`
+    (the same function computes both): one mean and one standard deviation
+    per subject, taken over ROIs x time together, as the official Brain-JEPA
+    downstream scripts scale what they feed the released checkpoint. Needs no
+    fitting.
+
+    Parameters
+    ----------
+    ddof : int, default=1
+        Delta degrees of freedom of the standard deviation; 1 (torch's default)
+        matches the official code.
+    min_std : float, default=1e-12
+        A subject whose standard deviation is at or below this is constant: a
+        ValueError is raised instead of returning NaN or inf.
+    over : {"run", "window"}, default="run"
+        Which frames the mean and std are taken over.
+
+        - ``"run"`` (the official loader): the subject's whole run; the window
+          is then cut from the scaled run (``needs_full_run`` is True, so
+          :class:`ScaledSource` reads the run). A window then equals
+          ``SampleZScore().fit_transform(X)[i][:, start:start + length]``.
+        - ``"window"``: only the frames the model sees, so every window has
+          mean 0 and std 1. It equals
+          ``SampleZScore().fit_transform(X[:, :, start:start + length])[i]``,
+          and reads only the window from disk.
+
+    Attributes
+    ----------
+    needs_full_run : bool
+        True when ``over="run"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(8000.0, 50.0, (3, 4, 50))
+    >>> scaled = ScaledSource(X, SampleZScoring(over="window"))
+    >>> w = scaled.window(0, 10, 20)
+    >>> bool(abs(w.mean()) < 1e-5 and abs(w.std(ddof=1) - 1) < 1e-5)
+    True
+    """
+
+    def __init__(self, *, ddof=1, min_std=1e-12, over="run"):
+        if over not in ("run", "window"):
+            raise ValueError(f"over must be 'run' or 'window'; got {over!r}.")
+        self.ddof, self.min_std = check_zscore_params(ddof, min_std)
+        self.over = over
+        self.needs_full_run = over == "run"
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Scale ``x`` of shape (n_rois, n_timepoints) or a batch (B, n_rois, T)."""
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                "SampleZScoring expects a (n_rois, n_timepoints) array or a batch "
+                f"of them; got shape {x.shape}."
+            )
+        return zscore_samples(x, ddof=self.ddof, min_std=self.min_std, name="x")
+
+    def __repr__(self) -> str:
+        return f"SampleZScoring(ddof={self.ddof}, over={self.over!r})"
+
+
 class ScaledSource(TimeSeriesSource):
     """A source whose subjects are scaled as they are read.
 
@@ -138,7 +204,8 @@ class ScaledSource(TimeSeriesSource):
     source : TimeSeriesSource or anything :func:`as_source` accepts
     transform : callable
         Maps a float32 array of shape (n_rois, n_frames) to one of the same
-        shape, e.g. :class:`SubjectRobustScaling` or :class:`ROIScalerTransform`.
+        shape, e.g. :class:`SubjectRobustScaling`, :class:`SampleZScoring` or
+        :class:`ROIScalerTransform`.
         One with ``needs_full_run = True`` sees the whole run, then the window
         is cut from the result. Must be picklable to run in workers.
 

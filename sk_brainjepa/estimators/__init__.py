@@ -7,8 +7,11 @@ from sk_brainjepa.estimators._pretrainer import (
     BrainJEPAPretrainer,
     RepresentationCollapseWarning,
 )
+from sk_brainjepa.estimators._recipes import DEFAULT_RECIPE, RECIPES
 
 __all__ = [
+    "DEFAULT_RECIPE",
+    "RECIPES",
     "BrainJEPAClassifier",
     "BrainJEPAEmbedder",
     "BrainJEPAPretrainer",

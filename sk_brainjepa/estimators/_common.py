@@ -163,11 +163,12 @@ def embed(
     window : {"center", "start", "average"}
         Which window of a longer run is embedded; ``"average"`` averages the
         features of all non-overlapping windows.
-    readout : {"mean", "roi", "connectivity", "tokens"}
+    readout : {"mean", "roi", "connectivity", "lagged", "tokens"}
         Mean over tokens (B, D); per-ROI mean over time patches flattened to
         (B, R * D); correlation between ROIs of their token trajectories
-        (B, R * (R - 1) / 2); or every token (B, R * W, D). See
-        :func:`sk_brainjepa.nn.read_out`.
+        (B, R * (R - 1) / 2); the same with the second ROI one time patch
+        later, both directions (B, R * (R - 1)); or every token (B, R * W, D).
+        See :func:`sk_brainjepa.nn.read_out`.
     batch_size : int
     device : torch.device
 

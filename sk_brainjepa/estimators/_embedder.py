@@ -14,30 +14,29 @@ from sk_brainjepa.estimators._common import (
     embed,
     resolve_device,
 )
-from sk_brainjepa.estimators._loading import load_pretrained_encoder
+from sk_brainjepa.estimators._loading import check_encoder, load_pretrained_encoder
 from sk_brainjepa.nn import READOUTS, n_readout_features
 
 
 class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
-    """Frozen Brain-JEPA features from a pretrained target encoder.
+    """Frozen Brain-JEPA features from a pretrained (by default target) encoder.
 
     Parameters
     ----------
     checkpoint : str, os.PathLike or None, default=None
         A file written by :meth:`BrainJEPAPretrainer.save`, or the official
         Brain-JEPA checkpoint (``jepa-ep300.pth.tar``: a dict whose
-        ``target_encoder`` has ``module.``-prefixed keys). Read with
-        ``torch.load(weights_only=True)``.
+        ``target_encoder`` and ``encoder`` have ``module.``-prefixed keys).
+        Read with ``torch.load(weights_only=True)``.
     pretrainer : BrainJEPAPretrainer, FrozenEstimator or None, default=None
-        A fitted pretrainer to take the target encoder from (instead of a
-        file). ``clone`` (and so ``GridSearchCV``) unfits nested estimators:
-        wrap it in ``sklearn.frozen.FrozenEstimator`` or use ``checkpoint``
-        there.
+        A fitted pretrainer to take the encoder from (instead of a file).
+        ``clone`` (and so ``GridSearchCV``) unfits nested estimators: wrap it
+        in ``sklearn.frozen.FrozenEstimator`` or use ``checkpoint`` there.
     gradients : None, ndarray or str, default=None
         Gradients for an official checkpoint, which does not contain them: an
         array (n_rois, 30) or the path of ``gradient_mapping_450.csv``. Ignored
         for our own checkpoints and for ``pretrainer``, which carry theirs.
-    readout : {"mean", "roi", "connectivity", "tokens"}, default="mean"
+    readout : {"mean", "roi", "connectivity", "lagged", "tokens"}, default="mean"
         ``"mean"``: the mean of the encoder's output tokens after its final
         LayerNorm (what the official downstream head reads), (n_subjects, D).
         ``"roi"``: per-ROI means over time patches, flattened to
@@ -45,8 +44,17 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         every pair of ROIs of their token trajectories (each feature centred
         over time patches), upper triangle, (n_subjects, n_rois * (n_rois - 1)
         / 2); a second-order readout for labels carried by connectivity, which
-        averages of tokens can miss (see Notes). ``"tokens"``: every token,
+        averages of tokens can miss (see Notes). ``"lagged"``: the same
+        correlation with the second ROI one time patch later, for every ordered
+        pair, so that which ROI leads is kept, (n_subjects, n_rois * (n_rois -
+        1)), in the order of :func:`sk_brainjepa.nn.token_lagged_connectivity`
+        (needs 3 time patches). ``"tokens"``: every token,
         (n_subjects, n_rois * W, D), a 3-D array for custom heads.
+    encoder : {"target", "online"}, default="target"
+        Which of the pretrained model's encoders gives the features: the EMA
+        target encoder (the paper's choice: the official downstream code loads
+        it) or the online context encoder that gradient descent trained
+        (``encoder_`` of a pretrainer, key ``encoder`` of a checkpoint).
     window : {"center", "start", "average"}, default="center"
         Which window of a run longer than the model's is embedded;
         ``"average"`` averages all non-overlapping windows.
@@ -62,7 +70,7 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
     Attributes
     ----------
     encoder_ : BrainJEPAEncoder
-        The frozen encoder (on the CPU between calls).
+        The frozen encoder chosen by ``encoder`` (on the CPU between calls).
     n_timepoints_ : int
     embed_dim_ : int
     n_rois_, n_features_in_ : int
@@ -97,6 +105,7 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         pretrainer=None,
         gradients=None,
         readout="mean",
+        encoder="target",
         window="center",
         n_timepoints=None,
         n_heads=None,
@@ -107,6 +116,7 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         self.pretrainer = pretrainer
         self.gradients = gradients
         self.readout = readout
+        self.encoder = encoder
         self.window = window
         self.n_timepoints = n_timepoints
         self.n_heads = n_heads
@@ -119,6 +129,7 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
                 raise ValueError(
                     f"{name} must be one of {allowed}; got {getattr(self, name)!r}."
                 )
+        check_encoder(self.encoder)
         if (
             isinstance(self.batch_size, bool)
             or not isinstance(self.batch_size, int)
@@ -149,6 +160,7 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
             gradients=self.gradients,
             n_heads=self.n_heads,
             n_timepoints=self.n_timepoints,
+            encoder=self.encoder,
         )
         encoder.requires_grad_(False)
         n_rois = encoder.config.n_rois
@@ -173,7 +185,8 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         features : ndarray, float32
             (n_subjects, D) for ``readout="mean"``, (n_subjects, n_rois * D) for
             ``"roi"``, (n_subjects, n_rois * (n_rois - 1) / 2) for
-            ``"connectivity"``, (n_subjects, n_rois * W, D) for ``"tokens"``.
+            ``"connectivity"``, (n_subjects, n_rois * (n_rois - 1)) for
+            ``"lagged"``, (n_subjects, n_rois * W, D) for ``"tokens"``.
         """
         check_is_fitted(self)
         source = as_source(X)

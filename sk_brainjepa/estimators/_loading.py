@@ -1,8 +1,10 @@
-"""Load a pretrained Brain-JEPA target encoder from any of the sources we accept.
+"""Load a pretrained Brain-JEPA encoder from any of the sources we accept.
 
 Shared by :class:`BrainJEPAEmbedder` and the fine-tuners, so that a fitted
 pretrainer, one of our checkpoints and the official ``jepa-ep300.pth.tar`` all
-give the same encoder wherever they are used.
+give the same encoder wherever they are used. Every source holds two: the EMA
+target encoder (the default, what the paper evaluates) and the online (context)
+encoder that gradient descent trained.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ from sk_brainjepa.training import load_checkpoint
 
 OFFICIAL_N_TIMEPOINTS = 160
 
+# Which of a pretrained model's two encoders gives the features.
+ENCODERS = ("target", "online")
+# Where each lives: an attribute of a fitted pretrainer, a key of a checkpoint
+# (ours and the official one name them alike).
+_PRETRAINER_ATTRIBUTES = {"target": "target_encoder_", "online": "encoder_"}
+_CHECKPOINT_KEYS = {"target": "target_encoder", "online": "encoder"}
+
 
 def unfreeze(estimator):
     """The estimator inside a ``sklearn.frozen.FrozenEstimator``, or itself."""
@@ -46,6 +55,43 @@ def is_official_checkpoint(payload: dict) -> bool:
     )
 
 
+def check_encoder(encoder) -> str:
+    """The ``encoder`` parameter, checked.
+
+    Parameters
+    ----------
+    encoder : {"target", "online"}
+
+    Returns
+    -------
+    encoder : str
+
+    Raises
+    ------
+    ValueError
+        For any other value.
+    """
+    if not isinstance(encoder, str) or encoder not in ENCODERS:
+        raise ValueError(
+            f"encoder must be one of {ENCODERS} (the EMA target encoder or the "
+            f"online context encoder of the pretrained model); got {encoder!r}."
+        )
+    return encoder
+
+
+def _official_state_dict(payload: dict, encoder: str, checkpoint) -> dict:
+    """The state dict of the chosen encoder in an official checkpoint."""
+    key = _CHECKPOINT_KEYS[encoder]
+    state = payload.get(key)
+    if not isinstance(state, dict) or not state:
+        raise ValueError(
+            f"encoder={encoder!r} reads the checkpoint's {key!r} state dict, which "
+            f"{checkpoint} does not hold (its top-level keys are "
+            f"{sorted(payload)[:10]}); use encoder='target'."
+        )
+    return state
+
+
 def _gradient_array(gradients) -> np.ndarray:
     if isinstance(gradients, (str, os.PathLike)):
         values = read_gradient_csv(gradients)
@@ -61,9 +107,15 @@ def _gradient_array(gradients) -> np.ndarray:
 
 
 def load_pretrained_encoder(
-    *, checkpoint=None, pretrainer=None, gradients=None, n_heads=None, n_timepoints=None
+    *,
+    checkpoint=None,
+    pretrainer=None,
+    gradients=None,
+    n_heads=None,
+    n_timepoints=None,
+    encoder="target",
 ) -> tuple[BrainJEPAEncoder, int]:
-    """A fresh copy of a pretrained target encoder and its window length.
+    """A fresh copy of a pretrained encoder and its window length.
 
     Parameters
     ----------
@@ -78,6 +130,10 @@ def load_pretrained_encoder(
     n_timepoints : int or None
         Window in frames; None takes the pretrainer's or checkpoint's (160 for
         the official checkpoint).
+    encoder : {"target", "online"}, default="target"
+        The EMA target encoder (``target_encoder_`` of a pretrainer, key
+        ``target_encoder`` of a checkpoint) or the online context encoder
+        (``encoder_``, key ``encoder``).
 
     Returns
     -------
@@ -85,6 +141,7 @@ def load_pretrained_encoder(
         In eval mode, on the CPU, independent of the source's weights.
     n_timepoints : int
     """
+    check_encoder(encoder)
     if (checkpoint is None) == (pretrainer is None):
         raise ValueError(
             "Give exactly one of checkpoint (a path) or pretrainer (a fitted "
@@ -107,15 +164,19 @@ def load_pretrained_encoder(
                 "estimators: wrap it as FrozenEstimator(pretrainer), or save it and "
                 "pass checkpoint=path."
             ) from None
-        encoder = copy.deepcopy(pretrainer.target_encoder_).cpu().eval()
-        return encoder, int(n_timepoints or pretrainer.n_timepoints)
+        source = getattr(pretrainer, _PRETRAINER_ATTRIBUTES[encoder])
+        return (
+            copy.deepcopy(source).cpu().eval(),
+            int(n_timepoints or pretrainer.n_timepoints),
+        )
     if not isinstance(checkpoint, (str, os.PathLike)):
         raise ValueError(f"checkpoint must be a path; got {type(checkpoint).__name__}.")
 
     payload = load_checkpoint(checkpoint)
     if payload.get("format") == CHECKPOINT_FORMAT:
         pre = BrainJEPAPretrainer.load(checkpoint)
-        return pre.target_encoder_, int(n_timepoints or pre.n_timepoints)
+        module = getattr(pre, _PRETRAINER_ATTRIBUTES[encoder])
+        return module.eval(), int(n_timepoints or pre.n_timepoints)
     if not is_official_checkpoint(payload):
         raise ValueError(
             f"{checkpoint} is neither a BrainJEPAPretrainer checkpoint nor an official "
@@ -127,10 +188,11 @@ def load_pretrained_encoder(
             "The official checkpoint does not contain the gradients: pass gradients= "
             "(the path of gradient_mapping_450.csv or an array of shape (n_rois, 30))."
         )
+    official = _official_state_dict(payload, encoder, checkpoint)
     grads = torch.from_numpy(_gradient_array(gradients))
     n_timepoints = int(n_timepoints or OFFICIAL_N_TIMEPOINTS)
     config = infer_encoder_config_from_state_dict(
-        payload["target_encoder"], n_heads=n_heads, n_rois=grads.shape[0]
+        official, n_heads=n_heads, n_rois=grads.shape[0]
     )
     if n_timepoints % config.patch_size:
         raise ValueError(
@@ -140,8 +202,8 @@ def load_pretrained_encoder(
     # Checks every key and shape (and the stored 450 x 10 time table) and adds the
     # gradients; the encoder itself then embeds any window length.
     state = convert_official_encoder_state_dict(
-        payload["target_encoder"], gradients=grads, config=config
+        official, gradients=grads, config=config
     )
-    encoder = BrainJEPAEncoder(config, grads)
-    encoder.load_state_dict(state, strict=True)
-    return encoder.eval(), n_timepoints
+    module = BrainJEPAEncoder(config, grads)
+    module.load_state_dict(state, strict=True)
+    return module.eval(), n_timepoints

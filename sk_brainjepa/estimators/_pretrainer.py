@@ -9,7 +9,7 @@ import json
 import logging
 import time
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,18 +30,25 @@ from sk_brainjepa.estimators._common import (
     resolve_device,
     resolve_gradients,
 )
+from sk_brainjepa.estimators._monitor import check_monitor, probe_score
+from sk_brainjepa.estimators._recipes import RECIPE_PARAMS, resolve_recipe
 from sk_brainjepa.masking import make_masker
 from sk_brainjepa.nn import (
+    FEATURE_READOUTS,
     BrainJEPAEncoder,
     BrainJEPAPredictor,
     EncoderConfig,
     PredictorConfig,
     model_config,
 )
+from sk_brainjepa.nn._layers import fresh_generator, init_weights_
 from sk_brainjepa.training import (
-    LOSSES,
+    EMA_SCHEDULES,
     JEPATrainer,
+    Objective,
+    collapse_diagnostics,
     load_checkpoint,
+    offset_ratio,
     save_checkpoint,
 )
 from sk_brainjepa.training._distributed import (
@@ -73,6 +80,12 @@ _RUNTIME_PARAMS = frozenset(
         "embed_batch_size",
     }
 )
+
+
+# Diagnostics are measured on the centre windows of this many subjects.
+_DIAGNOSTIC_SUBJECTS = 64
+# Input whose ROIs' |mean| / sd has a median above this is dominated by offsets.
+_OFFSET_RATIO_LIMIT = 1.0
 
 
 class RepresentationCollapseWarning(UserWarning):
@@ -111,15 +124,69 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         in the official layout; a ``GradientPositioner`` (fitted on the FC of
         ``X`` when not fitted yet); or None, which fits a 30-component
         positioner on the FC of ``X``.
-    masking : {"spatiotemporal", "official", "random"}, default="spatiotemporal"
+    recipe : {"balanced", "paper", "official"}, default="balanced"
+        The objective settings every parameter below that is left at None
+        takes (see ``sk_brainjepa.estimators.RECIPES``). ``"paper"``: L2 on
+        layer-normalised targets with spatiotemporal masks, as the paper
+        writes it. ``"official"``: what the official code runs (smooth-L1, its
+        mask collator, its EMA generator). ``"balanced"``: the paper's
+        recipe with targets standardised per token position across the batch
+        and the patch content rebalanced against the positional code
+        (``content_gain="auto"``); the paper's recipe collapses onto token
+        position at the scales we can measure, this one does not (README,
+        "Pretraining that learns").
+    masking : {"spatiotemporal", "official", "random"} or None, default=None
         The paper's spatiotemporal masking; a reproduction of the official
         collator (its ranges and quirks); or random token masking (ablation).
+        None: from ``recipe``.
     masking_params : dict or None, default=None
         Keyword arguments of the masker (see ``sk_brainjepa.masking``).
-    loss : {"l2", "smooth_l1"}, default="l2"
+    loss : {"l2", "smooth_l1"} or None, default=None
         Squared error as the paper writes the objective, or smooth-L1
-        (beta 1) as the official code optimises.
+        (beta 1) as the official code optimises. None: from ``recipe``.
+    target_norm : {"layer", "batch"} or None, default=None
+        ``"layer"``: targets layer-normalised over features (paper).
+        ``"batch"``: then standardised per (token, feature) across the batch,
+        so that what every subject shares at a token position (mostly its
+        positional code) is not worth predicting. None: from ``recipe``.
+    content_gain : float, "auto" or None, default=None
+        Factor on the patch embedding before positions are added
+        (``EncoderConfig.patch_gain``). ``"auto"`` sets it at the start of
+        ``fit`` so that the patch content of the training windows has the RMS
+        of the positional code (about 9 on unit-variance input with the
+        official init); 1.0 is the paper's model. None: from ``recipe``.
+    vicreg_weight : float or None, default=None
+        Weight of a VICReg variance-covariance term on the mean context
+        feature of each sample (0 is off). None: from ``recipe``.
+    sigreg_weight : float or None, default=None
+        Weight of SIGReg (LeJEPA: random 1-D projections of the mean context
+        features tested against a standard normal with the Epps-Pulley
+        statistic); 0 is off. None: from ``recipe``.
+    reconstruction_weight : float or None, default=None
+        Weight of a frame-level auxiliary target: a linear head on the
+        predictor's output reconstructs the raw frames of every target patch
+        (so lag structure inside a patch is rewarded); 0 is off. None: from
+        ``recipe``.
+    consistency_weight : float or None, default=None
+        Weight of a subject-consistency term across time: the two halves of
+        each training window are encoded separately and their mean token
+        features pulled together, with VICReg's variance and covariance terms
+        keeping subjects apart; rewards features that stay the same within a
+        subject's run and differ between subjects (0 is off). Needs at least
+        2 time patches. None: from ``recipe``.
+    consistency_readout : {"mean", "connectivity"} or None, default=None
+        What the consistency term compares between the halves: the mean
+        token features, or the token connectivity (second order). None: from
+        ``recipe``.
+    ema_schedule : {"linear", "official"} or None, default=None
+        ``"linear"`` ramps the EMA momentum from ``ema[0]`` to ``ema[1]`` at
+        the last step (paper); ``"official"`` reproduces the official code's
+        generator (sized in mini-batches, advanced per optimiser step: with
+        accumulation it stalls short of ``ema[1]``). None: from ``recipe``.
     max_epochs : int, default=10
+        Passes over the data. 0 builds the model at its initial weights
+        (``content_gain="auto"`` applied) without training: the untrained
+        baseline that pretraining has to beat, with an empty ``history_``.
     batch_size : int, default=16
     lr : float, default=1e-3
         Peak learning rate (official: 1e-3).
@@ -139,7 +206,21 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         Warn with ``RepresentationCollapseWarning`` when the spread of the
         normalised target features across tokens (every token the same
         vector), or across the samples of a batch (features that encode only
-        token positions), falls below this value at the last epoch.
+        token positions), falls below this value at the last epoch. The
+        warning names the likely cause: input dominated by constant ROI
+        offsets, or a positional collapse.
+    monitor : tuple (X_val, y_val) or None, default=None
+        Held-out time series and labels for an online linear probe: every
+        ``monitor_every`` epochs the target encoder's features of ``X_val``
+        (readout ``monitor_readout``) are scored by 5-fold cross-validation
+        (balanced accuracy of a logistic regression for classes, R^2 of a
+        ridge regression for a continuous label) and logged as
+        ``monitor_score``. The score tracks what pretraining does to the
+        features; do not use it to pick the epoch you report on the same data.
+    monitor_every : int, default=1
+        Epochs between two probe scores (the last epoch is always scored).
+    monitor_readout : {"mean", "roi", "connectivity", "lagged"}, default="mean"
+        Readout of the monitored features (see ``sk_brainjepa.nn.read_out``).
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         ``"auto"`` uses bfloat16 autocast on CUDA and float32 on the CPU.
     device : str, default="auto"
@@ -188,10 +269,28 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
     predictor_ : BrainJEPAPredictor
     gradients_ : ndarray of shape (n_rois, m)
     history_ : list of dict
-        One record per epoch: ``epoch``, ``loss``, ``spread`` and
-        ``sample_spread`` (the collapse statistics: spread of the normalised
-        target features across tokens and across samples), ``lr``,
+        One record per epoch: ``epoch``; ``loss`` (the weighted total) and
+        each term of the objective (``prediction_loss``, and
+        ``variance_loss``/``covariance_loss``, ``sigreg_loss``,
+        ``reconstruction_loss`` when on), means over the epoch's batches;
+        ``spread`` and ``sample_spread`` (spread of the layer-normalised target
+        features across tokens and across the samples of a training batch);
+        measured at the epoch's end on a fixed set of up to 64 training
+        windows: ``online_sample_spread`` and ``target_sample_spread``
+        (between-subject spread of each encoder's layer-normalised features),
+        ``position_share`` (share of the target features' energy explained by
+        token position alone) and ``rankme`` (effective rank of the target
+        encoder's mean features over subjects); ``monitor_score`` (NaN on
+        epochs without a probe) when ``monitor`` is set; ``lr``,
         ``momentum``, ``seconds``.
+    objective_ : dict
+        The objective settings the run used (``recipe`` resolved).
+    reconstruction_head_ : torch.nn.Linear or None
+        Maps predicted features to raw patch frames when
+        ``reconstruction_weight > 0``.
+    input_offset_ratio_ : float
+        Median over the diagnostic windows and ROIs of ``|mean| / sd`` of the
+        input: about 0 for per-subject scaled data.
     n_rois_, n_features_in_ : int
     device_ : torch.device
         Device used for training.
@@ -215,9 +314,18 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         patch_size=16,
         n_timepoints=160,
         gradients=None,
-        masking="spatiotemporal",
+        recipe="balanced",
+        masking=None,
         masking_params=None,
-        loss="l2",
+        loss=None,
+        target_norm=None,
+        content_gain=None,
+        vicreg_weight=None,
+        sigreg_weight=None,
+        reconstruction_weight=None,
+        consistency_weight=None,
+        consistency_readout=None,
+        ema_schedule=None,
         max_epochs=10,
         batch_size=16,
         lr=1e-3,
@@ -229,6 +337,9 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         ema=(0.996, 1.0),
         accumulation_steps=1,
         collapse_threshold=0.05,
+        monitor=None,
+        monitor_every=1,
+        monitor_readout="mean",
         precision="auto",
         device="auto",
         embed_window="center",
@@ -247,9 +358,18 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self.patch_size = patch_size
         self.n_timepoints = n_timepoints
         self.gradients = gradients
+        self.recipe = recipe
         self.masking = masking
         self.masking_params = masking_params
         self.loss = loss
+        self.target_norm = target_norm
+        self.content_gain = content_gain
+        self.vicreg_weight = vicreg_weight
+        self.sigreg_weight = sigreg_weight
+        self.reconstruction_weight = reconstruction_weight
+        self.consistency_weight = consistency_weight
+        self.consistency_readout = consistency_readout
+        self.ema_schedule = ema_schedule
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -261,6 +381,9 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self.ema = ema
         self.accumulation_steps = accumulation_steps
         self.collapse_threshold = collapse_threshold
+        self.monitor = monitor
+        self.monitor_every = monitor_every
+        self.monitor_readout = monitor_readout
         self.precision = precision
         self.device = device
         self.embed_window = embed_window
@@ -288,13 +411,21 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         for name in (
             "patch_size",
             "n_timepoints",
-            "max_epochs",
             "batch_size",
             "accumulation_steps",
             "embed_batch_size",
             "checkpoint_every",
+            "monitor_every",
         ):
             positive_int(name)
+        if (
+            isinstance(self.max_epochs, bool)
+            or not isinstance(self.max_epochs, (int, np.integer))
+            or self.max_epochs < 0
+        ):
+            raise ValueError(
+                f"max_epochs must be an integer >= 0; got {self.max_epochs!r}."
+            )
         if (
             isinstance(self.num_workers, bool)
             or not isinstance(self.num_workers, (int, np.integer))
@@ -313,9 +444,27 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
                 f"n_timepoints={self.n_timepoints} must be a multiple of "
                 f"patch_size={self.patch_size}."
             )
+        settings = self._objective_settings()
         for name, allowed in (
             ("masking", MASKINGS),
-            ("loss", LOSSES),
+            ("ema_schedule", EMA_SCHEDULES),
+            ("monitor_readout", FEATURE_READOUTS),
+        ):
+            value = settings.get(name, getattr(self, name))
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
+        gain = settings["content_gain"]
+        if gain != "auto" and (
+            isinstance(gain, bool)
+            or not isinstance(gain, (int, float))
+            or not 0 < gain < float("inf")
+        ):
+            raise ValueError(
+                f"content_gain must be 'auto' or a finite number > 0; got {gain!r}."
+            )
+        # The loss terms validate themselves (names and values in the message).
+        self._objective(settings)
+        for name, allowed in (
             ("precision", ("auto", "float32", "bfloat16")),
             ("embed_window", WINDOWS),
             ("distributed", DISTRIBUTED_MODES),
@@ -351,6 +500,25 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
                 raise ValueError(
                     f"{name} must be a dict or None; got {getattr(self, name)!r}."
                 )
+
+    def _objective_settings(self) -> dict:
+        """The recipe's objective settings with the explicit parameters applied."""
+        return resolve_recipe(
+            self.recipe, {name: getattr(self, name) for name in RECIPE_PARAMS}
+        )
+
+    @staticmethod
+    def _objective(settings: dict) -> Objective:
+        """The loss terms of the run (validates their names and weights)."""
+        return Objective(
+            loss=settings["loss"],
+            target_norm=settings["target_norm"],
+            vicreg_weight=settings["vicreg_weight"],
+            sigreg_weight=settings["sigreg_weight"],
+            reconstruction_weight=settings["reconstruction_weight"],
+            consistency_weight=settings["consistency_weight"],
+            consistency_readout=settings["consistency_readout"],
+        )
 
     def _configs(
         self, n_rois: int, gradient_dim: int
@@ -405,9 +573,16 @@ np.memmap, path or TimeSeriesSource
                 f"multiple of the number of processes ({context.world_size})."
             )
         resumed = self._resume_payload(n_rois, n_subjects)
-        init_seed, mask_seed, data_seed = shared_seeds(
-            spawn_seeds(self.random_state, 3), context
+        settings = self._objective_settings()
+        # Seeds 4 and 5 were added after the first three: spawn_seeds keeps the
+        # first ones unchanged, so runs without the new terms are as before.
+        init_seed, mask_seed, data_seed, regularizer_seed, monitor_seed = shared_seeds(
+            spawn_seeds(self.random_state, 5), context
         )
+        monitor = check_monitor(self.monitor)
+        diagnostic_x = torch.from_numpy(
+            diagnostic_windows(source, self.n_timepoints)
+        ).to(device)
         if resumed is not None:
             gradients = resumed["gradients"].numpy()
         else:
@@ -420,17 +595,33 @@ np.memmap, path or TimeSeriesSource
         grads_t = torch.from_numpy(gradients)
         encoder = BrainJEPAEncoder(enc_cfg, grads_t, generator=init_gen)
         predictor = BrainJEPAPredictor(pred_cfg, grads_t, generator=init_gen)
+        if resumed is not None:
+            gain = float(resumed["encoder_config"].get("patch_gain", 1.0))
+        elif settings["content_gain"] == "auto":
+            gain = balancing_gain(encoder, diagnostic_x.cpu())
+        else:
+            gain = float(settings["content_gain"])
+        encoder.config = replace(encoder.config, patch_gain=gain)
+        head = None
+        if settings["reconstruction_weight"] > 0:
+            head = reconstruction_head(enc_cfg.embed_dim, self.patch_size, init_gen)
         target_encoder = copy.deepcopy(encoder)
         target_encoder.requires_grad_(False)
         if resumed is not None:
-            for module, key in (
+            modules = [
                 (encoder, "encoder"),
                 (predictor, "predictor"),
                 (target_encoder, "target_encoder"),
-            ):
+            ]
+            if head is not None:
+                modules.append((head, "reconstruction_head"))
+            for module, key in modules:
                 _load_module(module, resumed[key], self.checkpoint_path)
-        for module in (encoder, predictor, target_encoder):
-            module.to(device)
+        for module in (encoder, predictor, target_encoder, head):
+            if module is not None:
+                module.to(device)
+        settings["content_gain"] = gain
+        input_offset = offset_ratio(diagnostic_x)
 
         trainer = JEPATrainer(
             *self._compiled(
@@ -439,14 +630,20 @@ np.memmap, path or TimeSeriesSource
                 target_encoder,
             ),
             make_masker(
-                self.masking,
+                settings["masking"],
                 n_rois,
                 self.n_timepoints // self.patch_size,
                 **(self.masking_params or {}),
             ),
             mask_generator=torch.Generator().manual_seed(mask_seed),
             **self._schedule(n_subjects),
-            loss=self.loss,
+            objective=self._objective(settings),
+            ema_schedule=settings["ema_schedule"],
+            ema_iterations=int(np.ceil(n_subjects / self.batch_size)) * self.max_epochs,
+            reconstruction_head=None
+            if head is None
+            else wrap_data_parallel(head, context, device),
+            regularizer_generator=torch.Generator().manual_seed(regularizer_seed),
             accumulation_steps=self.accumulation_steps,
             autocast_dtype=self._autocast_dtype(device),
             context=context,
@@ -495,6 +692,14 @@ np.memmap, path or TimeSeriesSource
             loader.batch_sampler.set_plan(planner.plan(data_rng))
             record = self._train_epoch(trainer, loader, context, device)
             record["epoch"] = epoch
+            record.update(collapse_diagnostics(encoder, target_encoder, diagnostic_x))
+            if monitor is not None:
+                record["monitor_score"] = float("nan")
+                due = epoch % self.monitor_every == 0 or epoch == self.max_epochs
+                if due and context.is_main:
+                    record["monitor_score"] = self._monitor_score(
+                        target_encoder, monitor, device, monitor_seed % (2**32)
+                    )
             history.append(record)
             if self.verbose and context.is_main:
                 progress.set_postfix(
@@ -514,7 +719,13 @@ np.memmap, path or TimeSeriesSource
             ):
                 if context.is_main:
                     payload = self._model_payload(
-                        encoder, predictor, target_encoder, gradients, history, n_rois
+                        encoder,
+                        predictor,
+                        target_encoder,
+                        gradients,
+                        history,
+                        n_rois,
+                        head,
                     )
                     payload["training"] = {
                         "epoch": epoch,
@@ -526,13 +737,16 @@ np.memmap, path or TimeSeriesSource
                 # No rank may go on (or finish) before the checkpoint is complete.
                 barrier(context)
         if history and context.is_main:
-            self._warn_if_collapsed(history[-1])
+            self._warn_if_collapsed(history[-1], input_offset)
         if context.enabled:
             _release_data_parallel(trainer)
 
         self.encoder_ = encoder.cpu().eval()
         self.predictor_ = predictor.cpu().eval()
         self.target_encoder_ = target_encoder.cpu().eval()
+        self.reconstruction_head_ = None if head is None else head.cpu().eval()
+        self.objective_ = settings
+        self.input_offset_ratio_ = input_offset
         self.gradients_ = gradients
         self.history_ = history
         self.device_ = device
@@ -569,28 +783,45 @@ np.memmap, path or TimeSeriesSource
     def _train_epoch(self, trainer, loader, context, device) -> dict:
         """One pass over the loader's plan; returns the epoch's history record."""
         tic = time.perf_counter()
-        losses, spreads, sample_spreads = [], [], []
+        records = []
         n_batches = len(loader)
         for i, batch in enumerate(loader):
-            loss, spread, across_samples = trainer.train_batch(
-                batch.to(device, non_blocking=True), sync=i == n_batches - 1
+            records.append(
+                trainer.train_batch(
+                    batch.to(device, non_blocking=True), sync=i == n_batches - 1
+                )
             )
-            losses.append(loss)
-            spreads.append(spread)
-            sample_spreads.append(across_samples)
         trainer.optimizer_step()  # apply a partial accumulation at the epoch's end
-        spread, sample_spread_ = average_across_ranks(
-            [np.mean(spreads), np.nanmean(sample_spreads)], context
+        # The loss is already a mean over ranks; the other terms and statistics
+        # are this rank's, averaged here (NaN-aware: a batch of one sample has
+        # no sample spread).
+        loss = float(np.mean([r["loss"] for r in records]))
+        names = [name for name in records[0] if name != "loss"]
+        means = average_across_ranks(
+            [float(np.nanmean([r[name] for r in records])) for name in names], context
         )
         return {
             "epoch": None,
-            "loss": float(np.mean(losses)),
-            "spread": spread,
-            "sample_spread": sample_spread_,
+            "loss": loss,
+            **dict(zip(names, means, strict=True)),
             "lr": trainer.current_lr(),
             "momentum": trainer.current_momentum(),
             "seconds": time.perf_counter() - tic,
         }
+
+    def _monitor_score(self, target_encoder, monitor, device, seed: int) -> float:
+        """The online linear probe's score of the target encoder's features."""
+        X_val, y_val = monitor
+        features = embed(
+            target_encoder,
+            as_source(X_val),
+            n_timepoints=self.n_timepoints,
+            window=self.embed_window,
+            readout=self.monitor_readout,
+            batch_size=self.embed_batch_size,
+            device=device,
+        )
+        return probe_score(features, y_val, seed)
 
     def _resume_payload(self, n_rois: int, n_subjects: int) -> dict | None:
         """The checkpoint to continue from, or None to start afresh."""
@@ -632,29 +863,48 @@ np.memmap, path or TimeSeriesSource
             )
         return payload
 
-    def _warn_if_collapsed(self, last: dict) -> None:
-        """Warn when either collapse statistic of the last epoch is below threshold."""
-        if last["spread"] < self.collapse_threshold:
-            warnings.warn(
+    def _warn_if_collapsed(self, last: dict, input_offset: float) -> None:
+        """Warn when a collapse statistic of the last epoch is below threshold.
+
+        The message names the likely cause: input dominated by constant ROI
+        offsets (the encoder sees a constant per ROI, whatever the subject),
+        every token mapped to one vector, or a positional collapse (each token
+        its position's vector, the same for every subject).
+        """
+        threshold = self.collapse_threshold
+        spread, across = last["spread"], last["sample_spread"]
+        if spread >= threshold and across >= threshold:
+            return
+        if input_offset > _OFFSET_RATIO_LIMIT:
+            message = (
+                "The target representations barely vary (spread across tokens "
+                f"{spread:.4f}, across samples {across:.4f}; collapse_threshold="
+                f"{threshold}) and the input is dominated by constant ROI offsets: "
+                f"the median |mean| / sd of a ROI's series is {input_offset:.1f}. "
+                "Scale each subject's ROIs first (SubjectRobustScaling, or "
+                "ROIRobustScaler with per-subject statistics)."
+            )
+        elif spread < threshold:
+            message = (
                 "The target representations collapsed: their spread across tokens "
-                f"is {last['spread']:.4f} (< collapse_threshold="
-                f"{self.collapse_threshold}) and the loss is {last['loss']:.4g}. "
-                "Features will carry little information; try a higher EMA start "
-                "(ema), a lower lr, or more data.",
-                RepresentationCollapseWarning,
-                stacklevel=3,
+                f"is {spread:.4f} (< collapse_threshold={threshold}) and the loss "
+                f"is {last['loss']:.4g}. Features will carry little information; "
+                "try a higher EMA start (ema), a lower lr, or more data."
             )
-        elif last["sample_spread"] < self.collapse_threshold:
-            warnings.warn(
-                "The target representations barely differ between subjects: their "
-                f"spread across samples is {last['sample_spread']:.4f} (< "
-                f"collapse_threshold={self.collapse_threshold}) while their spread "
-                f"across tokens is {last['spread']:.4f}. They mostly encode token "
-                "positions; downstream scores may be at chance. Train longer, on "
-                "more subjects, or check the input scaling.",
-                RepresentationCollapseWarning,
-                stacklevel=3,
+        else:
+            share = last.get("position_share", float("nan"))
+            message = (
+                "Positional collapse: the target representations barely differ "
+                f"between subjects (spread across samples {across:.4f} < "
+                f"collapse_threshold={threshold}, across tokens {spread:.4f}); "
+                f"{share:.1%} of their energy is the same for every subject at a "
+                "token position. They encode where a token is, not what the "
+                "subject's signal does there; downstream scores may be at chance. "
+                "Use recipe='balanced' (targets standardised per token position, "
+                "content rebalanced against position), or add sigreg_weight / "
+                "vicreg_weight."
             )
+        warnings.warn(message, RepresentationCollapseWarning, stacklevel=3)
 
     # --------------------------------------------------------------- features
     def transform(self, X):
@@ -718,14 +968,15 @@ np.memmap, path or TimeSeriesSource
             self.gradients_,
             self.history_,
             self.n_rois_,
+            self.reconstruction_head_,
         )
         return save_checkpoint(payload, path)
 
     def _model_payload(
-        self, encoder, predictor, target_encoder, gradients, history, n_rois
+        self, encoder, predictor, target_encoder, gradients, history, n_rois, head
     ) -> dict:
         """What :meth:`save` writes (training checkpoints add a ``training`` key)."""
-        return {
+        payload = {
             "format": CHECKPOINT_FORMAT,
             "version": __version__,
             "params": params_to_json(self.get_params(deep=False)),
@@ -738,6 +989,9 @@ np.memmap, path or TimeSeriesSource
             "history": [dict(h) for h in history],
             "n_rois": int(n_rois),
         }
+        if head is not None:
+            payload["reconstruction_head"] = _cpu_state(head)
+        return payload
 
     @classmethod
     def load(cls, path, *, device="cpu"):
@@ -778,11 +1032,81 @@ np.memmap, path or TimeSeriesSource
             BrainJEPAPredictor(pred_cfg, gradients), payload["predictor"], path
         )
         est.target_encoder_.requires_grad_(False)
+        est.reconstruction_head_ = None
+        if "reconstruction_head" in payload:
+            est.reconstruction_head_ = _load_module(
+                reconstruction_head(enc_cfg.embed_dim, enc_cfg.patch_size, None),
+                payload["reconstruction_head"],
+                path,
+            )
+        est.objective_ = {
+            **est._objective_settings(),
+            "content_gain": enc_cfg.patch_gain,
+        }
+        history = list(payload["history"])
+        est.input_offset_ratio_ = float("nan")
         est.gradients_ = gradients.numpy()
-        est.history_ = list(payload["history"])
+        est.history_ = history
         est.device_ = torch.device("cpu")
         est.n_rois_ = est.n_features_in_ = int(payload["n_rois"])
         return est
+
+
+def diagnostic_windows(source, n_timepoints: int) -> np.ndarray:
+    """The fixed windows the epoch diagnostics are measured on.
+
+    The centre window of each of the first ``_DIAGNOSTIC_SUBJECTS`` subjects
+    (all of them when there are fewer): the same input at every epoch, so the
+    statistics compare across epochs.
+
+    Returns
+    -------
+    windows : ndarray of shape (min(n_subjects, 64), n_rois, n_timepoints), float32
+    """
+    n = min(len(source), _DIAGNOSTIC_SUBJECTS)
+    return np.stack(
+        [
+            source.window(i, (int(source.lengths[i]) - n_timepoints) // 2, n_timepoints)
+            for i in range(n)
+        ]
+    ).astype(np.float32)
+
+
+@torch.no_grad()
+def balancing_gain(encoder: BrainJEPAEncoder, x: torch.Tensor) -> float:
+    """Patch gain that gives the content of ``x`` the RMS of the positional code.
+
+    Parameters
+    ----------
+    encoder : BrainJEPAEncoder
+        At its initial weights (its current ``patch_gain`` is ignored).
+    x : Tensor of shape (B, R, T)
+
+    Returns
+    -------
+    gain : float
+        ``rms(positional code) / rms(patch embedding of x)``; 1.0 when the
+        content is all zero or not finite.
+    """
+    content = encoder.patch_embed(x.to(encoder.patch_embed.proj.weight.device))
+    position = encoder.positional_embedding(encoder.n_time_patches(x.shape[-1]))
+    content_rms = float(content.double().pow(2).mean().sqrt())
+    # All-zero or overflowing input: leave the model as it is (training then
+    # reports the overflow as a diverged loss).
+    if not 0.0 < content_rms < float("inf"):
+        return 1.0
+    return float(position.float().pow(2).mean().sqrt()) / content_rms
+
+
+def reconstruction_head(
+    embed_dim: int, patch_size: int, generator: torch.Generator | None
+) -> torch.nn.Linear:
+    """Linear map from predicted features (..., D) to raw patch frames (..., p)."""
+    with torch.device("meta"):
+        head = torch.nn.Linear(embed_dim, patch_size)
+    head.to_empty(device="cpu")
+    init_weights_(head, fresh_generator(generator))
+    return head
 
 
 def _release_data_parallel(trainer) -> None:
@@ -794,7 +1118,7 @@ def _release_data_parallel(trainer) -> None:
     aborted at exit ("terminate called without an active exception") in about
     one two-process test run in 30.
     """
-    trainer.encoder = trainer.predictor = None
+    trainer.encoder = trainer.predictor = trainer.reconstruction_head = None
     gc.collect()
 
 

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa.estimators import BrainJEPAEmbedder, BrainJEPAPretrainer
+from sk_brainjepa.estimators._loading import check_encoder
 from sk_brainjepa.model_selection._metrics import (
     classification_scores,
     regression_scores,
@@ -33,9 +34,12 @@ TASKS = ("auto", "classification", "regression")
 DEFAULT_GRID = tuple(10.0 ** np.arange(-4, 5))
 
 
-def _embedder_for(model, gradients, readout) -> BrainJEPAEmbedder:
+def _embedder_for(model, gradients, readout, encoder) -> BrainJEPAEmbedder:
+    """The embedder behind ``model``; an embedder keeps its own settings."""
     if isinstance(model, BrainJEPAPretrainer):
-        return BrainJEPAEmbedder(pretrainer=FrozenEstimator(model), readout=readout)
+        return BrainJEPAEmbedder(
+            pretrainer=FrozenEstimator(model), readout=readout, encoder=encoder
+        )
     if isinstance(model, BrainJEPAEmbedder):
         try:
             check_is_fitted(model)
@@ -43,7 +47,9 @@ def _embedder_for(model, gradients, readout) -> BrainJEPAEmbedder:
         except NotFittedError:
             return clone(model)
     if isinstance(model, (str, os.PathLike)):
-        return BrainJEPAEmbedder(checkpoint=model, gradients=gradients, readout=readout)
+        return BrainJEPAEmbedder(
+            checkpoint=model, gradients=gradients, readout=readout, encoder=encoder
+        )
     raise ValueError(
         "model must be a fitted BrainJEPAPretrainer, a BrainJEPAEmbedder or a "
         f"checkpoint path; got {type(model).__name__}."
@@ -104,6 +110,7 @@ def linear_probe(
     groups=None,
     gradients=None,
     readout="mean",
+    encoder="target",
     n_jobs=None,
     random_state=None,
 ):
@@ -136,10 +143,16 @@ def linear_probe(
         Keep each group (e.g. the windows of one subject) on one side.
     gradients : None, array-like or path, default=None
         Gradients of an official checkpoint.
-    readout : {"mean", "roi", "connectivity"}, default="mean"
+    readout : {"mean", "roi", "connectivity", "lagged"}, default="mean"
         Features, see :class:`BrainJEPAEmbedder`: the paper's mean readout,
-        per-ROI means, or the correlation between ROIs of their token
-        trajectories (second order; for labels carried by connectivity).
+        per-ROI means, the correlation between ROIs of their token
+        trajectories (second order; for labels carried by connectivity), or
+        that correlation at a lag of one time patch in both directions.
+        Ignored when ``model`` is an embedder, which keeps its own.
+    encoder : {"target", "online"}, default="target"
+        Features of the EMA target encoder (the paper's) or of the online
+        context encoder, see :class:`BrainJEPAEmbedder`. Ignored when
+        ``model`` is an embedder, which keeps its own.
     n_jobs : int or None, default=None
         Repeats run in parallel with joblib.
     random_state : int, RandomState instance or None, default=None
@@ -152,8 +165,8 @@ def linear_probe(
         ``regularization`` and the test scores: ``accuracy``,
         ``balanced_accuracy``, ``f1``, ``roc_auc`` for classification; ``mse``,
         ``mae``, ``pearson_r``, ``r2`` for regression), then rows ``mean`` and
-        ``std`` over the repeats. ``scores.attrs`` records the task and
-        feature shape.
+        ``std`` over the repeats. ``scores.attrs`` records the task, the
+        feature count, and the readout and encoder the features came from.
 
     Examples
     --------
@@ -171,9 +184,10 @@ def linear_probe(
         raise ValueError(
             f"readout must be one of {FEATURE_READOUTS} for probing; got {readout!r}."
         )
+    check_encoder(encoder)
     task, y = _check_target(task, y, len(X))
     _check_grid(regularization)  # fail before the (slow) embedding
-    embedder = _embedder_for(model, gradients, readout)
+    embedder = _embedder_for(model, gradients, readout, encoder)
     try:
         check_is_fitted(embedder)
     except NotFittedError:
@@ -189,7 +203,8 @@ def linear_probe(
         n_jobs=n_jobs,
         random_state=random_state,
     )
-    table.attrs["readout"] = readout
+    # What the embedder used: a given embedder keeps its own settings.
+    table.attrs.update(readout=embedder.readout, encoder=embedder.encoder)
     return table
 
 

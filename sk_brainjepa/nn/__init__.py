@@ -56,6 +56,7 @@ from sk_brainjepa.nn._readout import (
     n_readout_features,
     read_out,
     token_connectivity,
+    token_lagged_connectivity,
 )
 
 __all__ = [
@@ -97,4 +98,5 @@ __all__ = [
     "sincos_embedding_1d",
     "time_sincos_embedding",
     "token_connectivity",
+    "token_lagged_connectivity",
 ]

@@ -188,6 +188,23 @@ class BrainJEPAEncoder(nn.Module):
             self.gradients, n_time_patches, device=weight.device, dtype=weight.dtype
         )
 
+    def embed_tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Input tokens before the blocks: ``patch_gain * patches + positions``.
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, n_rois, n_timepoints)
+
+        Returns
+        -------
+        tokens : Tensor of shape (batch, n_rois * W, embed_dim)
+        """
+        n_time_patches = self.n_time_patches(x.shape[2])
+        tokens = self.patch_embed(x)
+        if self.config.patch_gain != 1.0:
+            tokens = tokens * self.config.patch_gain
+        return tokens + self.positional_embedding(n_time_patches)
+
     def forward(
         self, x: torch.Tensor, observation: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -211,9 +228,7 @@ class BrainJEPAEncoder(nn.Module):
                 "x must have shape (batch, n_rois, n_timepoints) with n_rois="
                 f"{self.config.n_rois}; got {tuple(x.shape)}."
             )
-        n_time_patches = self.n_time_patches(x.shape[2])
-        tokens = self.patch_embed(x)  # (B, R*W, D)
-        tokens = tokens + self.positional_embedding(n_time_patches)
+        tokens = self.embed_tokens(x)  # (B, R*W, D)
         if observation is not None:
             check_indices(observation, "observation", x.shape[0], tokens.shape[1])
             tokens = gather_tokens(tokens, observation)  # (B, K, D)

@@ -30,18 +30,20 @@ class BrainJEPAPredictionModel(nn.Module):
         Return (B,) instead of (B, 1) when ``n_outputs`` is 1 (regression).
     n_timepoints : int or None, default=None
         Window in frames; longer inputs are centre-cropped to it.
-    readout : {"mean", "roi", "connectivity"}, default="mean"
+    readout : {"mean", "roi", "connectivity", "lagged"}, default="mean"
         Features the head reads: the mean of all tokens (D), per-ROI means
-        (R * D) or the correlation between ROIs of their token trajectories
-        (R * (R - 1) / 2, needs at least 2 time patches).
+        (R * D), the correlation between ROIs of their token trajectories
+        (R * (R - 1) / 2, needs at least 2 time patches) or their correlation
+        at a lag of one time patch in both directions (R * (R - 1), needs at
+        least 3 time patches); see :func:`sk_brainjepa.nn.read_out`.
     head_norm : {"layernorm", "batchnorm"}, default="layernorm"
         Normalisation before the linear head: the fine-tuning head's
         LayerNorm, or the official linear-probing head's BatchNorm without
         affine parameters, which standardises each feature over the batch
         (useful when the pooled features vary little between subjects
-        compared with their common part, and for ``readout="connectivity"``,
-        where a LayerNorm over the ROI pairs would remove each subject's mean
-        connectivity).
+        compared with their common part, and for ``readout="connectivity"``
+        or ``"lagged"``, where a LayerNorm over the ROI pairs would remove each
+        subject's mean connectivity).
     generator : torch.Generator or None, default=None
         Source of the head's initial weights.
 

@@ -6,10 +6,11 @@ imported only when a figure is drawn.
 
 from sk_brainjepa.plotting._attention import plot_network_attention
 from sk_brainjepa.plotting._gradients import plot_gradients
-from sk_brainjepa.plotting._history import plot_history
+from sk_brainjepa.plotting._history import history_panels, plot_history
 from sk_brainjepa.plotting._probe import plot_probe_results
 
 __all__ = [
+    "history_panels",
     "plot_gradients",
     "plot_history",
     "plot_network_attention",

@@ -1,4 +1,12 @@
-"""Per-ROI robust scaling, as Brain-JEPA scales its inputs (paper section 3.1)."""
+"""Input scaling for Brain-JEPA.
+
+- :class:`ROIRobustScaler`: per-ROI robust scaling (paper section 3.1; its
+  ``subject_mean`` statistic is the official pretraining loader's).
+- :class:`SampleZScore`: per-sample global z-score (the official downstream
+  loader's ``use_normalization``).
+- :func:`official_scaling`: the transformer the official code applies at each
+  stage, under one name.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._scaling import check_zscore_params, zscore_samples
 from sk_brainjepa._utils._validation import (
     check_n_rois,
     check_quantile_range,
@@ -39,6 +48,7 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
           mean of that ROI, i.e. the spread *between* participants. This
           removes the offsets but divides within-subject fluctuations by a
           between-subject spread (reference-brainjepa.md section 2.2).
+          ``official_scaling("pretrain")`` returns this scaler.
     quantile_range : tuple of float, default=(25.0, 75.0)
         Percentiles whose difference is the scale (25-75 gives the IQR).
     min_scale : float, default=1e-12
@@ -68,6 +78,8 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
     See Also
     --------
     sklearn.preprocessing.RobustScaler : the tabular equivalent.
+    official_scaling : the official code's scaler for each stage.
+    SampleZScore : per-sample z-score, the official downstream scaling.
 
     Examples
     --------
@@ -137,7 +149,10 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
             # (n_rois, total frames): every frame of every subject counts once.
             values = np.concatenate(list(X), axis=1).T
         else:
-            values = np.stack([x.mean(axis=1) for x in X])  # (n_subjects, n_rois)
+            # (n_subjects, n_rois). float64 means, as the official code's (its
+            # CSVs load as float64): a float32 mean of a ROI near 8000 is only
+            # good to ~1e-3, which the IQR of nearby means then carries.
+            values = np.stack([x.mean(axis=1, dtype=np.float64) for x in X])
         center = np.median(values, axis=0)
         lo, hi = np.percentile(values, [q_lo, q_hi], axis=0)
         scale = hi - lo
@@ -194,3 +209,163 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         X_original : ndarray of shape (n_subjects, n_rois, n_timepoints) or list
         """
         return self._apply(X, inverse=True)
+
+
+class SampleZScore(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Z-score each sample over all its ROIs and frames: one mean, one std.
+
+    ``x <- (x - mean(x)) / std(x)``, the mean and standard deviation taken over
+    the whole ``(n_rois, n_timepoints)`` matrix of one sample. This is what the
+    official Brain-JEPA downstream scripts feed the released checkpoint
+    (``use_normalization`` in ``hca_sex_datasets.py``, reference-brainjepa.md
+    section 2.3); the paper describes robust scaling instead (official issue
+    #3). Each sample is scaled by its own statistics, so nothing is learnt:
+    ``fit`` only records the ROI count that ``transform`` then checks.
+
+    Each sample is scaled as given: pass whole runs and crop afterwards (e.g.
+    with :class:`TemporalResampler`) to do what the official loader does, which
+    z-scores the stored run and then crops it. For the same scaling applied
+    window by window to a streamed cohort, see
+    :class:`~sk_brainjepa.datasets.SampleZScoring`.
+
+    Read more in the README, section "Data formats and preprocessing".
+
+    Parameters
+    ----------
+    ddof : int, default=1
+        Delta degrees of freedom of the standard deviation. 1 (unbiased, torch's
+        ``Tensor.std`` default) matches the official code; 0 gives the
+        population standard deviation, so the output has a standard deviation
+        of exactly 1.
+    min_std : float, default=1e-12
+        A sample whose standard deviation is at or below this is constant (an
+        empty or failed scan). The official code would return NaN or inf for
+        it; here ``transform`` raises a ValueError naming the sample instead.
+
+    Attributes
+    ----------
+    n_rois_ : int
+        Number of ROIs seen in ``fit``.
+    n_features_in_ : int
+        Same as ``n_rois_``: ROIs are the features of time-series input.
+
+    See Also
+    --------
+    official_scaling : this transformer for ``stage="downstream"``.
+    ROIRobustScaler : per-ROI robust scaling with statistics learnt on training data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_brainjepa.preprocessing import SampleZScore
+    >>> X = np.random.default_rng(0).normal(8000.0, 50.0, (3, 4, 20))
+    >>> Xs = SampleZScore().fit_transform(X)
+    >>> bool(np.allclose(Xs.mean(axis=(1, 2)), 0.0))
+    True
+    >>> bool(np.allclose(Xs.std(axis=(1, 2), ddof=1), 1.0))
+    True
+    """
+
+    def __init__(self, *, ddof=1, min_std=1e-12):
+        self.ddof = ddof
+        self.min_std = min_std
+
+    def fit(self, X, y=None):
+        """Check the input and record its ROI count; there is nothing to learn.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series; a list may hold subjects of different lengths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SampleZScore
+        """
+        check_zscore_params(self.ddof, self.min_std)
+        X = check_timeseries(X)
+        self.n_rois_ = n_rois_of(X)
+        self.n_features_in_ = self.n_rois_
+        return self
+
+    def transform(self, X):
+        """Z-score each sample by its own mean and standard deviation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_subjects, n_rois, n_timepoints) or list
+            Same container and dtype (float32 stays float32) as the input; each
+            sample has mean 0 and standard deviation 1 (with the ``ddof`` used).
+
+        Raises
+        ------
+        ValueError
+            If a sample is constant (standard deviation <= ``min_std``), with
+            its index.
+        """
+        check_is_fitted(self)
+        ddof, min_std = check_zscore_params(self.ddof, self.min_std)
+        X = check_timeseries(X)
+        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        kwargs = {"ddof": ddof, "min_std": min_std}
+        if isinstance(X, np.ndarray):
+            # One vectorised call; a constant sample is reported by its index in X.
+            return zscore_samples(X, name="X", **kwargs)
+        return [zscore_samples(x, name=f"X[{i}]", **kwargs) for i, x in enumerate(X)]
+
+
+_STAGES = ("pretrain", "downstream")
+
+
+def official_scaling(stage):
+    """The input scaling the official Brain-JEPA code applies at ``stage``.
+
+    The official code scales differently at its two stages
+    (reference-brainjepa.md sections 2.2, 2.3 and 8, item 8):
+
+    - ``"pretrain"`` (UK Biobank loader, ``ukbiobank_scale.py``): per-ROI
+      robust scaling whose median and IQR are taken over the training
+      subjects' temporal ROI means, i.e. ``ROIRobustScaler(
+      statistics="subject_mean")``. Its UK Biobank statistics
+      (``normalization_params_train.npz``) were not released, so fit it on
+      your own training subjects.
+    - ``"downstream"`` (HCP-Aging loader with ``--use_normalization``, as in
+      the released fine-tuning and linear-probing scripts): per-sample global
+      z-score, i.e. ``SampleZScore(ddof=1)``. This is what the released
+      checkpoint was evaluated on; it needs no fitting on other subjects.
+
+    Both official loaders scale the whole run and crop the 160-frame window
+    afterwards, so put the returned transformer before
+    :class:`TemporalResampler`. For streamed cohorts use
+    ``ROIScalerTransform(official_scaling("pretrain").fit(X_train))`` or
+    ``SampleZScoring()`` with :class:`~sk_brainjepa.datasets.ScaledSource`.
+
+    Parameters
+    ----------
+    stage : {"pretrain", "downstream"}
+        Which official loader to reproduce.
+
+    Returns
+    -------
+    scaler : ROIRobustScaler or SampleZScore
+        A new, unfitted transformer.
+
+    Examples
+    --------
+    >>> from sk_brainjepa.preprocessing import official_scaling
+    >>> official_scaling("pretrain")
+    ROIRobustScaler(statistics='subject_mean')
+    >>> official_scaling("downstream")
+    SampleZScore()
+    """
+    if stage == "pretrain":
+        return ROIRobustScaler(statistics="subject_mean")
+    if stage == "downstream":
+        return SampleZScore(ddof=1)
+    raise ValueError(f"stage must be one of {_STAGES}; got {stage!r}.")

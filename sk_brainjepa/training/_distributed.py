@@ -166,6 +166,41 @@ def average_across_ranks(values, context: DistributedContext) -> list[float]:
     return (buffer / context.world_size).cpu().tolist()
 
 
+def sum_across_ranks_(
+    tensor: torch.Tensor, context: DistributedContext
+) -> torch.Tensor:
+    """Sum a tensor over all ranks in place, without gradient (identity alone)."""
+    if context.enabled:
+        dist.all_reduce(tensor)
+    return tensor
+
+
+def gather_across_ranks(
+    tensor: torch.Tensor, context: DistributedContext
+) -> torch.Tensor:
+    """Concatenate every rank's rows, keeping gradients to this rank's rows.
+
+    A batch-level term (VICReg, SIGReg) computed on the gathered global batch
+    is the same on every rank; backward sums the ranks' gradients of each
+    slice, and DistributedDataParallel's mean over ranks then gives the
+    gradient of that one global term.
+
+    Parameters
+    ----------
+    tensor : Tensor of shape (b, ...)
+        This rank's rows; every rank must pass the same shape.
+
+    Returns
+    -------
+    gathered : Tensor of shape (b * world_size, ...)
+    """
+    if not context.enabled:
+        return tensor
+    from torch.distributed.nn.functional import all_gather
+
+    return torch.cat(all_gather(tensor), dim=0)
+
+
 def barrier(context: DistributedContext) -> None:
     """Wait for every rank (a no-op when alone)."""
     if context.enabled:

@@ -2,11 +2,127 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from numbers import Integral, Real
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 LOSSES = ("smooth_l1", "l2")
+TARGET_NORMS = ("layer", "batch")
+CONSISTENCY_READOUTS = ("mean", "connectivity")
+# VICReg weighs variance and covariance 25 : 1 (Bardes et al., 2022, mu and nu).
+_COVARIANCE_PER_VARIANCE = 1.0 / 25.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Objective:
+    """What the JEPA loss is made of: the prediction term and its additions.
+
+    Parameters
+    ----------
+    loss : {"l2", "smooth_l1"}, default="l2"
+        Distance between predicted and target features (see
+        :func:`prediction_loss`).
+    target_norm : {"layer", "batch"}, default="layer"
+        ``"layer"``: targets layer-normalised over features, as in the paper.
+        ``"batch"``: then standardised per (token, feature) across the batch
+        (:func:`~sk_brainjepa.training.standardize_over_batch`), which removes
+        what all subjects share at a token position.
+    vicreg_weight : float, default=0.0
+        Weight of VICReg's ``variance + covariance / 25`` on the mean context
+        feature of each sample.
+    sigreg_weight : float, default=0.0
+        Weight of SIGReg (LeJEPA) on the mean context feature of each sample.
+    sigreg_projections : int, default=256
+        Random directions per SIGReg evaluation.
+    reconstruction_weight : float, default=0.0
+        Weight of the squared error of raw target patches reconstructed from
+        the predictor's output by a linear head (needs that head).
+    consistency_weight : float, default=0.0
+        Weight of a subject-consistency term across time: the first and the
+        second half of each window are encoded separately, and their mean
+        token features are pulled together (squared distance) while VICReg's
+        variance and covariance terms keep subjects apart
+        (:func:`~sk_brainjepa.training.consistency_terms`). What stays the
+        same between two stretches of one subject's run, and differs between
+        subjects, is what a subject-level phenotype is made of.
+    consistency_readout : {"mean", "connectivity"}, default="mean"
+        Which summary of each half is compared: the mean token features, or
+        the token connectivity (:func:`~sk_brainjepa.nn.token_connectivity`,
+        second order, so it can carry what a sign-symmetric signal keeps).
+    """
+
+    loss: str = "l2"
+    target_norm: str = "layer"
+    vicreg_weight: float = 0.0
+    sigreg_weight: float = 0.0
+    sigreg_projections: int = 256
+    reconstruction_weight: float = 0.0
+    consistency_weight: float = 0.0
+    consistency_readout: str = "mean"
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}.")
+        if self.target_norm not in TARGET_NORMS:
+            raise ValueError(
+                f"target_norm must be one of {TARGET_NORMS}; got {self.target_norm!r}."
+            )
+        for name in (
+            "vicreg_weight",
+            "sigreg_weight",
+            "reconstruction_weight",
+            "consistency_weight",
+        ):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, Real)
+                or not value >= 0
+                or value == float("inf")
+            ):
+                raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
+        if self.consistency_readout not in CONSISTENCY_READOUTS:
+            raise ValueError(
+                f"consistency_readout must be one of {CONSISTENCY_READOUTS}; got "
+                f"{self.consistency_readout!r}."
+            )
+        if (
+            isinstance(self.sigreg_projections, bool)
+            or not isinstance(self.sigreg_projections, Integral)
+            or self.sigreg_projections < 1
+        ):
+            raise ValueError(
+                "sigreg_projections must be a positive integer; got "
+                f"{self.sigreg_projections!r}."
+            )
+
+    @property
+    def regularizes_context(self) -> bool:
+        """Whether a term reads the context encoder's pooled features."""
+        return self.vicreg_weight > 0 or self.sigreg_weight > 0
+
+    def total(self, terms: dict[str, Tensor]) -> Tensor:
+        """The weighted sum of the terms that :func:`jepa_loss` computed."""
+        loss = terms["prediction_loss"]
+        if "variance_loss" in terms:
+            loss = loss + self.vicreg_weight * (
+                terms["variance_loss"]
+                + _COVARIANCE_PER_VARIANCE * terms["covariance_loss"]
+            )
+        if "sigreg_loss" in terms:
+            loss = loss + self.sigreg_weight * terms["sigreg_loss"]
+        if "reconstruction_loss" in terms:
+            loss = loss + self.reconstruction_weight * terms["reconstruction_loss"]
+        if "consistency_loss" in terms:
+            loss = loss + self.consistency_weight * (
+                terms["consistency_loss"]
+                + terms["consistency_variance_loss"]
+                + _COVARIANCE_PER_VARIANCE * terms["consistency_covariance_loss"]
+            )
+        return loss
 
 
 def normalize_targets(features: Tensor) -> Tensor:

@@ -12,22 +12,40 @@ import math
 from collections.abc import Callable, Iterable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sk_brainjepa.masking import MaskBatch, apply_masks
+from sk_brainjepa.nn import read_out
 from sk_brainjepa.training._distributed import (
     DistributedContext,
     average_across_ranks,
+    gather_across_ranks,
+    sum_across_ranks_,
     unwrap,
 )
 from sk_brainjepa.training._objective import (
+    Objective,
     normalize_targets,
     prediction_loss,
     representation_spread,
     sample_spread,
     update_ema,
 )
-from sk_brainjepa.training._schedules import cosine_ramp, ema_momentum, warmup_cosine
+from sk_brainjepa.training._regularizers import (
+    consistency_terms,
+    sigreg,
+    standardize_over_batch,
+    variance_covariance_terms,
+)
+from sk_brainjepa.training._schedules import (
+    cosine_ramp,
+    ema_momentum,
+    official_ema_momentum,
+    warmup_cosine,
+)
+
+EMA_SCHEDULES = ("linear", "official")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -63,15 +81,60 @@ def parameter_groups(modules: Iterable[nn.Module], weight_decay: float) -> list[
     ]
 
 
+def patches_of(x: Tensor, patch_size: int) -> Tensor:
+    """Raw frames of every token, in the encoder's token order.
+
+    Parameters
+    ----------
+    x : Tensor of shape (B, R, T)
+    patch_size : int
+        Frames per token ``p``; divides T.
+
+    Returns
+    -------
+    patches : Tensor of shape (B, R * T // p, p)
+        Row ``roi * W + t`` holds frames ``t * p`` to ``(t + 1) * p - 1``.
+    """
+    batch, n_rois, n_timepoints = x.shape
+    return x.reshape(batch, n_rois * (n_timepoints // patch_size), patch_size)
+
+
+def split_in_time(x: Tensor, n_time_patches: int) -> tuple[Tensor, Tensor]:
+    """The first and second half of each window, cut between time patches.
+
+    Parameters
+    ----------
+    x : Tensor of shape (B, R, T)
+    n_time_patches : int
+        ``W = T // patch_size``; at least 2.
+
+    Returns
+    -------
+    first, second : Tensor of shape (B, R, T1) and (B, R, T - T1)
+        ``T1 = (W // 2) * patch_size``.
+    """
+    if n_time_patches < 2:
+        raise ValueError(
+            "consistency_weight > 0 needs at least 2 time patches per window "
+            f"(n_timepoints // patch_size); got {n_time_patches}."
+        )
+    cut = (n_time_patches // 2) * (x.shape[-1] // n_time_patches)
+    return x[..., :cut], x[..., cut:]
+
+
 def jepa_loss(
     encoder: nn.Module,
     predictor: nn.Module,
     target_encoder: nn.Module,
     x: Tensor,
     masks: MaskBatch,
-    loss: str = "smooth_l1",
-) -> tuple[Tensor, Tensor]:
-    """The Brain-JEPA objective for one batch.
+    objective: Objective | None = None,
+    *,
+    reconstruction_head: nn.Module | None = None,
+    generator: torch.Generator | None = None,
+    context: DistributedContext | None = None,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """The Brain-JEPA objective for one batch, with the terms it asks for.
 
     Parameters
     ----------
@@ -80,25 +143,93 @@ def jepa_loss(
         ROI time series.
     masks : MaskBatch
         Observation and target token indices.
-    loss : {"smooth_l1", "l2"}, default="smooth_l1"
+    objective : Objective or None, default=None
+        The terms and their weights; None is the paper's objective
+        (``Objective()``: L2 on layer-normalised targets).
+    reconstruction_head : nn.Module or None, default=None
+        Maps predicted features (..., D) to raw patches (..., patch_size);
+        required when ``objective.reconstruction_weight > 0``.
+    generator : torch.Generator or None, default=None
+        Source of SIGReg's random directions; required when
+        ``objective.sigreg_weight > 0``.
+    context : DistributedContext or None, default=None
+        In data-parallel training, the batch-level parts (target
+        standardisation, VICReg, SIGReg) use the global batch of all ranks.
 
     Returns
     -------
     loss : Tensor of shape ()
-    spreads : Tensor of shape (2,)
-        Collapse statistics of the normalised target features, no gradient:
-        their spread across tokens and across samples.
+        The weighted total.
+    terms : dict of Tensor
+        Each term (``prediction_loss``, and ``variance_loss`` and
+        ``covariance_loss``, ``sigreg_loss``, ``reconstruction_loss``,
+        ``consistency_loss`` with ``consistency_variance_loss`` and
+        ``consistency_covariance_loss`` when their weight is positive),
+        detached, and the collapse statistics of the layer-normalised targets,
+        ``spread`` (across tokens) and ``sample_spread`` (across samples).
     """
+    objective = Objective() if objective is None else objective
+    context = DistributedContext() if context is None else context
     with torch.no_grad():
-        targets = normalize_targets(target_encoder(x))  # (B, N, D)
-        spread = torch.stack(
-            [representation_spread(targets), sample_spread(targets).to(targets.device)]
-        )
+        targets = normalize_targets(target_encoder(x).float())  # (B, N, D)
+        stats = {
+            "spread": representation_spread(targets),
+            "sample_spread": sample_spread(targets).to(targets.device),
+        }
+        if objective.target_norm == "batch":
+            targets = standardize_over_batch(
+                targets, lambda t: sum_across_ranks_(t, context)
+            )
         targets = apply_masks(targets, masks.target)  # (B, K_tgt, D)
-    context = encoder(x, masks.observation)  # (B, K_obs, D)
+    observed = encoder(x, masks.observation)  # (B, K_obs, D)
     n_time_patches = unwrap(encoder).n_time_patches(x.shape[-1])
-    predicted = predictor(context, masks.observation, masks.target, n_time_patches)
-    return prediction_loss(predicted.float(), targets.float(), loss), spread
+    predicted = predictor(observed, masks.observation, masks.target, n_time_patches)
+    terms = {
+        "prediction_loss": prediction_loss(predicted.float(), targets, objective.loss)
+    }
+    if objective.regularizes_context:
+        # (B_global, D): one vector per sample of the global batch
+        pooled = gather_across_ranks(observed.float().mean(dim=1), context)
+    if objective.vicreg_weight > 0:
+        terms["variance_loss"], terms["covariance_loss"] = variance_covariance_terms(
+            pooled
+        )
+    if objective.sigreg_weight > 0:
+        if generator is None:
+            raise ValueError("sigreg_weight > 0 needs a generator for the directions.")
+        terms["sigreg_loss"] = sigreg(pooled, objective.sigreg_projections, generator)
+    if objective.reconstruction_weight > 0:
+        if reconstruction_head is None:
+            raise ValueError("reconstruction_weight > 0 needs a reconstruction_head.")
+        patch_size = x.shape[-1] // n_time_patches
+        raw = apply_masks(patches_of(x.float(), patch_size), masks.target)
+        reconstructed = reconstruction_head(predicted).float()  # (B, K_tgt, p)
+        terms["reconstruction_loss"] = F.mse_loss(reconstructed, raw)
+    if objective.consistency_weight > 0:
+        halves = split_in_time(x, n_time_patches)
+        # The bare module: DistributedDataParallel prepares its gradient
+        # reduction once per forward; the halves' gradients reach the same
+        # parameters within this backward and are reduced with the rest.
+        plain = unwrap(encoder)
+        pooled_halves = [
+            gather_across_ranks(
+                read_out(
+                    plain(half).float(),
+                    plain.config.n_rois,
+                    objective.consistency_readout,
+                ),
+                context,
+            )
+            for half in halves
+        ]
+        (
+            terms["consistency_loss"],
+            terms["consistency_variance_loss"],
+            terms["consistency_covariance_loss"],
+        ) = consistency_terms(*pooled_halves)
+    loss = objective.total(terms)
+    stats.update({name: value.detach() for name, value in terms.items()})
+    return loss, stats
 
 
 class JEPATrainer:
@@ -121,8 +252,24 @@ class JEPATrainer:
     weight_decay, final_weight_decay : float
         Start and end of the cosine weight-decay ramp.
     ema : tuple of float
-        Start and end EMA momentum; the end value is reached at the last step.
-    loss : {"smooth_l1", "l2"}
+        Start and end EMA momentum.
+    objective : Objective
+        The loss terms and their weights.
+    ema_schedule : {"linear", "official"}, default="linear"
+        ``"linear"`` reaches the end momentum at the last optimiser step
+        (:func:`ema_momentum`); ``"official"`` reproduces the official code,
+        whose ramp is sized in mini-batches but advanced once per optimiser
+        step (:func:`official_ema_momentum`), so with accumulation it stalls
+        short of the end value.
+    ema_iterations : int or None, default=None
+        Mini-batches in the whole run; the length of the official ramp.
+        Required for ``ema_schedule="official"``.
+    reconstruction_head : nn.Module or None, default=None
+        Trained with the encoder and predictor when the objective reconstructs
+        raw patches (wrapped in ``DistributedDataParallel`` like them when
+        there are several ranks).
+    regularizer_generator : torch.Generator or None, default=None
+        Source of SIGReg's random directions (CPU).
     accumulation_steps : int
         Mini-batches whose gradients add up before each optimiser step.
     autocast_dtype : torch.dtype or None
@@ -152,7 +299,11 @@ class JEPATrainer:
         weight_decay: float,
         final_weight_decay: float,
         ema: tuple[float, float],
-        loss: str,
+        objective: Objective,
+        ema_schedule: str = "linear",
+        ema_iterations: int | None = None,
+        reconstruction_head: nn.Module | None = None,
+        regularizer_generator: torch.Generator | None = None,
         accumulation_steps: int = 1,
         autocast_dtype=None,
         context: DistributedContext | None = None,
@@ -167,13 +318,25 @@ class JEPATrainer:
         self.lr, self.start_lr, self.final_lr = lr, start_lr, final_lr
         self.weight_decay, self.final_weight_decay = weight_decay, final_weight_decay
         self.ema = ema
-        self.loss = loss
+        if ema_schedule not in EMA_SCHEDULES:
+            raise ValueError(
+                f"ema_schedule must be one of {EMA_SCHEDULES}; got {ema_schedule!r}."
+            )
+        if ema_schedule == "official" and not ema_iterations:
+            raise ValueError("ema_schedule='official' needs ema_iterations.")
+        self.ema_schedule = ema_schedule
+        self.ema_iterations = ema_iterations
+        self.objective = objective
+        self.reconstruction_head = reconstruction_head
+        self.regularizer_generator = regularizer_generator
         self.accumulation_steps = accumulation_steps
         self.autocast_dtype = autocast_dtype
         self.context = DistributedContext() if context is None else context
+        trained = [unwrap(encoder), unwrap(predictor)]
+        if reconstruction_head is not None:
+            trained.append(unwrap(reconstruction_head))
         self.optimizer = torch.optim.AdamW(
-            parameter_groups([unwrap(encoder), unwrap(predictor)], weight_decay),
-            lr=start_lr,
+            parameter_groups(trained, weight_decay), lr=start_lr
         )
         self.step = 0  # optimiser steps taken
         self._pending = 0  # mini-batches accumulated since the last step
@@ -189,6 +352,14 @@ class JEPATrainer:
         )
 
     def current_momentum(self) -> float:
+        if self.ema_schedule == "official":
+            return official_ema_momentum(
+                self.step,
+                iterations_per_epoch=self.ema_iterations,
+                epochs=1,
+                start_value=self.ema[0],
+                final_value=self.ema[1],
+            )
         return ema_momentum(
             self.step,
             total_steps=self.total_steps,
@@ -206,14 +377,12 @@ class JEPATrainer:
         if enabled or not self.context.enabled:
             return contextlib.nullcontext()
         stack = contextlib.ExitStack()
-        for module in (self.encoder, self.predictor):
+        for module in (self.encoder, self.predictor, self.reconstruction_head):
             if hasattr(module, "no_sync"):
                 stack.enter_context(module.no_sync())
         return stack
 
-    def train_batch(
-        self, x: Tensor, *, sync: bool = False
-    ) -> tuple[float, float, float]:
+    def train_batch(self, x: Tensor, *, sync: bool = False) -> dict[str, float]:
         """Forward and backward one mini-batch; step the optimiser when due.
 
         Parameters
@@ -227,13 +396,15 @@ class JEPATrainer:
 
         Returns
         -------
-        loss : float
-            Mean over ranks.
-        token_spread, sample_spread : float
-            Collapse statistics (see :func:`jepa_loss`).
+        record : dict of float
+            ``loss`` (the weighted total, mean over ranks), each term of the
+            objective and the collapse statistics ``spread`` and
+            ``sample_spread`` of this rank (see :func:`jepa_loss`).
         """
         self.encoder.train()
         self.predictor.train()
+        if self.reconstruction_head is not None:
+            self.reconstruction_head.train()
         local = x.shape[0]
         ctx = self.context
         masks = self.masker(local * ctx.world_size, self.mask_generator)
@@ -242,8 +413,16 @@ class JEPATrainer:
         masks = masks.to(x.device)
         syncing = sync or self._pending + 1 == self.accumulation_steps
         with self._gradient_sync(syncing), self._autocast(x.device.type):
-            loss, spread = jepa_loss(
-                self.encoder, self.predictor, self.target_encoder, x, masks, self.loss
+            loss, stats = jepa_loss(
+                self.encoder,
+                self.predictor,
+                self.target_encoder,
+                x,
+                masks,
+                self.objective,
+                reconstruction_head=self.reconstruction_head,
+                generator=self.regularizer_generator,
+                context=self.context,
             )
         # The mean over ranks: every rank then sees a divergence on any rank and
         # raises together, instead of leaving the others waiting in a collective.
@@ -259,8 +438,9 @@ class JEPATrainer:
         self._pending += 1
         if self._pending == self.accumulation_steps:
             self.optimizer_step()
-        token_spread, sample_spread_ = (float(v) for v in spread)
-        return value, token_spread, sample_spread_
+        record = {name: float(v) for name, v in stats.items()}
+        record["loss"] = value
+        return record
 
     def optimizer_step(self) -> None:
         """Apply the accumulated gradients, then update the EMA target encoder."""
@@ -292,12 +472,15 @@ class JEPATrainer:
         the modules are saved by their owner. Only tensors and plain values,
         so ``torch.load(weights_only=True)`` reads it.
         """
-        return {
+        state = {
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
             "pending": self._pending,
             "mask_generator": self.mask_generator.get_state(),
         }
+        if self.regularizer_generator is not None:
+            state["regularizer_generator"] = self.regularizer_generator.get_state()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned (modules restored separately)."""
@@ -310,3 +493,5 @@ class JEPATrainer:
         self.step = int(state["step"])
         self._pending = 0
         self.mask_generator.set_state(state["mask_generator"])
+        if self.regularizer_generator is not None:
+            self.regularizer_generator.set_state(state["regularizer_generator"])

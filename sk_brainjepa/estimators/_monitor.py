@@ -1,0 +1,77 @@
+"""An online linear probe: how well pretrained features predict a label, mid-run."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+# A float label with more distinct values than this is treated as continuous.
+_MAX_CLASSES = 10
+_FOLDS = 5
+
+
+def check_monitor(monitor) -> tuple[object, np.ndarray] | None:
+    """Validate the ``monitor`` parameter: None or a pair ``(X_val, y_val)``."""
+    if monitor is None:
+        return None
+    if not isinstance(monitor, (tuple, list)) or len(monitor) != 2:
+        raise ValueError(
+            "monitor must be None or a pair (X_val, y_val) of time series and "
+            f"labels; got {type(monitor).__name__}."
+        )
+    X_val, y_val = monitor
+    y = np.asarray(y_val)
+    if y.ndim != 1:
+        raise ValueError(f"monitor's y_val must be 1-D; got shape {y.shape}.")
+    if len(y) != len(X_val):
+        raise ValueError(
+            f"monitor's X_val has {len(X_val)} subjects but y_val has {len(y)} labels."
+        )
+    if len(np.unique(y)) < 2:
+        raise ValueError("monitor's y_val holds a single value: nothing to probe.")
+    return X_val, y
+
+
+def is_classification(y: np.ndarray) -> bool:
+    """Labels that are not floats, or floats with few distinct values, are classes."""
+    return y.dtype.kind not in "fc" or len(np.unique(y)) <= _MAX_CLASSES
+
+
+def probe_score(features: np.ndarray, y: np.ndarray, random_state: int) -> float:
+    """Cross-validated linear-probe score of frozen features.
+
+    Standardised features and a logistic regression (balanced accuracy) for
+    classes, a ridge regression with internal alpha search (R^2) for a
+    continuous label; 5 folds, stratified for classes.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_subjects, n_features)
+    y : ndarray of shape (n_subjects,)
+    random_state : int
+        Seeds the fold assignment.
+
+    Returns
+    -------
+    score : float
+        Mean over the folds.
+    """
+    if is_classification(y):
+        _, counts = np.unique(y, return_counts=True)
+        folds = StratifiedKFold(
+            min(_FOLDS, int(counts.min())) if counts.min() >= 2 else 2,
+            shuffle=True,
+            random_state=random_state,
+        )
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        scoring = "balanced_accuracy"
+    else:
+        folds = KFold(_FOLDS, shuffle=True, random_state=random_state)
+        model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13)))
+        scoring = "r2"
+    return float(
+        np.mean(cross_val_score(model, features, y, cv=folds, scoring=scoring))
+    )
