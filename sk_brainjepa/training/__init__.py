@@ -18,6 +18,7 @@ from sk_brainjepa.training._objective import (
     update_ema,
 )
 from sk_brainjepa.training._regularizers import (
+    consistency_terms,
     epps_pulley,
     expected_epps_pulley_under_null,
     sigreg,
@@ -47,6 +48,7 @@ __all__ = [
     "Objective",
     "TrainingDivergedError",
     "collapse_diagnostics",
+    "consistency_terms",
     "cosine_ramp",
     "effective_rank",
     "ema_momentum",
