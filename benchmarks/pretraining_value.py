@@ -163,6 +163,7 @@ QUICK_ARMS = (
     "untrained",
     "untrained (content gain)",
     "paper",
+    "vicreg",
     "balanced",
     "balanced + sigreg",
 )
@@ -170,6 +171,7 @@ HCP_ARMS = (
     "untrained",
     "untrained (content gain)",
     "paper",
+    "vicreg",
     "balanced",
     "balanced + sigreg",
 )
@@ -429,7 +431,8 @@ def plot_curves(histories: pd.DataFrame, arms, path: Path, title: str) -> bool:
         logger.warning("matplotlib missing: no curves plot")
         return False
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for arm in arms:
+    colours = plt.get_cmap("tab20").colors  # 14 arms: tab10 would repeat
+    for index, arm in enumerate(arms):
         sel = histories[histories.arm == arm]
         if sel.empty:
             continue
@@ -437,9 +440,10 @@ def plot_curves(histories: pd.DataFrame, arms, path: Path, title: str) -> bool:
             ["monitor_score", "sample_spread", "online_sample_spread"]
         ].mean()
         scored = mean.monitor_score.dropna()
-        axes[0].plot(scored.index, scored.values, marker="o", label=arm)
-        axes[1].plot(mean.index, mean.sample_spread, label=arm)
-        axes[2].plot(mean.index, mean.online_sample_spread, label=arm)
+        style = {"color": colours[index % len(colours)], "label": arm}
+        axes[0].plot(scored.index, scored.values, marker="o", **style)
+        axes[1].plot(mean.index, mean.sample_spread, **style)
+        axes[2].plot(mean.index, mean.online_sample_spread, **style)
     axes[0].set(xlabel="epoch", ylabel="monitored probe score", title=title)
     axes[1].set(xlabel="epoch", ylabel="target sample spread", yscale="log")
     axes[2].set(xlabel="epoch", ylabel="online sample spread", yscale="log")
@@ -466,6 +470,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-hcp", action="store_true")
     parser.add_argument("--collapse-epochs", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--tag", default="", help="suffix of the report's file names (partial runs)"
+    )
     args = parser.parse_args(argv)
     setup_logging()
     if args.threads:
@@ -481,7 +488,11 @@ def main(argv=None) -> int:
     hcp_arms = args.hcp_arms or [a for a in HCP_ARMS if a in arms]
     started, tic = now(), time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "pretraining_value" + ("_quick" if args.quick else "")
+    stem = (
+        "pretraining_value"
+        + ("_quick" if args.quick else "")
+        + (f"_{args.tag}" if args.tag else "")
+    )
 
     X, pheno = simulated_cohort(cfg, args.data_seed)
     window = cfg["window"]

@@ -124,16 +124,19 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         in the official layout; a ``GradientPositioner`` (fitted on the FC of
         ``X`` when not fitted yet); or None, which fits a 30-component
         positioner on the FC of ``X``.
-    recipe : {"balanced", "paper", "official"}, default="balanced"
+    recipe : {"vicreg", "paper", "official", "balanced"}, default="vicreg"
         The objective settings every parameter below that is left at None
         takes (see ``sk_brainjepa.estimators.RECIPES``). ``"paper"``: L2 on
         layer-normalised targets with spatiotemporal masks, as the paper
         writes it. ``"official"``: what the official code runs (smooth-L1, its
-        mask collator, its EMA generator). ``"balanced"``: the paper's
+        mask collator, its EMA generator). ``"vicreg"``: the paper's recipe
+        plus a VICReg variance-covariance term (``vicreg_weight=1``) on the
+        mean context feature of each sample. ``"balanced"``: the paper's
         recipe with targets standardised per token position across the batch
         and the patch content rebalanced against the positional code
-        (``content_gain="auto"``); the paper's recipe collapses onto token
-        position at the scales we can measure, this one does not (README,
+        (``content_gain="auto"``). The paper's recipe collapses onto token
+        position at the scales we can measure; ``"vicreg"`` does not and
+        probes best in ``benchmarks/pretraining_value.py`` (README,
         "Pretraining that learns").
     masking : {"spatiotemporal", "official", "random"} or None, default=None
         The paper's spatiotemporal masking; a reproduction of the official
@@ -314,7 +317,7 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         patch_size=16,
         n_timepoints=160,
         gradients=None,
-        recipe="balanced",
+        recipe="vicreg",
         masking=None,
         masking_params=None,
         loss=None,
@@ -900,9 +903,9 @@ np.memmap, path or TimeSeriesSource
                 f"{share:.1%} of their energy is the same for every subject at a "
                 "token position. They encode where a token is, not what the "
                 "subject's signal does there; downstream scores may be at chance. "
-                "Use recipe='balanced' (targets standardised per token position, "
-                "content rebalanced against position), or add sigreg_weight / "
-                "vicreg_weight."
+                "Use recipe='vicreg' (the default) or recipe='balanced' (targets "
+                "standardised per token position, content rebalanced against "
+                "position), or add sigreg_weight / vicreg_weight."
             )
         warnings.warn(message, RepresentationCollapseWarning, stacklevel=3)
 
