@@ -27,6 +27,7 @@ def _run_benchmark(script, *args, timeout=600):
     [
         ("compare_models.py", "compare_models_quick.md"),
         ("ablation.py", "ablation_quick.md"),
+        ("direction_resolution.py", "direction_resolution_quick.md"),
     ],
 )
 def test_quick_mode_writes_its_report(script, report, tmp_path):
