@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.utils.multiclass import type_of_target
 
 TIMESERIES_CONTRACT = (
     "a 3-D array of shape (n_subjects, n_rois, n_timepoints) or a list of 2-D "
@@ -211,3 +212,17 @@ def check_n_rois(n_rois: int, fitted_n_rois: int, estimator_name: str) -> None:
             f"X has {n_rois} ROIs, but {estimator_name} was fitted on data with "
             f"{fitted_n_rois} ROIs."
         )
+
+
+def is_classification_target(y) -> bool:
+    """True when ``y`` holds class labels (binary or multiclass), not real values.
+
+    The one rule that decides the task wherever labels are probed
+    (``linear_probe``, the pretrainer's ``monitor``).
+    """
+    kind = type_of_target(y)
+    if kind not in ("binary", "multiclass"):
+        return False
+    # Integer-valued floats with many distinct values are a regression target.
+    y = np.asarray(y)
+    return not (np.issubdtype(y.dtype, np.floating) and len(np.unique(y)) > 20)

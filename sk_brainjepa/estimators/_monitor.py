@@ -8,8 +8,8 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-# A float label with more distinct values than this is treated as continuous.
-_MAX_CLASSES = 10
+from sk_brainjepa._utils._validation import is_classification_target
+
 _FOLDS = 5
 
 
@@ -35,17 +35,13 @@ def check_monitor(monitor) -> tuple[object, np.ndarray] | None:
     return X_val, y
 
 
-def is_classification(y: np.ndarray) -> bool:
-    """Labels that are not floats, or floats with few distinct values, are classes."""
-    return y.dtype.kind not in "fc" or len(np.unique(y)) <= _MAX_CLASSES
-
-
 def probe_score(features: np.ndarray, y: np.ndarray, random_state: int) -> float:
     """Cross-validated linear-probe score of frozen features.
 
     Standardised features and a logistic regression (balanced accuracy) for
-    classes, a ridge regression with internal alpha search (R^2) for a
-    continuous label; 5 folds, stratified for classes.
+    classes (decided as ``linear_probe`` decides them), a ridge regression
+    with internal alpha search (R^2) for a continuous label; 5 folds,
+    stratified for classes.
 
     Parameters
     ----------
@@ -59,7 +55,7 @@ def probe_score(features: np.ndarray, y: np.ndarray, random_state: int) -> float
     score : float
         Mean over the folds.
     """
-    if is_classification(y):
+    if is_classification_target(y):
         _, counts = np.unique(y, return_counts=True)
         folds = StratifiedKFold(
             min(_FOLDS, int(counts.min())) if counts.min() >= 2 else 2,

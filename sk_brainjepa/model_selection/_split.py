@@ -10,9 +10,9 @@ from sklearn.model_selection import (
     ShuffleSplit,
     StratifiedShuffleSplit,
 )
-from sklearn.utils.multiclass import type_of_target
 
 from sk_brainjepa._utils._random import spawn_seeds
+from sk_brainjepa._utils._validation import is_classification_target
 
 
 def _check_ratios(ratios) -> tuple[float, float, float]:
@@ -28,16 +28,6 @@ def _check_ratios(ratios) -> tuple[float, float, float]:
             f"(0.6, 0.2, 0.2); got {ratios!r}."
         )
     return train, val, test
-
-
-def is_classification_target(y) -> bool:
-    """True when ``y`` holds class labels (binary or multiclass), not real values."""
-    kind = type_of_target(y)
-    if kind not in ("binary", "multiclass"):
-        return False
-    # Integer-valued floats with many distinct values are a regression target.
-    y = np.asarray(y)
-    return not (np.issubdtype(y.dtype, np.floating) and len(np.unique(y)) > 20)
 
 
 def _resolve_stratify(stratify, y, groups):
