@@ -246,6 +246,7 @@ def test_bad_objective_parameters_name_themselves():
         ({"monitor": (X,)}, r"monitor must be None or a pair \(X_val, y_val\)"),
         ({"monitor": (X, [0, 1])}, "X_val has 4 subjects but y_val has 2 labels"),
         ({"monitor_every": 0}, "monitor_every must be a positive integer"),
+        ({"monitor": (X, [0, 0, 0, 1])}, r"classes with a single subject \(\[1\]\)"),
     ]:
         with pytest.raises(ValueError, match=match):
             BrainJEPAPretrainer(n_timepoints=32, **kwargs).fit(X)

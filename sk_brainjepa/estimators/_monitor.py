@@ -30,8 +30,15 @@ def check_monitor(monitor) -> tuple[object, np.ndarray] | None:
         raise ValueError(
             f"monitor's X_val has {len(X_val)} subjects but y_val has {len(y)} labels."
         )
-    if len(np.unique(y)) < 2:
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
         raise ValueError("monitor's y_val holds a single value: nothing to probe.")
+    if is_classification_target(y) and counts.min() < 2:
+        rare = classes[counts < 2].tolist()
+        raise ValueError(
+            f"monitor's y_val has classes with a single subject ({rare}); the "
+            "cross-validated probe needs at least 2 subjects per class."
+        )
     return X_val, y
 
 
@@ -57,10 +64,9 @@ def probe_score(features: np.ndarray, y: np.ndarray, random_state: int) -> float
     """
     if is_classification_target(y):
         _, counts = np.unique(y, return_counts=True)
+        # check_monitor guarantees at least 2 subjects per class.
         folds = StratifiedKFold(
-            min(_FOLDS, int(counts.min())) if counts.min() >= 2 else 2,
-            shuffle=True,
-            random_state=random_state,
+            min(_FOLDS, int(counts.min())), shuffle=True, random_state=random_state
         )
         model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
         scoring = "balanced_accuracy"
