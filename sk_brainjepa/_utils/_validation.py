@@ -17,6 +17,63 @@ TIMESERIES_CONTRACT = (
     "arrays of shape (n_rois, n_timepoints)"
 )
 
+#: How one subject's 2-D array is laid out: the package's own (n_rois,
+#: n_timepoints), or (n_timepoints, n_rois) as nilearn maskers and most
+#: tools return it.
+LAYOUTS = ("rois_x_time", "time_x_rois")
+
+_LAYOUT_HINT = (
+    "If each subject is given as (n_timepoints, n_rois), as nilearn returns "
+    "it, pass layout='time_x_rois'."
+)
+
+
+def check_layout(layout) -> str:
+    """Return ``layout`` when it is one of :data:`LAYOUTS`, else raise."""
+    if not isinstance(layout, str) or layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {list(LAYOUTS)}; got {layout!r}.")
+    return layout
+
+
+def apply_layout(X, layout: str):
+    """Present in-memory time series as (n_rois, n_timepoints) per subject.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_subjects, A, B) or list of 2-D array-like
+        Subjects in ``layout``. Anything else (paths, sources) is returned
+        unchanged: files carry their own ``layout`` option.
+    layout : {"rois_x_time", "time_x_rois"}
+        How each subject's 2-D array is ordered.
+
+    Returns
+    -------
+    X_rois_x_time : same container as ``X``
+        Transposed views (no copy) when ``layout="time_x_rois"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> apply_layout(np.zeros((2, 150, 10)), "time_x_rois").shape
+    (2, 10, 150)
+    """
+    check_layout(layout)
+    if layout == "rois_x_time":
+        return X
+    if isinstance(X, np.ndarray):
+        return X.transpose(0, 2, 1) if X.ndim == 3 else X
+    if isinstance(X, Sequence) and not isinstance(X, (str, bytes)):
+        if X and all(isinstance(x, np.ndarray) or isinstance(x, Sequence) for x in X):
+            if any(isinstance(x, (str, bytes)) for x in X):
+                return X
+            return [np.asarray(x).T for x in X]
+    return X
+
+
+def restore_layout(X, layout: str):
+    """Inverse of :func:`apply_layout`: give (n_rois, n_timepoints) data back in ``layout``."""
+    return apply_layout(X, layout)
+
 
 def _as_float_array(x, name: str) -> np.ndarray:
     """Convert ``x`` to a float ndarray, keeping float32 and promoting the rest."""
@@ -114,7 +171,7 @@ def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
     if len(n_rois) > 1:
         raise ValueError(
             f"All subjects in {name} must have the same number of ROIs; got ROI "
-            f"counts {sorted(n_rois)}."
+            f"counts {sorted(n_rois)}. {_LAYOUT_HINT}"
         )
     dtype = np.result_type(*subjects)
     return [s.astype(dtype, copy=False) for s in subjects]
@@ -205,13 +262,46 @@ def check_quantile_range(quantile_range) -> tuple[float, float]:
     return q_lo, q_hi
 
 
-def check_n_rois(n_rois: int, fitted_n_rois: int, estimator_name: str) -> None:
-    """Raise when transform-time data has a different ROI count than fit-time data."""
-    if n_rois != fitted_n_rois:
+def check_n_rois(
+    n_rois: int,
+    fitted_n_rois: int,
+    estimator_name: str,
+    *,
+    n_timepoints=None,
+    name: str = "X",
+) -> None:
+    """Raise when data has a different ROI count than the model expects.
+
+    Parameters
+    ----------
+    n_rois : int
+        ROI count of the data, as read with the current ``layout``.
+    fitted_n_rois : int
+        ROI count the model was fitted on (or that its gradients have).
+    estimator_name : str
+        What expects ``fitted_n_rois`` (named in the message).
+    n_timepoints : int or array-like of int, optional
+        The data's frame counts; when one of them equals ``fitted_n_rois`` the
+        data looks transposed and the message says so.
+    name : str, default="X"
+        Name of the data in the message.
+    """
+    if n_rois == fitted_n_rois:
+        return
+    lengths = np.atleast_1d(np.asarray(n_timepoints if n_timepoints is not None else []))
+    if lengths.size and np.all(lengths == fitted_n_rois):
         raise ValueError(
-            f"X has {n_rois} ROIs, but {estimator_name} was fitted on data with "
-            f"{fitted_n_rois} ROIs."
+            f"{name} has {n_rois} ROIs and {fitted_n_rois} time points, but "
+            f"{estimator_name} expects {fitted_n_rois} ROIs: {name} looks "
+            "transposed. Pass layout='time_x_rois' if each subject is "
+            "(n_timepoints, n_rois), or transpose it."
         )
+    raise ValueError(
+        f"{name} has {n_rois} ROIs, but {estimator_name} expects "
+        f"{fitted_n_rois} ROIs (the ROI count it was fitted on). Check the ROI "
+        "set, and the layout: subjects are read as (n_rois, n_timepoints) "
+        "unless layout='time_x_rois'."
+    )
 
 
 def is_classification_target(y) -> bool:

@@ -11,12 +11,12 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from sk_brainjepa._utils._validation import check_timeseries
+from sk_brainjepa._utils._validation import LAYOUTS, check_timeseries
 
 logger = logging.getLogger(__name__)
 
 _EXTENSIONS = (".npy", ".npz", ".csv", ".tsv")
-_LAYOUTS = ("rois_x_time", "time_x_rois")
+_LAYOUTS = LAYOUTS
 _DEFAULT_SEPARATORS = {".csv": ",", ".tsv": "\t"}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sk_brainjepa._utils._validation import check_timeseries
+from sk_brainjepa._utils._validation import apply_layout, check_layout, check_timeseries
 from sk_brainjepa.datasets._fileview import (
     _FileView,
     _is_mapped,
@@ -420,7 +420,10 @@ def as_source(
         - a path to one 3-D ``.npy`` file: memory-mapped as a whole cohort.
     name : str, default="X"
         Name used in messages.
-    layout, pattern, npz_key, delimiter, header, index_col
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D array (in memory or in a file) is ordered;
+        "time_x_rois" is what nilearn maskers return.
+    pattern, npz_key, delimiter, header, index_col
         File options, as in :func:`~sk_brainjepa.datasets.load_timeseries`.
 
     Returns
@@ -439,6 +442,7 @@ def as_source(
     """
     if isinstance(X, TimeSeriesSource):
         return X
+    check_layout(layout)
     file_options = {
         "layout": layout,
         "npz_key": npz_key,
@@ -470,6 +474,8 @@ def as_source(
     is_list = isinstance(X, Sequence) and not isinstance(X, (str, bytes))
     if is_list and X and all(isinstance(p, (str, os.PathLike)) for p in X):
         return FileSource(_list_files(list(X), pattern), **file_options)
+    # In-memory subjects in (n_timepoints, n_rois) become transposed views.
+    X = apply_layout(X, layout)
     if isinstance(X, np.ndarray) and _is_mapped(X):
         return ArraySource(X, name=name)
     if is_list and any(isinstance(x, np.ndarray) and _is_mapped(x) for x in X):
