@@ -157,9 +157,11 @@ def test_resume_errors(tmp_path):
     with pytest.raises(ValueError, match="resume=True needs checkpoint_path"):
         BrainJEPAPretrainer(**PARAMS, resume=True).fit(X)
     fitted = BrainJEPAPretrainer(**PARAMS, checkpoint_path=path).fit(X)
-    with pytest.raises(ValueError, match=r"other values of lr, max_epochs"):
+    with pytest.raises(ValueError, match=r"other values of lr, weight_decay"):
         BrainJEPAPretrainer(
-            **{**PARAMS, "lr": 0.5, "max_epochs": 9}, checkpoint_path=path, resume=True
+            **{**PARAMS, "lr": 0.5, "weight_decay": 0.1},
+            checkpoint_path=path,
+            resume=True,
         ).fit(X)
     with pytest.raises(ValueError, match="trained on 12 subjects x 6 ROIs"):
         BrainJEPAPretrainer(**PARAMS, checkpoint_path=path, resume=True).fit(X[:8])

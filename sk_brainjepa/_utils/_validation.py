@@ -8,9 +8,10 @@ what was received and what was expected.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 
 import numpy as np
-from sklearn.utils.multiclass import type_of_target
+from pandas import CategoricalDtype
 
 TIMESERIES_CONTRACT = (
     "a 3-D array of shape (n_subjects, n_rois, n_timepoints) or a list of 2-D "
@@ -71,7 +72,7 @@ def apply_layout(X, layout: str):
 
 
 def restore_layout(X, layout: str):
-    """Inverse of :func:`apply_layout`: give (n_rois, n_timepoints) data back in ``layout``."""
+    """Give (n_rois, n_timepoints) data back in ``layout`` (undoes apply_layout)."""
     return apply_layout(X, layout)
 
 
@@ -288,7 +289,9 @@ def check_n_rois(
     """
     if n_rois == fitted_n_rois:
         return
-    lengths = np.atleast_1d(np.asarray(n_timepoints if n_timepoints is not None else []))
+    lengths = np.atleast_1d(
+        np.asarray(n_timepoints if n_timepoints is not None else [])
+    )
     if lengths.size and np.all(lengths == fitted_n_rois):
         raise ValueError(
             f"{name} has {n_rois} ROIs and {fitted_n_rois} time points, but "
@@ -298,21 +301,92 @@ def check_n_rois(
         )
     raise ValueError(
         f"{name} has {n_rois} ROIs, but {estimator_name} expects "
-        f"{fitted_n_rois} ROIs (the ROI count it was fitted on). Check the ROI "
-        "set, and the layout: subjects are read as (n_rois, n_timepoints) "
-        "unless layout='time_x_rois'."
+        f"{fitted_n_rois} ROIs. Check the ROI set, and the layout: subjects are "
+        "read as (n_rois, n_timepoints) unless layout='time_x_rois'."
     )
+
+
+#: A numeric target with more than two but fewer distinct values than this
+#: could be class codes or a coarse measurement: ``infer_task`` then guesses.
+FEW_DISTINCT_VALUES = 10
+
+
+def _numeric_values(y) -> np.ndarray | None:
+    """``y`` as a float array when it holds plain real numbers, else None."""
+    if isinstance(getattr(y, "dtype", None), CategoricalDtype):
+        return None  # declared categories are classes, whatever their labels
+    arr = np.asarray(y)
+    if arr.dtype.kind in "iuf":
+        return arr.astype(np.float64, copy=False)
+    if arr.dtype.kind == "O" and all(
+        isinstance(v, Real) and not isinstance(v, (bool, np.bool_)) for v in arr.flat
+    ):
+        # e.g. a pandas column of Python numbers stored as objects.
+        return arr.astype(np.float64)
+    return None  # strings, booleans, mixed objects: labels
+
+
+def infer_task(y) -> tuple[str, str | None]:
+    """The task a target calls for, and why the choice is a guess when it is one.
+
+    Strings, booleans and pandas categoricals are class labels. Numbers are
+    class labels when they take two distinct values (e.g. 0/1), and real
+    values when they take :data:`FEW_DISTINCT_VALUES` or more (e.g. integer
+    ages 20 to 80). In between the target could be either: integers (0 to 4,
+    say) are taken as class codes and other numbers as measurements, and the
+    reason is returned so that the caller can warn.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Target without missing values; a pandas Series keeps its dtype.
+
+    Returns
+    -------
+    task : {"classification", "regression"}
+    ambiguity : str or None
+        None when the choice is clear; otherwise what makes ``y`` ambiguous,
+        e.g. ``"y holds 5 distinct integer values (0, 1, 2, 3, 4)"``.
+
+    Examples
+    --------
+    >>> infer_task(["ctl", "asd", "ctl"])
+    ('classification', None)
+    >>> infer_task(list(range(20, 80)))
+    ('regression', None)
+    >>> infer_task([0, 1, 2, 3, 4, 0])[0]
+    'classification'
+    """
+    values = _numeric_values(y)
+    if values is None:
+        return "classification", None
+    distinct = np.unique(values)
+    if len(distinct) <= 2:
+        return "classification", None
+    if len(distinct) >= FEW_DISTINCT_VALUES:
+        return "regression", None
+    shown = ", ".join(f"{v:g}" for v in distinct)
+    if np.all(np.isfinite(distinct)) and np.all(distinct == np.round(distinct)):
+        return (
+            "classification",
+            f"y holds {len(distinct)} distinct integer values ({shown})",
+        )
+    return "regression", f"y holds only {len(distinct)} distinct values ({shown})"
 
 
 def is_classification_target(y) -> bool:
     """True when ``y`` holds class labels (binary or multiclass), not real values.
 
     The one rule that decides the task wherever labels are probed
-    (``linear_probe``, the pretrainer's ``monitor``).
+    (``linear_probe``, ``probe_features``, the pretrainer's ``monitor``) and
+    whether splits are stratified; see :func:`infer_task`. Never warns.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    is_classification : bool
     """
-    kind = type_of_target(y)
-    if kind not in ("binary", "multiclass"):
-        return False
-    # Integer-valued floats with many distinct values are a regression target.
-    y = np.asarray(y)
-    return not (np.issubdtype(y.dtype, np.floating) and len(np.unique(y)) > 20)
+    return infer_task(y)[0] == "classification"

@@ -174,3 +174,37 @@ def make_loader(
         generator=torch.Generator().manual_seed(0),
         **extra,
     )
+
+
+def iter_batches(loader: DataLoader):
+    """Iterate over ``loader``, re-raising a worker's error as the error itself.
+
+    With ``num_workers > 0`` torch wraps an exception raised in a worker (a NaN
+    in a subject, an unreadable file) in a message that starts with "Caught
+    ValueError in DataLoader worker process 0" and carries the worker's whole
+    traceback. The user's problem is the last line of it: that is what is
+    raised here, with the same exception type.
+
+    Parameters
+    ----------
+    loader : torch.utils.data.DataLoader
+
+    Yields
+    ------
+    batch
+        What ``loader`` yields.
+    """
+    iterator = iter(loader)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except (ValueError, OSError, TypeError) as exc:
+            message = str(exc)
+            if "DataLoader worker" not in message:
+                raise
+            last = message.strip().splitlines()[-1]
+            prefix = f"{type(exc).__name__}: "
+            raise type(exc)(last.removeprefix(prefix)) from None
+        yield batch

@@ -6,6 +6,7 @@ from sk_brainjepa.estimators._nets import SeededNetMixin
 from sk_brainjepa.estimators._pretrainer import (
     BrainJEPAPretrainer,
     RepresentationCollapseWarning,
+    UnscaledInputWarning,
 )
 from sk_brainjepa.estimators._recipes import DEFAULT_RECIPE, RECIPES
 
@@ -17,5 +18,6 @@ __all__ = [
     "BrainJEPAPretrainer",
     "BrainJEPARegressor",
     "RepresentationCollapseWarning",
+    "UnscaledInputWarning",
     "SeededNetMixin",
 ]

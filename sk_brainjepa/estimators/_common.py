@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from sk_brainjepa._utils._validation import check_n_rois
 from sk_brainjepa.datasets._sources import ArraySource, TimeSeriesSource
 from sk_brainjepa.gradients import GradientPositioner, read_gradient_csv
 from sk_brainjepa.nn import read_out
@@ -90,11 +91,18 @@ def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
     # C order: a Fortran-ordered copy (as eigensolvers return) would make the
     # projection round differently than the same values reloaded from a file.
     values = np.ascontiguousarray(values, dtype=np.float32)
-    if values.ndim != 2 or values.shape[0] != n_rois:
+    if values.ndim != 2:
         raise ValueError(
             f"gradients must have shape (n_rois, n_components) = ({n_rois}, m) "
             f"to match X; got shape {values.shape}."
         )
+    # X is checked against the gradients' ROI count: a transposed X is named.
+    check_n_rois(
+        n_rois,
+        values.shape[0],
+        f"the gradients (shape {values.shape})",
+        n_timepoints=getattr(X, "lengths", None),
+    )
     if not np.all(np.isfinite(values)):
         raise ValueError("gradients contain NaN or infinite values.")
     return values

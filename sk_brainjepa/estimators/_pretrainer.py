@@ -22,19 +22,28 @@ from sk_brainjepa._utils._random import spawn_seeds
 from sk_brainjepa._utils._validation import check_n_rois
 from sk_brainjepa._version import __version__
 from sk_brainjepa.datasets import EpochPlanner, as_source, make_loader
+from sk_brainjepa.datasets._loader import iter_batches
 from sk_brainjepa.estimators._common import (
-    WINDOWS,
     embed,
     params_from_json,
     params_to_json,
     resolve_device,
     resolve_gradients,
 )
+from sk_brainjepa.estimators._constraints import (
+    PRETRAINER_CONSTRAINTS,
+    check_pretrainer_relations,
+)
 from sk_brainjepa.estimators._monitor import check_monitor, probe_score
 from sk_brainjepa.estimators._recipes import RECIPE_PARAMS, resolve_recipe
+from sk_brainjepa.estimators._resume import (
+    CHECKPOINT_FORMAT,
+    check_same_gradients,
+    data_fingerprint,
+    load_resume_checkpoint,
+)
 from sk_brainjepa.masking import make_masker
 from sk_brainjepa.nn import (
-    FEATURE_READOUTS,
     BrainJEPAEncoder,
     BrainJEPAPredictor,
     EncoderConfig,
@@ -43,7 +52,6 @@ from sk_brainjepa.nn import (
 )
 from sk_brainjepa.nn._layers import fresh_generator, init_weights_
 from sk_brainjepa.training import (
-    EMA_SCHEDULES,
     JEPATrainer,
     Objective,
     collapse_diagnostics,
@@ -51,8 +59,8 @@ from sk_brainjepa.training import (
     offset_ratio,
     save_checkpoint,
 )
+from sk_brainjepa.training._checkpoint import require_keys
 from sk_brainjepa.training._distributed import (
-    DISTRIBUTED_MODES,
     DistributedContext,
     average_across_ranks,
     barrier,
@@ -63,33 +71,46 @@ from sk_brainjepa.training._distributed import (
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = "sk_brainjepa.pretrainer"
-MASKINGS = ("spatiotemporal", "official", "random")
-# Parameters that may change between an interrupted run and its resumption:
-# they decide where and how the run executes, not what it computes.
-_RUNTIME_PARAMS = frozenset(
-    {
-        "checkpoint_path",
-        "checkpoint_every",
-        "resume",
-        "distributed",
-        "num_workers",
-        "device",
-        "verbose",
-        "embed_window",
-        "embed_batch_size",
-    }
-)
-
-
 # Diagnostics are measured on the centre windows of this many subjects.
 _DIAGNOSTIC_SUBJECTS = 64
 # Input whose ROIs' |mean| / sd has a median above this is dominated by offsets.
 _OFFSET_RATIO_LIMIT = 1.0
 
 
+# Scaled input (robust or z-scored per ROI) has values of order 1; raw BOLD has
+# values in the thousands. Above this median magnitude the input is unscaled.
+_UNSCALED_MAGNITUDE = 50.0
+
+
 class RepresentationCollapseWarning(UserWarning):
     """The target representations stopped varying across tokens."""
+
+
+class UnscaledInputWarning(UserWarning):
+    """The training data look like raw, unscaled BOLD signal."""
+
+
+def warn_if_unscaled(x: torch.Tensor, input_offset: float) -> None:
+    """Warn before training when the input looks unscaled.
+
+    Parameters
+    ----------
+    x : Tensor of shape (n_windows, n_rois, n_timepoints)
+        The diagnostic windows, as the model reads them.
+    input_offset : float
+        Their :func:`~sk_brainjepa.training.offset_ratio`.
+    """
+    magnitude = float(x.float().abs().median())
+    if magnitude > _UNSCALED_MAGNITUDE:
+        warnings.warn(
+            f"X looks unscaled: the median |value| of its windows is {magnitude:.3g} "
+            f"and each ROI's offset is {input_offset:.3g} times its fluctuations "
+            "(median |mean| / sd). The model expects each ROI scaled to values of "
+            "order 1; scale each subject first (SubjectRobustScaler, or "
+            "official_scaling for the official checkpoint's recipe).",
+            UnscaledInputWarning,
+            stacklevel=3,
+        )
 
 
 class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
@@ -119,6 +140,10 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         cropped at a random position per subject and epoch during training.
         Shorter runs raise a ``ValueError``; pad them first with
         ``TemporalResampler(pad=...)``.
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D array is ordered, in memory or in files:
+        the package's (n_rois, n_timepoints), or (n_timepoints, n_rois) as
+        nilearn maskers return it. ``transform`` reads with the same layout.
     gradients : None, ndarray, str, path or GradientPositioner, default=None
         ROI positions. An array of shape (n_rois, m); a path to a gradient CSV
         in the official layout; a ``GradientPositioner`` (fitted on the FC of
@@ -244,8 +269,15 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         Continue from ``checkpoint_path`` when it exists (training from the
         start otherwise). The other parameters must equal those of the
         interrupted run, except the runtime ones (device, verbose, workers,
-        checkpointing, ``distributed``). On the CPU the resumed model equals
-        the one an uninterrupted run gives, bit for bit.
+        checkpointing, ``distributed``, the monitor); ``gradients`` may take
+        any form that gives the same positions. The data must be the same,
+        with the same scaling: the checkpoint records a fingerprint of both
+        and a mismatch is refused by name. On the CPU the resumed model
+        equals the one an uninterrupted run gives, bit for bit.
+        ``max_epochs`` may be raised to continue a finished run: the learning
+        rate, weight decay and EMA schedules then follow the new length from
+        the step reached (so the result differs from a run planned with the
+        new length from the start only in the epochs already done).
     distributed : {"auto", "off"}, default="auto"
         Under ``torchrun --nproc_per_node N`` (or in a process group that is
         already initialised), ``"auto"`` trains data-parallel with
@@ -316,6 +348,7 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         model_params=None,
         patch_size=16,
         n_timepoints=160,
+        layout="rois_x_time",
         gradients=None,
         recipe="vicreg",
         masking=None,
@@ -360,6 +393,7 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self.model_params = model_params
         self.patch_size = patch_size
         self.n_timepoints = n_timepoints
+        self.layout = layout
         self.gradients = gradients
         self.recipe = recipe
         self.masking = masking
@@ -401,108 +435,19 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self) -> None:
-        def positive_int(name):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, np.integer))
-                or value < 1
-            ):
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    _parameter_constraints = PRETRAINER_CONSTRAINTS
 
-        for name in (
-            "patch_size",
-            "n_timepoints",
-            "batch_size",
-            "accumulation_steps",
-            "embed_batch_size",
-            "checkpoint_every",
-            "monitor_every",
-        ):
-            positive_int(name)
-        if (
-            isinstance(self.max_epochs, bool)
-            or not isinstance(self.max_epochs, (int, np.integer))
-            or self.max_epochs < 0
-        ):
+    def _check_params(self) -> None:
+        """Every parameter checked before any data is read (see ``_constraints``)."""
+        self._validate_params()
+        check_pretrainer_relations(self)
+        # The loss terms validate their names and weights themselves.
+        self._objective(self._objective_settings())
+        if self.checkpoint_path is not None and Path(self.checkpoint_path).is_dir():
             raise ValueError(
-                f"max_epochs must be an integer >= 0; got {self.max_epochs!r}."
+                f"checkpoint_path={str(self.checkpoint_path)!r} is a folder; give a "
+                "file path such as 'run/checkpoint.pt'."
             )
-        if (
-            isinstance(self.num_workers, bool)
-            or not isinstance(self.num_workers, (int, np.integer))
-            or self.num_workers < 0
-        ):
-            raise ValueError(
-                f"num_workers must be an integer >= 0; got {self.num_workers!r}."
-            )
-        for name in ("resume", "compile"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(
-                    f"{name} must be True or False; got {getattr(self, name)!r}."
-                )
-        if self.n_timepoints % self.patch_size:
-            raise ValueError(
-                f"n_timepoints={self.n_timepoints} must be a multiple of "
-                f"patch_size={self.patch_size}."
-            )
-        settings = self._objective_settings()
-        for name, allowed in (
-            ("masking", MASKINGS),
-            ("ema_schedule", EMA_SCHEDULES),
-            ("monitor_readout", FEATURE_READOUTS),
-        ):
-            value = settings.get(name, getattr(self, name))
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
-        gain = settings["content_gain"]
-        if gain != "auto" and (
-            isinstance(gain, bool)
-            or not isinstance(gain, (int, float))
-            or not 0 < gain < float("inf")
-        ):
-            raise ValueError(
-                f"content_gain must be 'auto' or a finite number > 0; got {gain!r}."
-            )
-        # The loss terms validate themselves (names and values in the message).
-        self._objective(settings)
-        for name, allowed in (
-            ("precision", ("auto", "float32", "bfloat16")),
-            ("embed_window", WINDOWS),
-            ("distributed", DISTRIBUTED_MODES),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{name} must be one of {allowed}; got {getattr(self, name)!r}."
-                )
-        for name in ("lr", "final_lr", "weight_decay", "final_weight_decay"):
-            value = getattr(self, name)
-            if (
-                not isinstance(value, (int, float))
-                or value < 0
-                or not np.isfinite(value)
-            ):
-                raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0; got {self.lr!r}.")
-        try:
-            m0, m1 = (float(m) for m in self.ema)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"ema must be a pair (start, end); got {self.ema!r}."
-            ) from None
-        if not 0.0 <= m0 <= m1 <= 1.0:
-            raise ValueError(
-                f"ema must satisfy 0 <= start <= end <= 1; got {self.ema!r}."
-            )
-        for name in ("model_params", "masking_params"):
-            if getattr(self, name) is not None and not isinstance(
-                getattr(self, name), dict
-            ):
-                raise ValueError(
-                    f"{name} must be a dict or None; got {getattr(self, name)!r}."
-                )
 
     def _objective_settings(self) -> dict:
         """The recipe's objective settings with the explicit parameters applied."""
@@ -565,7 +510,7 @@ np.memmap, path or TimeSeriesSource
         device = resolve_device(self.device)
         context = setup_distributed(self.distributed, device.type)
         device = _rank_device(device, context)
-        source = as_source(X)
+        source = as_source(X, layout=self.layout)
         source.check_lengths(self.n_timepoints)
         n_rois, n_subjects = source.n_rois, len(source)
         if n_rois < 2:
@@ -575,7 +520,7 @@ np.memmap, path or TimeSeriesSource
                 f"batch_size={self.batch_size} is the global batch and must be a "
                 f"multiple of the number of processes ({context.world_size})."
             )
-        resumed = self._resume_payload(n_rois, n_subjects)
+        resumed = load_resume_checkpoint(self, source) if self.resume else None
         settings = self._objective_settings()
         # Seeds 4 and 5 were added after the first three: spawn_seeds keeps the
         # first ones unchanged, so runs without the new terms are as before.
@@ -588,10 +533,24 @@ np.memmap, path or TimeSeriesSource
         ).to(device)
         if resumed is not None:
             gradients = resumed["gradients"].numpy()
+            if self.gradients is not None:
+                check_same_gradients(
+                    gradients,
+                    resolve_gradients(
+                        self.gradients, source, n_rois, init_seed % (2**32)
+                    ),
+                    self.checkpoint_path,
+                )
         else:
             gradients = resolve_gradients(
                 self.gradients, source, n_rois, init_seed % (2**32)
             )
+        check_n_rois(
+            n_rois,
+            gradients.shape[0],
+            "gradients",
+            n_timepoints=source.lengths,
+        )
         enc_cfg, pred_cfg = self._configs(n_rois, gradients.shape[1])
 
         init_gen = torch.Generator().manual_seed(init_seed)
@@ -625,6 +584,8 @@ np.memmap, path or TimeSeriesSource
                 module.to(device)
         settings["content_gain"] = gain
         input_offset = offset_ratio(diagnostic_x)
+        if context.is_main:
+            warn_if_unscaled(diagnostic_x, input_offset)
 
         trainer = JEPATrainer(
             *self._compiled(
@@ -663,6 +624,9 @@ np.memmap, path or TimeSeriesSource
             source, self.n_timepoints, num_workers=self.num_workers, device=device
         )
         history, first_epoch = [], 1
+        fingerprint = (
+            data_fingerprint(source) if self.checkpoint_path is not None else None
+        )
         if resumed is not None:
             state = resumed["training"]
             trainer.load_state_dict(state["trainer"])
@@ -733,6 +697,7 @@ np.memmap, path or TimeSeriesSource
                     payload["training"] = {
                         "epoch": epoch,
                         "n_subjects": n_subjects,
+                        "data": fingerprint,
                         "trainer": trainer.state_dict(),
                         "data_rng": json.dumps(data_rng.bit_generator.state),
                     }
@@ -788,7 +753,7 @@ np.memmap, path or TimeSeriesSource
         tic = time.perf_counter()
         records = []
         n_batches = len(loader)
-        for i, batch in enumerate(loader):
+        for i, batch in enumerate(iter_batches(loader)):
             records.append(
                 trainer.train_batch(
                     batch.to(device, non_blocking=True), sync=i == n_batches - 1
@@ -817,7 +782,7 @@ np.memmap, path or TimeSeriesSource
         X_val, y_val = monitor
         features = embed(
             target_encoder,
-            as_source(X_val),
+            as_source(X_val, layout=self.layout),
             n_timepoints=self.n_timepoints,
             window=self.embed_window,
             readout=self.monitor_readout,
@@ -825,46 +790,6 @@ np.memmap, path or TimeSeriesSource
             device=device,
         )
         return probe_score(features, y_val, seed)
-
-    def _resume_payload(self, n_rois: int, n_subjects: int) -> dict | None:
-        """The checkpoint to continue from, or None to start afresh."""
-        if not self.resume:
-            return None
-        if self.checkpoint_path is None:
-            raise ValueError("resume=True needs checkpoint_path to be set.")
-        path = Path(self.checkpoint_path)
-        if not path.exists():
-            logger.info("no checkpoint at %s yet: training from the start", path)
-            return None
-        payload = load_checkpoint(path)
-        if payload.get("format") != CHECKPOINT_FORMAT or "training" not in payload:
-            raise ValueError(
-                f"{path} is not a training checkpoint of BrainJEPAPretrainer "
-                "(written with checkpoint_path during fit); cannot resume from it."
-            )
-        names = set(inspect.signature(type(self).__init__).parameters) - {"self"}
-        saved = params_from_json(payload["params"], names)
-        ours = self.get_params(deep=False)
-        changed = sorted(
-            name
-            for name in names - _RUNTIME_PARAMS
-            if params_to_json({name: saved.get(name)})
-            != params_to_json({name: ours.get(name)})
-        )
-        if changed:
-            raise ValueError(
-                f"Cannot resume from {path}: it was trained with other values of "
-                f"{', '.join(changed)} (saved: "
-                + ", ".join(f"{n}={saved.get(n)!r}" for n in changed)
-                + ")."
-            )
-        state = payload["training"]
-        if (int(payload["n_rois"]), int(state["n_subjects"])) != (n_rois, n_subjects):
-            raise ValueError(
-                f"Cannot resume from {path}: it was trained on {state['n_subjects']} "
-                f"subjects x {payload['n_rois']} ROIs; X has {n_subjects} x {n_rois}."
-            )
-        return payload
 
     def _warn_if_collapsed(self, last: dict, input_offset: float) -> None:
         """Warn when a collapse statistic of the last epoch is below threshold.
@@ -916,14 +841,20 @@ np.memmap, path or TimeSeriesSource
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            In ``layout``, as for ``fit``.
 
         Returns
         -------
         features : ndarray of shape (n_subjects, embed_dim), float32
         """
         check_is_fitted(self)
-        source = as_source(X)
-        check_n_rois(source.n_rois, self.n_rois_, type(self).__name__)
+        source = as_source(X, layout=self.layout)
+        check_n_rois(
+            source.n_rois,
+            self.n_rois_,
+            type(self).__name__,
+            n_timepoints=source.lengths,
+        )
         device = resolve_device(self.device)
         encoder = self.target_encoder_.to(device)
         try:
@@ -1018,6 +949,22 @@ np.memmap, path or TimeSeriesSource
                 f"{payload.get('format')!r}). For the official Brain-JEPA checkpoint, "
                 "use BrainJEPAEmbedder(checkpoint=..., gradients=...)."
             )
+        require_keys(
+            payload,
+            (
+                "params",
+                "encoder_config",
+                "predictor_config",
+                "encoder",
+                "target_encoder",
+                "predictor",
+                "gradients",
+                "history",
+                "n_rois",
+            ),
+            path,
+            "BrainJEPAPretrainer.load",
+        )
         names = set(inspect.signature(cls.__init__).parameters) - {"self"}
         params = params_from_json(payload["params"], names)
         params["device"] = device
