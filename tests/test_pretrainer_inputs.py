@@ -9,7 +9,11 @@ import pytest
 import torch
 
 from sk_brainjepa.datasets import ScaledSource, SubjectRobustScaling
-from sk_brainjepa.estimators import BrainJEPAPretrainer, UnscaledInputWarning
+from sk_brainjepa.estimators import (
+    BrainJEPAClassifier,
+    BrainJEPAPretrainer,
+    UnscaledInputWarning,
+)
 from sk_brainjepa.gradients import GradientPositioner
 from sk_brainjepa.preprocessing import FunctionalConnectivity
 from sk_brainjepa.training import JEPATrainer
@@ -217,3 +221,19 @@ def test_nan_read_in_a_worker_is_reported_as_itself(tmp_path):
     assert "contains" in message and "NaN" in message
     assert "DataLoader worker" not in message
     assert "Traceback" not in message
+
+
+def test_fine_tuner_reads_time_by_roi_subjects_with_layout():
+    X = _data(n_subjects=12)
+    y = np.arange(12) % 2
+    pretrainer = BrainJEPAPretrainer(**{**PARAMS, "max_epochs": 0}).fit(X)
+    common = dict(pretrainer=pretrainer, max_epochs=1, random_state=0)
+    ours = BrainJEPAClassifier(**common).fit(X, y)
+    theirs = BrainJEPAClassifier(**common, layout="time_x_rois").fit(
+        [x.T for x in X], y
+    )
+    np.testing.assert_allclose(
+        ours.predict_proba(X), theirs.predict_proba(X.transpose(0, 2, 1)), atol=1e-6
+    )
+    with pytest.raises(ValueError, match="looks transposed"):
+        ours.predict(_data(n_rois=32, n_timepoints=6))

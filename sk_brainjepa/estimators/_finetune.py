@@ -7,7 +7,13 @@ import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import LRScheduler
 
-from sk_brainjepa._utils._validation import check_timeseries
+from sk_brainjepa._utils._validation import (
+    apply_layout,
+    check_layout,
+    check_n_rois,
+    check_timeseries,
+    n_rois_of,
+)
 from sk_brainjepa.estimators._loading import load_pretrained_encoder
 from sk_brainjepa.estimators._nets import SeededNetMixin
 from sk_brainjepa.nn import BrainJEPAPredictionModel, layer_decay_groups
@@ -28,6 +34,7 @@ class _FineTuneMixin(SeededNetMixin):
         pretrainer=None,
         gradients=None,
         n_timepoints=None,
+        layout="rois_x_time",
         freeze_encoder=False,
         layer_decay=0.75,
         weight_decay=0.05,
@@ -44,6 +51,7 @@ class _FineTuneMixin(SeededNetMixin):
         self.pretrainer = pretrainer
         self.gradients = gradients
         self.n_timepoints = n_timepoints
+        self.layout = layout
         self.freeze_encoder = freeze_encoder
         self.layer_decay = layer_decay
         self.weight_decay = weight_decay
@@ -108,7 +116,16 @@ class _FineTuneMixin(SeededNetMixin):
     def get_dataset(self, X, y=None):
         """Validated time series as one float32 array (centre windows if ragged)."""
         if not isinstance(X, torch.utils.data.Dataset):
-            X = check_timeseries(X)
+            X = check_timeseries(apply_layout(X, check_layout(self.layout)))
+            module = getattr(self, "module_", None)
+            if module is not None:
+                lengths = [x.shape[-1] for x in X]
+                check_n_rois(
+                    n_rois_of(X),
+                    module.encoder.config.n_rois,
+                    "the pretrained encoder",
+                    n_timepoints=lengths,
+                )
             if isinstance(X, list):
                 window = min(x.shape[1] for x in X)
                 X = np.stack(
@@ -141,6 +158,9 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
         Gradients of an official checkpoint.
     n_timepoints : int or None, default=None
         Model window; longer series are centre-cropped.
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D array is ordered; "time_x_rois" is what
+        nilearn maskers return.
     freeze_encoder : bool, default=False
         Train only the head (linear probing by gradient descent, as the
         official code's linear probe).
