@@ -34,6 +34,7 @@ from sk_brainjepa.preprocessing import (
     FunctionalConnectivity,
     ROIRobustScaler,
     SampleZScore,
+    SubjectRobustScaler,
     TemporalResampler,
     official_scaling,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "GradientPositioner",
     "ROIRobustScaler",
     "SampleZScore",
+    "SubjectRobustScaler",
     "TemporalResampler",
     "TrainValTestSplit",
     "__version__",

@@ -13,6 +13,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import check_param_validation
 
 from sk_brainjepa import (
     BrainJEPAPretrainer,
@@ -22,7 +23,7 @@ from sk_brainjepa import (
     SampleZScore,
     TemporalResampler,
 )
-from sk_brainjepa.preprocessing import DynamicFeatures
+from sk_brainjepa.preprocessing import DynamicFeatures, SubjectRobustScaler
 
 
 def _timeseries(n_subjects=6, n_rois=8, n_timepoints=40, seed=0):
@@ -46,6 +47,7 @@ CASES = [
     (ROIRobustScaler(statistics="subject_mean"), _timeseries, True),
     (ROIRobustScaler(center_subjects=True), _timeseries, True),
     (SampleZScore(), _timeseries, True),
+    (SubjectRobustScaler(), _timeseries, True),
     (
         TemporalResampler(
             tr=1.0, target_tr=2.0, n_timepoints=12, crop="random", random_state=0
@@ -144,7 +146,7 @@ def test_list_input_matches_array_input(estimator, make_data, is_series):
 def test_roi_count_mismatch_is_rejected(estimator, make_data, is_series):
     est = clone(estimator).fit(make_data())
     other = make_data(n_rois=7) if is_series else _fc(n_rois=7)
-    with pytest.raises(ValueError, match="7 ROIs.*fitted on data with 8 ROIs"):
+    with pytest.raises(ValueError, match="7 ROIs.*(expects|fitted on) 8 ROIs"):
         est.transform(other)
 
 
@@ -176,3 +178,37 @@ def test_tags_declare_input_contract(estimator, make_data, is_series):
         assert tags.input_tags.three_d_array and not tags.input_tags.two_d_array
     else:
         assert tags.input_tags.pairwise
+
+
+# The transformers whose parameters are validated with scikit-learn's
+# _parameter_constraints (the pretrainer's own suite covers the pretrainer).
+VALIDATED = [(e, m, s) for e, m, s in CASES if not isinstance(e, BrainJEPAPretrainer)]
+VALIDATED_IDS = [f"{type(e).__name__}-{i}" for i, (e, _, _) in enumerate(VALIDATED)]
+
+
+@pytest.mark.parametrize(
+    "estimator, make_data, is_series", VALIDATED, ids=VALIDATED_IDS
+)
+def test_param_validation(estimator, make_data, is_series):
+    # scikit-learn's own check: a constraint for every parameter, and a bad
+    # type or value rejected by fit and fit_transform, naming the parameter,
+    # before the (2-D, so invalid) data is looked at.
+    check_param_validation(type(estimator).__name__, estimator)
+
+
+@pytest.mark.parametrize(
+    "estimator, make_data, is_series", VALIDATED, ids=VALIDATED_IDS
+)
+def test_feature_names_out_match_output(estimator, make_data, is_series):
+    X = make_data()
+    est = clone(estimator).fit(X)
+    out = np.asarray(est.transform(X))
+    if isinstance(est, GradientPositioner):
+        # (n_subjects, n_rois, n_components) gradients are not features.
+        assert not hasattr(est, "get_feature_names_out")
+        return
+    names = est.get_feature_names_out()
+    # Time series keep their ROIs (axis 1); features are the columns.
+    n_out = X.shape[1] if out.ndim == 3 else out.shape[1]
+    assert len(names) == n_out and len(set(names)) == n_out
+    assert all(isinstance(n, str) for n in names)

@@ -280,14 +280,14 @@ def test_moments_see_the_sign_of_skew():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"kind": "spectral"}, "kind must be one of"),
+        ({"kind": "spectral"}, "'kind' parameter of DynamicFeatures must be"),
         ({"lags": ()}, "lags must be a non-empty sequence of positive integers"),
         ({"lags": (0, 1)}, "lags must be a non-empty sequence of positive integers"),
         ({"lags": (1.5,)}, "lags must be a non-empty sequence of positive integers"),
         ({"lags": (2, 2)}, "lags must not repeat"),
-        ({"window": 2}, "window must be an integer of at least 3"),
-        ({"window": 10.0}, "window must be an integer of at least 3"),
-        ({"step": 0}, "step must be a positive integer or None"),
+        ({"window": 2}, r"'window' parameter of DynamicFeatures .* \[3"),
+        ({"window": 10.0}, r"'window' parameter of DynamicFeatures .* \[3"),
+        ({"step": 0}, "'step' parameter of DynamicFeatures must be"),
         ({"window": 50, "step": 10}, "at least 70 are needed.*states features"),
         ({"kind": "lagged", "lags": (59,)}, "at least 61 are needed"),
     ],

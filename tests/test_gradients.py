@@ -9,7 +9,12 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import (
+    check_n_features_in_after_fitting,
+    parametrize_with_checks,
+)
 
 from sk_brainjepa.gradients import (
     GradientPositioner,
@@ -463,15 +468,69 @@ def test_positioner_roi_mismatch(fc, fc_stack):
     other = make_fc(9, n_rois=20)
     with pytest.raises(
         ValueError,
-        match="X has 20 ROIs, but GradientPositioner was fitted on data with 30",
+        match=(
+            "X has 20 features, but GradientPositioner is expecting 30 features as "
+            "input: X has 20 ROIs .* fitted on 30 ROIs"
+        ),
     ):
         positioner.transform(other)
 
 
-@pytest.mark.parametrize("params, match", BAD_PARAMS)
+# The positioner checks types and ranges with scikit-learn's parameter
+# validation; the bool and data-dependent checks are the shared ones.
+POSITIONER_BAD_PARAMS = [
+    ({"n_components": 0}, "'n_components' parameter of GradientPositioner"),
+    ({"n_components": 2.5}, "'n_components' parameter of GradientPositioner"),
+    ({"n_components": True}, "n_components must be a positive int"),
+    ({"kernel": "rbf"}, "'kernel' parameter of GradientPositioner must be a str"),
+    ({"sparsity": -0.1}, r"'sparsity' parameter .* range \[0.0, 1.0\)"),
+    ({"sparsity": 1.0}, r"'sparsity' parameter .* range \[0.0, 1.0\)"),
+    ({"sparsity": "high"}, "'sparsity' parameter of GradientPositioner"),
+    ({"alpha": -0.1}, r"'alpha' parameter .* range \[0.0, 1.0\]"),
+    ({"alpha": 1.5}, r"'alpha' parameter .* range \[0.0, 1.0\]"),
+    ({"diffusion_time": -1}, "'diffusion_time' parameter of GradientPositioner"),
+    ({"diffusion_time": np.inf}, "'diffusion_time' parameter of GradientPositioner"),
+    ({"random_state": "seed"}, "'random_state' parameter of GradientPositioner"),
+]
+
+
+@pytest.mark.parametrize("params, match", POSITIONER_BAD_PARAMS)
 def test_positioner_bad_params(fc, params, match):
     with pytest.raises(ValueError, match=match):
         GradientPositioner(**{"n_components": 2, **params}).fit(fc)
+
+
+def test_positioner_bad_params_fail_before_data_is_read():
+    # NaN input too: the parameter is reported first, by fit and fit_transform.
+    bad = GradientPositioner(kernel="rbf")
+    for method in (bad.fit, bad.fit_transform):
+        with pytest.raises(InvalidParameterError, match="'kernel' parameter"):
+            method(np.full((5, 5), np.nan))
+
+
+def test_positioner_accepts_numpy_scalar_params(fc):
+    numpy_params = GradientPositioner(
+        n_components=np.int64(3),
+        sparsity=np.float32(0.5),
+        alpha=np.float64(0.5),
+        diffusion_time=np.int32(0),
+    )
+    reference = GradientPositioner(n_components=3, sparsity=0.5)
+    assert_allclose(numpy_params.fit(fc).gradients_, reference.fit(fc).gradients_)
+
+
+def test_positioner_declares_pairwise_input():
+    tags = get_tags(GradientPositioner())
+    # Square FC matrices: scikit-learn's checks then feed (n, n) kernels.
+    assert tags.input_tags.pairwise and tags.input_tags.three_d_array
+
+
+def test_positioner_checks_n_features_in_like_sklearn():
+    # scikit-learn's own check: a matrix with another column count is
+    # rejected at transform time, in its wording.
+    check_n_features_in_after_fitting(
+        "GradientPositioner", GradientPositioner(n_components=2, sparsity=0.5)
+    )
 
 
 def test_positioner_too_many_components(fc):
@@ -508,12 +567,6 @@ def _expected_failed_checks(estimator):
         "check_fit_idempotent": (
             "transform takes matrices over the fitted ROIs, not (n_test, n_train) "
             "kernels; idempotence is tested in test_positioner_refit_is_idempotent"
-        ),
-        "check_n_features_in_after_fitting": (
-            "a ROI-count mismatch is reported in the project-wide wording of "
-            "check_n_rois ('X has 1 ROIs, but GradientPositioner was fitted on "
-            "data with 15 ROIs'), not scikit-learn's 'features' wording; tested in "
-            "test_positioner_roi_mismatch"
         ),
     }
     if estimator.sparsity == 0.9:

@@ -174,7 +174,7 @@ def test_bad_input_names_parameter_and_shape(cohort):
         SampleZScore().fit(bad)
     with pytest.raises(ValueError, match="X contains 1 NaN or infinite"):
         SampleZScore().fit(cohort).transform(bad)
-    with pytest.raises(ValueError, match="7 ROIs.*fitted on data with 6 ROIs"):
+    with pytest.raises(ValueError, match="7 ROIs.*SampleZScore expects 6 ROIs"):
         SampleZScore().fit(cohort).transform(np.ones((2, 7, 10)))
     # Streaming: NaN in a run, and arrays of the wrong rank.
     with pytest.raises(ValueError, match=r"^x contains NaN or infinite values;"):
@@ -197,11 +197,33 @@ def test_bad_input_names_parameter_and_shape(cohort):
         ({"min_std": "x"}, "min_std must be a number >= 0; got 'x'"),
     ],
 )
+def test_streaming_bad_params(params, match):
+    with pytest.raises(ValueError, match=match):
+        SampleZScoring(**params)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"ddof": -1}, r"'ddof' parameter of SampleZScore must be an int .* Got -1"),
+        ({"ddof": 1.5}, r"'ddof' parameter of SampleZScore must be an int"),
+        # An Integral interval lets a bool through; the shared check does not.
+        ({"ddof": True}, "ddof must be an integer >= 0; got True"),
+        ({"min_std": -1.0}, r"'min_std' parameter of SampleZScore must be a float"),
+        ({"min_std": "x"}, r"'min_std' parameter of SampleZScore must be a float"),
+        ({"layout": "rois"}, r"'layout' parameter of SampleZScore must be a str"),
+    ],
+)
 def test_bad_params(cohort, params, match):
     with pytest.raises(ValueError, match=match):
         SampleZScore(**params).fit(cohort)
-    with pytest.raises(ValueError, match=match):
-        SampleZScoring(**params)
+
+
+def test_numpy_scalar_params(cohort):
+    est = SampleZScore(ddof=np.int64(0), min_std=np.float32(1e-6))
+    assert_allclose(
+        est.fit_transform(cohort), SampleZScore(ddof=0).fit_transform(cohort)
+    )
 
 
 def test_streaming_bad_over_and_too_few_values():
@@ -214,7 +236,7 @@ def test_streaming_bad_over_and_too_few_values():
 # --------------------------------------------------------- sklearn contract
 def test_sklearn_contract(cohort):
     est = SampleZScore(ddof=0, min_std=1e-6)
-    assert est.get_params() == {"ddof": 0, "min_std": 1e-6}
+    assert est.get_params() == {"ddof": 0, "min_std": 1e-6, "layout": "rois_x_time"}
     cloned = clone(est)
     assert cloned.get_params() == est.get_params()
     assert not [k for k in vars(cloned) if k.endswith("_")]

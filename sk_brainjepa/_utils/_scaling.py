@@ -113,3 +113,93 @@ def zscore_samples(
     mean = mean.astype(x.dtype).reshape(shape)
     std = std.astype(x.dtype).reshape(shape)
     return (x - mean) / std
+
+
+def _shown(indices: np.ndarray) -> str:
+    """The first ten indices, comma-separated, with an ellipsis for more."""
+    return ", ".join(map(str, indices[:10])) + (", ..." if indices.size > 10 else "")
+
+
+def robust_statistics(values: np.ndarray, quantile_range) -> tuple[np.ndarray, ...]:
+    """Median and quantile range of each column.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_values, n_rois)
+        One column per ROI (frames, or subject means, down the rows).
+    quantile_range : tuple of float
+        ``(q_min, q_max)`` percentiles, already checked.
+
+    Returns
+    -------
+    center : ndarray of shape (n_rois,)
+        Column medians.
+    scale : ndarray of shape (n_rois,)
+        ``percentile(q_max) - percentile(q_min)`` of each column.
+    """
+    center = np.median(values, axis=0)
+    lo, hi = np.percentile(values, list(quantile_range), axis=0)
+    return center, hi - lo
+
+
+def scale_rois(x: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``(x - center) / scale`` per ROI, in ``x``'s dtype.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_rois, n_timepoints)
+    center, scale : ndarray of shape (n_rois,)
+
+    Returns
+    -------
+    x_scaled : ndarray of shape (n_rois, n_timepoints)
+    """
+    # Statistics are cast to the data's dtype so float32 input stays float32.
+    return (x - center.astype(x.dtype)[:, None]) / scale.astype(x.dtype)[:, None]
+
+
+def robust_scale_subject(
+    x: np.ndarray,
+    quantile_range=(25.0, 75.0),
+    *,
+    min_scale: float = 1e-12,
+    name: str | None = None,
+) -> np.ndarray:
+    """Scale each ROI of one subject by its own median and interquartile range.
+
+    The one formula behind
+    :class:`~sk_brainjepa.preprocessing.SubjectRobustScaler` (in memory) and
+    :class:`~sk_brainjepa.datasets.SubjectRobustScaling` (streamed). It
+    equals ``ROIRobustScaler(quantile_range=...).fit_transform(x[None])[0]``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_rois, n_timepoints)
+        One subject's run, float32 or float64.
+    quantile_range : tuple of float, default=(25.0, 75.0)
+        ``(q_min, q_max)`` percentiles, already checked.
+    min_scale : float, default=1e-12
+        A ROI whose range is at or below this is constant.
+    name : str or None, default=None
+        Names the subject in the error message.
+
+    Returns
+    -------
+    x_scaled : ndarray of shape (n_rois, n_timepoints), dtype of ``x``
+
+    Raises
+    ------
+    ValueError
+        If a ROI is constant within the subject, with its index.
+    """
+    # Same reductions, on the same (frames, ROIs) layout, as ROIRobustScaler.fit.
+    center, scale = robust_statistics(x.T, quantile_range)
+    constant = np.flatnonzero(scale <= min_scale)
+    if constant.size:
+        prefix = f"{name}: " if name else ""
+        raise ValueError(
+            f"{prefix}{constant.size} ROI(s) are constant within the subject (zero "
+            f"interquartile range), so they cannot be scaled: ROI index "
+            f"{_shown(constant)}."
+        )
+    return scale_rois(x, center, scale)

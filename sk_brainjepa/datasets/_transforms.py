@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sk_brainjepa._utils._scaling import check_zscore_params, zscore_samples
+from sk_brainjepa._utils._scaling import (
+    check_zscore_params,
+    robust_scale_subject,
+    zscore_samples,
+)
 from sk_brainjepa._utils._validation import check_quantile_range
 from sk_brainjepa.datasets._sources import TimeSeriesSource, as_source
 
@@ -69,9 +73,12 @@ class ROIScalerTransform:
 class SubjectRobustScaling:
     """Scale each ROI by its own median and IQR within one subject's run.
 
-    Equal to ``ROIRobustScaler().fit_transform(x[np.newaxis])[0]`` for each
-    subject ``x`` (the per-subject scaling of the benchmarks): no other
-    subject's statistics are used, so it needs no fitting.
+    The streaming form of
+    :class:`~sk_brainjepa.preprocessing.SubjectRobustScaler` (the same
+    function computes both): equal to
+    ``ROIRobustScaler().fit_transform(x[np.newaxis])[0]`` for each subject
+    ``x`` (the per-subject scaling of the benchmarks). No other subject's
+    statistics are used, so it needs no fitting.
 
     Parameters
     ----------
@@ -93,21 +100,7 @@ class SubjectRobustScaling:
         self.needs_full_run = over == "run"
 
     def _scale_one(self, x: np.ndarray) -> np.ndarray:
-        # Same reductions, on the same (frames, ROIs) layout, as ROIRobustScaler.fit.
-        values = x.T
-        center = np.median(values, axis=0)
-        lo, hi = np.percentile(values, list(self.quantile_range), axis=0)
-        scale = hi - lo
-        constant = np.flatnonzero(scale <= self.min_scale)
-        if constant.size:
-            raise ValueError(
-                f"{constant.size} ROI(s) are constant within the subject (zero "
-                f"interquartile range), so they cannot be scaled: ROI index "
-                f"{', '.join(map(str, constant[:10]))}."
-            )
-        center = center.astype(x.dtype)[:, None]
-        scale = scale.astype(x.dtype)[:, None]
-        return (x - center) / scale
+        return robust_scale_subject(x, self.quantile_range, min_scale=self.min_scale)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Scale ``x`` of shape (n_rois, n_timepoints) or a batch (B, n_rois, T)."""

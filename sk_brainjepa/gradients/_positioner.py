@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from sk_brainjepa._utils._validation import _check_finite, check_fc, check_n_rois
+from sk_brainjepa._utils._validation import _check_finite, check_fc
 from sk_brainjepa.gradients._alignment import procrustes_align
 from sk_brainjepa.gradients._embedding import (
     check_gradient_params,
     gradients_unchecked,
 )
+from sk_brainjepa.gradients._kernels import KERNELS
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +135,18 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
     (3, 40, 5)
     """
 
+    # Types and ranges; check_gradient_params then adds what depends on the
+    # data (n_components < n_rois, sparsity keeping an entry per row) and
+    # rejects booleans, which an Integral interval lets through.
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "kernel": [StrOptions({*KERNELS, "precomputed"})],
+        "sparsity": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, 1, closed="both")],
+        "diffusion_time": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         n_components=30,
@@ -200,15 +215,24 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
                 f"{arr.ndim}-D array of shape {arr.shape}. Reshape your data."
             )
         _check_finite(arr, "X")
-        if not reset:
-            check_n_rois(arr.shape[1], self.n_rois_, type(self).__name__)
+        if not reset and arr.shape[-1] != self.n_rois_:
+            # scikit-learn's wording (its check_n_features_in_after_fitting
+            # matches it), in ROIs too. Not check_n_rois: its hint about the
+            # time-series layout does not apply to square matrices.
+            raise ValueError(
+                f"X has {arr.shape[-1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_rois_} features as input: X has {arr.shape[-1]} "
+                f"ROIs (columns of each connectivity matrix) and it was fitted on "
+                f"{self.n_rois_} ROIs."
+            )
         # Bookkeeping only (n_features_in_, feature_names_in_): X is checked above.
         validate_data(self, X, reset=reset, skip_check_array=True)
         return check_fc(arr), arr.ndim == 2
 
     def _fit(self, X) -> tuple[np.ndarray, bool]:
         """Fit the group gradients; return the validated FC stack and 2-D flag."""
-        # Parameters first, so a bad value is reported before any data problem.
+        # Parameters first (the callers' _fit_context checked the types), so a
+        # bad value is reported before any data problem.
         self._check_params()
         fc, single = self._validate(X, reset=True)
         n_subjects, n_rois = fc.shape[:2]
@@ -240,6 +264,7 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
             aligned[i] = procrustes_align(gradients, self.gradients_)
         return aligned[0] if single else aligned
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Compute the group gradients.
 
@@ -278,6 +303,7 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
         fc, single = self._validate(X, reset=False)
         return self._align(fc, single)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit, then return the aligned gradients of ``X``.
 

@@ -1,7 +1,9 @@
 """Preprocessing transformers for ROI time series (scaling, resampling, FC).
 
 Also :class:`DynamicFeatures`, hand-made lagged, higher-moment and
-connectivity-state features of the time series.
+connectivity-state features of the time series. Every transformer takes
+``layout="rois_x_time"`` (or ``"time_x_rois"``) and returns time series in
+the layout it was given.
 """
 
 from sk_brainjepa.preprocessing._connectivity import (
@@ -15,7 +17,9 @@ from sk_brainjepa.preprocessing._resample import TemporalResampler
 from sk_brainjepa.preprocessing._scaling import (
     ROIRobustScaler,
     SampleZScore,
+    SubjectRobustScaler,
     official_scaling,
+    robust_scale_subject,
 )
 
 __all__ = [
@@ -23,9 +27,11 @@ __all__ = [
     "FunctionalConnectivity",
     "ROIRobustScaler",
     "SampleZScore",
+    "SubjectRobustScaler",
     "TemporalResampler",
     "fisher_z",
     "official_scaling",
+    "robust_scale_subject",
     "sym_matrix_to_vec",
     "vec_to_sym_matrix",
 ]

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.covariance import ledoit_wolf
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._validation import check_n_rois, check_timeseries, n_rois_of
+from sk_brainjepa._utils._validation import LAYOUTS, n_rois_of
+from sk_brainjepa.preprocessing._base import (
+    check_fitted_rois,
+    read_timeseries,
+    roi_names,
+)
 
 _KINDS = ("pearson", "partial")
 _OUTPUTS = ("matrix", "vector")
@@ -100,6 +107,20 @@ def _partial_correlation(x: np.ndarray, index: int) -> np.ndarray:
     return partial
 
 
+def _has_vector_output(estimator) -> bool:
+    """``get_feature_names_out`` exists only for ``output="vector"``.
+
+    Matrix output is 3-D: no columns to name, and no DataFrame to hold it.
+    Without the method, scikit-learn leaves it as an array even under
+    ``set_config(transform_output="pandas")`` (and offers no ``set_output``).
+    """
+    if estimator.output != "vector":
+        raise AttributeError(
+            "Feature names exist only for output='vector'; matrix output is 3-D."
+        )
+    return True
+
+
 class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
     """Compute functional connectivity (FC) for each subject.
 
@@ -114,6 +135,9 @@ class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEst
     output : {"matrix", "vector"}, default="matrix"
         Square matrices, or the upper triangle without the diagonal as a
         feature vector (for tabular estimators such as ``LogisticRegression``).
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D input array is ordered. The output does not
+        depend on it.
 
     Attributes
     ----------
@@ -133,25 +157,29 @@ class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEst
     (3, 10)
     """
 
-    def __init__(self, kind="pearson", *, fisher_z=False, output="matrix"):
+    _parameter_constraints: dict = {
+        "kind": [StrOptions(set(_KINDS))],
+        "fisher_z": ["boolean"],
+        "output": [StrOptions(set(_OUTPUTS))],
+        "layout": [StrOptions(set(LAYOUTS))],
+    }
+
+    def __init__(
+        self, kind="pearson", *, fisher_z=False, output="matrix", layout="rois_x_time"
+    ):
         self.kind = kind
         self.fisher_z = fisher_z
         self.output = output
+        self.layout = layout
 
-    def _check_params(self) -> None:
-        if self.kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}; got {self.kind!r}.")
-        if self.output not in _OUTPUTS:
-            raise ValueError(f"output must be one of {_OUTPUTS}; got {self.output!r}.")
-        if not isinstance(self.fisher_z, (bool, np.bool_)):
-            raise ValueError(f"fisher_z must be True or False; got {self.fisher_z!r}.")
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check parameters and record the ROI count (nothing is learnt).
 
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series in ``layout``.
         y : None
             Ignored.
 
@@ -159,8 +187,7 @@ class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEst
         -------
         self : FunctionalConnectivity
         """
-        self._check_params()
-        X = check_timeseries(X, min_timepoints=3)
+        X = read_timeseries(X, self.layout, min_timepoints=3)
         self.n_rois_ = n_rois_of(X)
         self.n_features_in_ = self.n_rois_
         return self
@@ -171,7 +198,7 @@ class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEst
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Subjects may differ in length.
+            Time series in ``layout``; subjects may differ in length.
 
         Returns
         -------
@@ -180,8 +207,8 @@ class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEst
             The dtype follows the input (float32 stays float32).
         """
         check_is_fitted(self)
-        X = check_timeseries(X, min_timepoints=3)
-        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        X = read_timeseries(X, self.layout, min_timepoints=3)
+        check_fitted_rois(self, X)
         measure = _correlation if self.kind == "pearson" else _partial_correlation
         dtype = X.dtype if isinstance(X, np.ndarray) else X[0].dtype
         fc = np.stack([measure(x.astype(np.float64), i) for i, x in enumerate(X)])
@@ -193,24 +220,23 @@ class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEst
             fc = sym_matrix_to_vec(fc)
         return fc.astype(dtype, copy=False)
 
+    @available_if(_has_vector_output)
     def get_feature_names_out(self, input_features=None):
-        """Edge names ``fc_i_j`` for ``output="vector"``.
+        """Edge names ``fc_{a}_{b}`` for ``output="vector"``, in output order.
 
         Parameters
         ----------
-        input_features : None
-            Ignored; ROIs are named by index.
+        input_features : array-like of str of shape (n_rois,) or None
+            ROI names ``a``, ``b``; None names ROIs by index (``fc_0_1``).
 
         Returns
         -------
-        feature_names_out : ndarray of str
+        feature_names_out : ndarray of object of shape (n_edges,)
         """
         check_is_fitted(self)
-        if self.output != "vector":
-            raise ValueError(
-                "Feature names exist only for output='vector'; matrix output is 3-D."
-            )
+        names = roi_names(self, input_features)
         rows, cols = np.triu_indices(self.n_rois_, k=1)
         return np.asarray(
-            [f"fc_{i}_{j}" for i, j in zip(rows, cols, strict=True)], dtype=object
+            [f"fc_{names[i]}_{names[j]}" for i, j in zip(rows, cols, strict=True)],
+            dtype=object,
         )

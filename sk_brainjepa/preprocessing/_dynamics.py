@@ -5,11 +5,18 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._validation import check_n_rois, check_timeseries, n_rois_of
+from sk_brainjepa._utils._validation import LAYOUTS, n_rois_of
+from sk_brainjepa.preprocessing._base import (
+    check_fitted_rois,
+    frame_counts,
+    read_timeseries,
+    roi_names,
+)
 from sk_brainjepa.preprocessing._connectivity import _check_no_constant_roi
 
 _KINDS = ("all", "lagged", "moments", "states")
@@ -170,6 +177,9 @@ class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         Frames between window starts; None uses ``max(1, window // 4)``.
         Series must hold at least ``window + 2 * step`` frames (three
         windows).
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D input array is ordered. The output does not
+        depend on it.
 
     Attributes
     ----------
@@ -194,16 +204,31 @@ class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
     (3, 70)
     """
 
-    def __init__(self, kind="all", *, lags=(1, 2, 3), window=20, step=None):
+    # lags is a sequence (or one int); its entries are checked in _check_params.
+    _parameter_constraints: dict = {
+        "kind": [StrOptions(set(_KINDS))],
+        "lags": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "window": [Interval(Integral, 3, None, closed="left")],
+        "step": [Interval(Integral, 1, None, closed="left"), None],
+        "layout": [StrOptions(set(LAYOUTS))],
+    }
+
+    def __init__(
+        self, kind="all", *, lags=(1, 2, 3), window=20, step=None, layout="rois_x_time"
+    ):
         self.kind = kind
         self.lags = lags
         self.window = window
         self.step = step
+        self.layout = layout
 
     def _check_params(self) -> tuple[tuple[int, ...], int, int]:
-        """Validated ``(lags, window, step)``."""
-        if self.kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}; got {self.kind!r}.")
+        """Validated ``(lags, window, step)``.
+
+        ``fit`` has checked the types (``_parameter_constraints``); this
+        checks what they cannot express (each lag), and runs again in
+        ``transform`` and ``get_feature_names_out`` to derive the values.
+        """
         lags = self.lags
         if isinstance(lags, Integral) and not isinstance(lags, bool):
             lags = (lags,)
@@ -242,27 +267,33 @@ class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
             need = max(need, window + (_MIN_WINDOWS - 1) * step)
         return need
 
-    def _check_X(self, X):
+    def _check_X(self, X, *, fitted: bool = False):
+        """Validated ``(X, lags, window, step)``; ``fitted`` adds the ROI check."""
         lags, window, step = self._check_params()
+        X = read_timeseries(X, self.layout)
+        if fitted:
+            # Before the frame count: transposed data usually has too few
+            # frames, and this check names it as transposed.
+            check_fitted_rois(self, X)
         need = self._min_timepoints(lags, window, step)
-        try:
-            X = check_timeseries(X, min_timepoints=need)
-        except ValueError as exc:
-            if "time points" not in str(exc):
-                raise
+        shortest = min(frame_counts(X))
+        if shortest < need:
             raise ValueError(
-                f"{exc} (kind={self.kind!r}, lags={lags}, window={window}, "
-                f"step={step}: lagged features need max(lags) + 2 frames, "
-                f"states features window + {_MIN_WINDOWS - 1} * step.)"
-            ) from None
+                f"X has {shortest} time points in its shortest subject; at least "
+                f"{need} are needed (kind={self.kind!r}, lags={lags}, "
+                f"window={window}, step={step}: lagged features need max(lags) + 2 "
+                f"frames, states features window + {_MIN_WINDOWS - 1} * step)."
+            )
         return X, lags, window, step
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check parameters and record the ROI count (nothing is learnt).
 
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series in ``layout``.
         y : None
             Ignored.
 
@@ -294,7 +325,7 @@ class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Subjects may differ in length.
+            Time series in ``layout``; subjects may differ in length.
 
         Returns
         -------
@@ -305,8 +336,7 @@ class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
             the input (float32 stays float32).
         """
         check_is_fitted(self)
-        X, lags, window, step = self._check_X(X)
-        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        X, lags, window, step = self._check_X(X, fitted=True)
         dtype = X.dtype if isinstance(X, np.ndarray) else X[0].dtype
         features = np.stack(
             [
@@ -324,18 +354,18 @@ class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        input_features : None
-            Ignored; ROIs are named by index.
+        input_features : array-like of str of shape (n_rois,) or None
+            ROI names ``i``, ``j``; None names ROIs by index (``skew_0``).
 
         Returns
         -------
-        feature_names_out : ndarray of str
+        feature_names_out : ndarray of object of shape (n_features,)
         """
         check_is_fitted(self)
         lags, _, _ = self._check_params()
+        rois = roi_names(self, input_features)
         rows, cols = np.triu_indices(self.n_rois_, k=1)
-        edges = [f"{i}_{j}" for i, j in zip(rows, cols, strict=True)]
-        rois = [str(i) for i in range(self.n_rois_)]
+        edges = [f"{rois[i]}_{rois[j]}" for i, j in zip(rows, cols, strict=True)]
         groups = {
             "lagged": [f"lagasym_{lag}_{e}" for lag in lags for e in edges],
             "moments": [

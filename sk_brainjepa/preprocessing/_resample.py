@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._random import numpy_generator
-from sk_brainjepa._utils._validation import (
-    check_n_rois,
-    check_timeseries,
-    n_rois_of,
+from sk_brainjepa._utils._validation import LAYOUTS, apply_layout, n_rois_of
+from sk_brainjepa.preprocessing._base import (
+    TimeSeriesOutputMixin,
+    check_fitted_rois,
+    read_timeseries,
 )
 
 _METHODS = ("stride", "interpolate")
@@ -40,7 +44,9 @@ def _sample_positions(
     return start + np.arange(n_out) * step
 
 
-class TemporalResampler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+class TemporalResampler(
+    TimeSeriesOutputMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
+):
     """Resample ROI time series to a common TR and crop or pad to a fixed length.
 
     Brain-JEPA feeds windows of 160 frames at an effective TR of about 2 s (UKB
@@ -74,6 +80,9 @@ class TemporalResampler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
     random_state : int, RandomState instance or None, default=None
         Seeds the random crop positions. With an int, every call of
         ``transform`` places the windows identically.
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D array is ordered, in the input and in the
+        output; frames are resampled along the time axis either way.
 
     Attributes
     ----------
@@ -93,6 +102,17 @@ class TemporalResampler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
     (2, 5, 160)
     """
 
+    _parameter_constraints: dict = {
+        "tr": [Interval(Real, 0, None, closed="neither"), None],
+        "target_tr": [Interval(Real, 0, None, closed="neither")],
+        "method": [StrOptions(set(_METHODS))],
+        "n_timepoints": [Interval(Integral, 1, None, closed="left"), None],
+        "crop": [StrOptions(set(_CROPS))],
+        "pad": [StrOptions(set(_PADS))],
+        "random_state": ["random_state"],
+        "layout": [StrOptions(set(LAYOUTS))],
+    }
+
     def __init__(
         self,
         tr=None,
@@ -103,6 +123,7 @@ class TemporalResampler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         crop="center",
         pad="constant",
         random_state=None,
+        layout="rois_x_time",
     ):
         self.tr = tr
         self.target_tr = target_tr
@@ -111,38 +132,16 @@ class TemporalResampler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         self.crop = crop
         self.pad = pad
         self.random_state = random_state
+        self.layout = layout
 
-    def _check_params(self) -> float:
-        for name, value, allowed in (
-            ("method", self.method, _METHODS),
-            ("crop", self.crop, _CROPS),
-            ("pad", self.pad, _PADS),
-        ):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}; got {value!r}.")
-        if not (isinstance(self.target_tr, (int, float)) and self.target_tr > 0):
-            raise ValueError(
-                "target_tr must be a positive number of seconds; got "
-                f"{self.target_tr!r}."
-            )
-        if self.tr is not None and not (
-            isinstance(self.tr, (int, float)) and self.tr > 0
-        ):
-            raise ValueError(f"tr must be None or a positive number; got {self.tr!r}.")
-        if self.n_timepoints is not None and not (
-            isinstance(self.n_timepoints, (int, np.integer)) and self.n_timepoints >= 1
-        ):
-            raise ValueError(
-                f"n_timepoints must be None or an int >= 1; got {self.n_timepoints!r}."
-            )
-        return 1.0 if self.tr is None else float(self.target_tr) / float(self.tr)
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check parameters and record the ROI count (nothing is learnt).
 
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series in ``layout``.
         y : None
             Ignored.
 
@@ -150,8 +149,8 @@ class TemporalResampler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         -------
         self : TemporalResampler
         """
-        self.step_ = self._check_params()
-        X = check_timeseries(X)
+        X = read_timeseries(X, self.layout)
+        self.step_ = 1.0 if self.tr is None else float(self.target_tr) / float(self.tr)
         self.n_rois_ = n_rois_of(X)
         self.n_features_in_ = self.n_rois_
         return self
@@ -187,18 +186,20 @@ class TemporalResampler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series in ``layout``.
 
         Returns
         -------
         X_out : ndarray of shape (n_subjects, n_rois, n_timepoints_out) or list
             A 3-D array whenever every subject ends with the same length
-            (always the case when ``n_timepoints`` is set), else a list.
+            (always the case when ``n_timepoints`` is set), else a list; in
+            ``layout``.
         """
         check_is_fitted(self)
-        X = check_timeseries(X)
-        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        X = read_timeseries(X, self.layout)
+        check_fitted_rois(self, X)
         rng = numpy_generator(self.random_state)
         out = [self._resample_one(x, rng) for x in X]
         if len({o.shape[1] for o in out}) == 1:
-            return np.stack(out)
-        return out
+            out = np.stack(out)
+        return apply_layout(out, self.layout)

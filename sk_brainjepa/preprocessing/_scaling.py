@@ -1,33 +1,63 @@
 """Input scaling for Brain-JEPA.
 
-- :class:`ROIRobustScaler`: per-ROI robust scaling (paper section 3.1; its
-  ``subject_mean`` statistic is the official pretraining loader's).
+- :class:`ROIRobustScaler`: per-ROI robust scaling with statistics learnt on
+  training data (paper section 3.1; its ``subject_mean`` statistic is the
+  official pretraining loader's).
+- :class:`SubjectRobustScaler`: per-ROI robust scaling of each subject by its
+  own statistics (nothing learnt; the scaling the README recommends).
 - :class:`SampleZScore`: per-sample global z-score (the official downstream
   loader's ``use_normalization``).
 - :func:`official_scaling`: the transformer the official code applies at each
   stage, under one name.
+- :func:`robust_scale_subject`: the per-subject formula, shared with the
+  streaming :class:`~sk_brainjepa.datasets.SubjectRobustScaling`.
 """
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._scaling import check_zscore_params, zscore_samples
+from sk_brainjepa._utils._scaling import (
+    _shown,
+    check_zscore_params,
+    robust_scale_subject,
+    robust_statistics,
+    scale_rois,
+    zscore_samples,
+)
 from sk_brainjepa._utils._validation import (
-    check_n_rois,
+    LAYOUTS,
+    apply_layout,
     check_quantile_range,
-    check_timeseries,
     n_rois_of,
     stack_if_equal,
+)
+from sk_brainjepa.preprocessing._base import (
+    TimeSeriesOutputMixin,
+    check_fitted_rois,
+    read_timeseries,
 )
 
 _STATISTICS = ("pooled", "subject_mean")
 
+# The constraints every robust scaler shares. quantile_range is only checked
+# to be a sequence here; its order and bounds need check_quantile_range.
+_ROBUST_CONSTRAINTS = {
+    "quantile_range": ["array-like"],
+    "min_scale": [Interval(Real, 0, None, closed="left")],
+    "layout": [StrOptions(set(LAYOUTS))],
+}
 
-class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+
+class ROIRobustScaler(
+    TimeSeriesOutputMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
+):
     """Scale each ROI by a median and an interquartile range learnt on training data.
 
     Brain-JEPA removes the large, site- and ROI-specific offsets of raw BOLD
@@ -63,6 +93,10 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         statistics they then set the scale and shrink the dynamics. Not in
         the paper; ``inverse_transform`` cannot restore the removed offsets.
         Requires ``statistics="pooled"``.
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D array is ordered, in the input and in the
+        output: ``"time_x_rois"`` takes and returns (n_timepoints, n_rois)
+        subjects, as nilearn maskers give them.
 
     Attributes
     ----------
@@ -78,6 +112,7 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
     See Also
     --------
     sklearn.preprocessing.RobustScaler : the tabular equivalent.
+    SubjectRobustScaler : each subject scaled by its own statistics.
     official_scaling : the official code's scaler for each stage.
     SampleZScore : per-sample z-score, the official downstream scaling.
 
@@ -91,6 +126,12 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
     ((4, 6, 40), dtype('float32'))
     """
 
+    _parameter_constraints: dict = {
+        "statistics": [StrOptions(set(_STATISTICS))],
+        "center_subjects": ["boolean"],
+        **_ROBUST_CONSTRAINTS,
+    }
+
     def __init__(
         self,
         statistics="pooled",
@@ -98,30 +139,23 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         quantile_range=(25.0, 75.0),
         min_scale=1e-12,
         center_subjects=False,
+        layout="rois_x_time",
     ):
         self.statistics = statistics
         self.quantile_range = quantile_range
         self.min_scale = min_scale
         self.center_subjects = center_subjects
+        self.layout = layout
 
-    def _check_params(self):
-        if self.statistics not in _STATISTICS:
-            raise ValueError(
-                f"statistics must be one of {_STATISTICS}; got {self.statistics!r}."
-            )
-        q_lo, q_hi = check_quantile_range(self.quantile_range)
-        if not self.min_scale >= 0:
-            raise ValueError(f"min_scale must be >= 0; got {self.min_scale!r}.")
-        if not isinstance(self.center_subjects, (bool, np.bool_)):
-            raise ValueError(
-                f"center_subjects must be True or False; got {self.center_subjects!r}."
-            )
+    def _check_params(self) -> tuple[float, float]:
+        """The checks types cannot express; returns ``(q_min, q_max)``."""
+        quantiles = check_quantile_range(self.quantile_range)
         if self.center_subjects and self.statistics != "pooled":
             raise ValueError(
                 "center_subjects=True removes the subject means that "
                 "statistics='subject_mean' is computed from; use statistics='pooled'."
             )
-        return q_lo, q_hi
+        return quantiles
 
     def _centered(self, X):
         """Subjects with their per-ROI temporal means removed, when asked for."""
@@ -129,13 +163,15 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
             return X
         return [x - x.mean(axis=1, keepdims=True) for x in X]
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn per-ROI medians and IQRs.
 
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Training time series; a list may hold subjects of different lengths.
+            Training time series in ``layout``; a list may hold subjects of
+            different lengths.
         y : None
             Ignored.
 
@@ -143,28 +179,24 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         -------
         self : ROIRobustScaler
         """
-        q_lo, q_hi = self._check_params()
-        X = self._centered(check_timeseries(X))
+        quantiles = self._check_params()
+        X = self._centered(read_timeseries(X, self.layout))
         if self.statistics == "pooled":
-            # (n_rois, total frames): every frame of every subject counts once.
+            # (total frames, n_rois): every frame of every subject counts once.
             values = np.concatenate(list(X), axis=1).T
         else:
             # (n_subjects, n_rois). float64 means, as the official code's (its
             # CSVs load as float64): a float32 mean of a ROI near 8000 is only
             # good to ~1e-3, which the IQR of nearby means then carries.
             values = np.stack([x.mean(axis=1, dtype=np.float64) for x in X])
-        center = np.median(values, axis=0)
-        lo, hi = np.percentile(values, [q_lo, q_hi], axis=0)
-        scale = hi - lo
+        center, scale = robust_statistics(values, quantiles)
         constant = np.flatnonzero(scale <= self.min_scale)
         if constant.size:
-            shown = ", ".join(map(str, constant[:10])) + (
-                ", ..." if constant.size > 10 else ""
-            )
             raise ValueError(
                 f"{constant.size} ROI(s) have a zero interquartile range "
                 f"(statistics={self.statistics!r}), so they cannot be scaled: ROI "
-                f"index {shown}. Drop constant ROIs (e.g. empty parcels) first."
+                f"index {_shown(constant)}. Drop constant ROIs (e.g. empty parcels) "
+                "first."
             )
         self.center_ = center
         self.scale_ = scale
@@ -174,14 +206,16 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
 
     def _apply(self, X, inverse: bool):
         check_is_fitted(self)
-        X = check_timeseries(X)
-        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        X = read_timeseries(X, self.layout)
+        check_fitted_rois(self, X)
         out = []
         for x in X if inverse else self._centered(X):
-            center = self.center_.astype(x.dtype)[:, None]
-            scale = self.scale_.astype(x.dtype)[:, None]
-            out.append(x * scale + center if inverse else (x - center) / scale)
-        return stack_if_equal(out, X)
+            if inverse:
+                center = self.center_.astype(x.dtype)[:, None]
+                out.append(x * self.scale_.astype(x.dtype)[:, None] + center)
+            else:
+                out.append(scale_rois(x, self.center_, self.scale_))
+        return apply_layout(stack_if_equal(out, X), self.layout)
 
     def transform(self, X):
         """Scale time series with the fitted statistics.
@@ -189,11 +223,13 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series in ``layout``.
 
         Returns
         -------
         X_scaled : ndarray of shape (n_subjects, n_rois, n_timepoints) or list
-            Same container and dtype (float32 stays float32) as the input.
+            Same container, dtype (float32 stays float32) and ``layout`` as
+            the input.
         """
         return self._apply(X, inverse=False)
 
@@ -203,15 +239,137 @@ class ROIRobustScaler(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Scaled time series in ``layout``.
 
         Returns
         -------
         X_original : ndarray of shape (n_subjects, n_rois, n_timepoints) or list
+            Same container and ``layout`` as the input.
         """
         return self._apply(X, inverse=True)
 
 
-class SampleZScore(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+class SubjectRobustScaler(
+    TimeSeriesOutputMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
+):
+    """Scale each ROI of each subject by that subject's own median and IQR.
+
+    ``x[r] <- (x[r] - median(x[r])) / iqr(x[r])`` with the statistics of the
+    subject being scaled, so the per-subject ROI offsets of raw BOLD (scanner
+    gain, coil distance), which dwarf the fluctuations within a run, are
+    removed whatever the other subjects look like. Nothing is learnt from
+    other subjects: ``fit`` only records the ROI count that ``transform``
+    then checks, so the transformer can sit at the head of a ``Pipeline``
+    without leaking test statistics.
+
+    This is the in-memory form of
+    :class:`~sk_brainjepa.datasets.SubjectRobustScaling` (the same function
+    computes both); each subject is scaled as given, so put it before
+    :class:`TemporalResampler` to take the statistics over whole runs.
+
+    Read more in the README, section "Data formats and preprocessing".
+
+    Parameters
+    ----------
+    quantile_range : tuple of float, default=(25.0, 75.0)
+        Percentiles whose difference is the scale (25-75 gives the IQR).
+    min_scale : float, default=1e-12
+        A subject's ROI whose range is at or below this is constant (an empty
+        parcel, a failed scan): ``transform`` raises a ValueError naming the
+        subject and the ROI instead of dividing by zero.
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D array is ordered, in the input and in the
+        output.
+
+    Attributes
+    ----------
+    n_rois_ : int
+        Number of ROIs seen in ``fit``.
+    n_features_in_ : int
+        Same as ``n_rois_``: ROIs are the features of time-series input.
+
+    See Also
+    --------
+    ROIRobustScaler : statistics learnt once on training subjects.
+    SampleZScore : one mean and one std per subject, over all its ROIs.
+    sk_brainjepa.datasets.SubjectRobustScaling : the streamed form.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_brainjepa.preprocessing import SubjectRobustScaler
+    >>> X = np.random.default_rng(0).normal(8000.0, 50.0, (3, 4, 40))
+    >>> Xs = SubjectRobustScaler().fit_transform(X)
+    >>> bool(np.allclose(np.median(Xs, axis=2), 0.0))
+    True
+    """
+
+    _parameter_constraints: dict = dict(_ROBUST_CONSTRAINTS)
+
+    def __init__(
+        self, quantile_range=(25.0, 75.0), *, min_scale=1e-12, layout="rois_x_time"
+    ):
+        self.quantile_range = quantile_range
+        self.min_scale = min_scale
+        self.layout = layout
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the input and record its ROI count; there is nothing to learn.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series in ``layout``; a list may hold subjects of different
+            lengths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SubjectRobustScaler
+        """
+        check_quantile_range(self.quantile_range)
+        X = read_timeseries(X, self.layout)
+        self.n_rois_ = n_rois_of(X)
+        self.n_features_in_ = self.n_rois_
+        return self
+
+    def transform(self, X):
+        """Scale each subject's ROIs by the subject's own medians and IQRs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series in ``layout``; subjects may differ in length.
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_subjects, n_rois, n_timepoints) or list
+            Same container, dtype (float32 stays float32) and ``layout`` as
+            the input; each subject's ROIs have median 0 and IQR 1.
+
+        Raises
+        ------
+        ValueError
+            If a subject has a constant ROI, naming both.
+        """
+        check_is_fitted(self)
+        quantiles = check_quantile_range(self.quantile_range)
+        X = read_timeseries(X, self.layout)
+        check_fitted_rois(self, X)
+        out = [
+            robust_scale_subject(
+                x, quantiles, min_scale=float(self.min_scale), name=f"X[{i}]"
+            )
+            for i, x in enumerate(X)
+        ]
+        return apply_layout(stack_if_equal(out, X), self.layout)
+
+
+class SampleZScore(
+    TimeSeriesOutputMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
+):
     """Z-score each sample over all its ROIs and frames: one mean, one std.
 
     ``x <- (x - mean(x)) / std(x)``, the mean and standard deviation taken over
@@ -241,6 +399,9 @@ class SampleZScore(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
         A sample whose standard deviation is at or below this is constant (an
         empty or failed scan). The official code would return NaN or inf for
         it; here ``transform`` raises a ValueError naming the sample instead.
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D array is ordered, in the input and in the
+        output. The statistics do not depend on it.
 
     Attributes
     ----------
@@ -253,6 +414,7 @@ class SampleZScore(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
     --------
     official_scaling : this transformer for ``stage="downstream"``.
     ROIRobustScaler : per-ROI robust scaling with statistics learnt on training data.
+    SubjectRobustScaler : per-ROI robust scaling of each subject by itself.
 
     Examples
     --------
@@ -266,17 +428,26 @@ class SampleZScore(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, *, ddof=1, min_std=1e-12):
+    _parameter_constraints: dict = {
+        "ddof": [Interval(Integral, 0, None, closed="left")],
+        "min_std": [Interval(Real, 0, None, closed="left")],
+        "layout": [StrOptions(set(LAYOUTS))],
+    }
+
+    def __init__(self, *, ddof=1, min_std=1e-12, layout="rois_x_time"):
         self.ddof = ddof
         self.min_std = min_std
+        self.layout = layout
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the input and record its ROI count; there is nothing to learn.
 
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Time series; a list may hold subjects of different lengths.
+            Time series in ``layout``; a list may hold subjects of different
+            lengths.
         y : None
             Ignored.
 
@@ -284,8 +455,10 @@ class SampleZScore(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
         -------
         self : SampleZScore
         """
+        # The streaming SampleZScoring's check too: it also rejects ddof=True,
+        # which an Integral interval lets through.
         check_zscore_params(self.ddof, self.min_std)
-        X = check_timeseries(X)
+        X = read_timeseries(X, self.layout)
         self.n_rois_ = n_rois_of(X)
         self.n_features_in_ = self.n_rois_
         return self
@@ -296,12 +469,14 @@ class SampleZScore(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series in ``layout``.
 
         Returns
         -------
         X_scaled : ndarray of shape (n_subjects, n_rois, n_timepoints) or list
-            Same container and dtype (float32 stays float32) as the input; each
-            sample has mean 0 and standard deviation 1 (with the ``ddof`` used).
+            Same container, dtype (float32 stays float32) and ``layout`` as
+            the input; each sample has mean 0 and standard deviation 1 (with
+            the ``ddof`` used).
 
         Raises
         ------
@@ -311,13 +486,15 @@ class SampleZScore(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         ddof, min_std = check_zscore_params(self.ddof, self.min_std)
-        X = check_timeseries(X)
-        check_n_rois(n_rois_of(X), self.n_rois_, type(self).__name__)
+        X = read_timeseries(X, self.layout)
+        check_fitted_rois(self, X)
         kwargs = {"ddof": ddof, "min_std": min_std}
         if isinstance(X, np.ndarray):
             # One vectorised call; a constant sample is reported by its index in X.
-            return zscore_samples(X, name="X", **kwargs)
-        return [zscore_samples(x, name=f"X[{i}]", **kwargs) for i, x in enumerate(X)]
+            out = zscore_samples(X, name="X", **kwargs)
+        else:
+            out = [zscore_samples(x, name=f"X[{i}]", **kwargs) for i, x in enumerate(X)]
+        return apply_layout(out, self.layout)
 
 
 _STAGES = ("pretrain", "downstream")
