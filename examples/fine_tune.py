@@ -28,7 +28,7 @@ from sk_brainjepa import (
     train_val_test_split,
 )
 from sk_brainjepa.baselines import fc_linear_baseline
-from sk_brainjepa.datasets import SubjectRobustScaling
+from sk_brainjepa.preprocessing import SubjectRobustScaler
 
 log = logging.getLogger("fine_tune")
 
@@ -44,7 +44,7 @@ def main() -> None:
     X, pheno = make_brain_dynamics(
         n_subjects=n_subjects, n_rois=20, n_timepoints=160, random_state=0
     )
-    X = SubjectRobustScaling()(X)  # each subject scaled on its own run
+    X = SubjectRobustScaler().fit_transform(X)  # each subject scaled on its own run
     y = pheno[args.label].to_numpy()
     X_tr, X_va, X_te, y_tr, y_va, y_te = train_val_test_split(X, y, random_state=0)
 

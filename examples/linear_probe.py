@@ -34,7 +34,7 @@ from sk_brainjepa import (
     linear_probe,
     make_brain_dynamics,
 )
-from sk_brainjepa.datasets import SubjectRobustScaling
+from sk_brainjepa.preprocessing import SubjectRobustScaler
 
 log = logging.getLogger("linear_probe")
 
@@ -51,7 +51,7 @@ def main() -> None:
     )
     # Robust scaling of each subject on its own run: the simulator, like raw BOLD,
     # gives each subject ROI offsets far larger than its fluctuations.
-    X = SubjectRobustScaling()(X)
+    X = SubjectRobustScaler().fit_transform(X)
     pretrainer = BrainJEPAPretrainer(
         n_timepoints=160, max_epochs=epochs, batch_size=16, random_state=0
     ).fit(X)

@@ -23,7 +23,7 @@ from sk_brainjepa import (
     linear_probe,
     make_brain_dynamics,
 )
-from sk_brainjepa.datasets import SubjectRobustScaling
+from sk_brainjepa.preprocessing import SubjectRobustScaler
 
 log = logging.getLogger("quickstart")
 
@@ -71,7 +71,7 @@ def main() -> None:
     #    far more than the fluctuations within a run (the paper pools the
     #    statistics over subjects: ROIRobustScaler()); then TR 0.72 s -> 2.16 s
     #    (every third frame) and a window of 96 frames.
-    X = SubjectRobustScaling()(X)
+    X = SubjectRobustScaler().fit_transform(X)
     X = TemporalResampler(tr=0.72, target_tr=2.16, n_timepoints=96).fit_transform(X)
     log.info("preprocessed: %s, median %.2f, IQR-scaled", X.shape, float(np.median(X)))
 
