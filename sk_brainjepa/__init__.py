@@ -1,68 +1,59 @@
 """sk_brainjepa: the Brain-JEPA brain-dynamics foundation model for scikit-learn.
 
 The public names are re-exported here; the subpackages (``datasets``,
-``preprocessing``, ``gradients``) hold the implementation.
+``preprocessing``, ``gradients``, ``estimators``, ...) hold the implementation.
+Names are imported on first use (PEP 562), so ``import sk_brainjepa.preprocessing``
+does not load torch, skorch or pandas.
 """
 
-from sk_brainjepa._version import __version__
-from sk_brainjepa.datasets import (
-    load_group_fc,
-    load_hcp_rest,
-    load_timeseries,
-    make_brain_dynamics,
-)
-from sk_brainjepa.estimators import (
-    BrainJEPAClassifier,
-    BrainJEPAEmbedder,
-    BrainJEPAPretrainer,
-    BrainJEPARegressor,
-)
-from sk_brainjepa.gradients import (
-    GradientPositioner,
-    diffusion_gradients,
-    read_gradient_csv,
-    write_gradient_csv,
-)
-from sk_brainjepa.inspection import network_attention, roi_attention
-from sk_brainjepa.model_selection import (
-    TrainValTestSplit,
-    linear_probe,
-    probe_features,
-    train_val_test_split,
-)
-from sk_brainjepa.preprocessing import (
-    FunctionalConnectivity,
-    ROIRobustScaler,
-    SampleZScore,
-    SubjectRobustScaler,
-    TemporalResampler,
-    official_scaling,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BrainJEPAClassifier",
-    "BrainJEPAEmbedder",
-    "BrainJEPAPretrainer",
-    "BrainJEPARegressor",
-    "FunctionalConnectivity",
-    "GradientPositioner",
-    "ROIRobustScaler",
-    "SampleZScore",
-    "SubjectRobustScaler",
-    "TemporalResampler",
-    "TrainValTestSplit",
-    "__version__",
-    "diffusion_gradients",
-    "linear_probe",
-    "probe_features",
-    "load_group_fc",
-    "load_hcp_rest",
-    "load_timeseries",
-    "make_brain_dynamics",
-    "network_attention",
-    "official_scaling",
-    "read_gradient_csv",
-    "roi_attention",
-    "train_val_test_split",
-    "write_gradient_csv",
-]
+import importlib
+
+from sk_brainjepa._version import __version__
+
+# Public name -> the subpackage that defines it.
+_EXPORTS = {
+    "load_group_fc": "datasets",
+    "load_hcp_rest": "datasets",
+    "load_timeseries": "datasets",
+    "make_brain_dynamics": "datasets",
+    "BrainJEPAClassifier": "estimators",
+    "BrainJEPAEmbedder": "estimators",
+    "BrainJEPAPretrainer": "estimators",
+    "BrainJEPARegressor": "estimators",
+    "GradientPositioner": "gradients",
+    "diffusion_gradients": "gradients",
+    "read_gradient_csv": "gradients",
+    "write_gradient_csv": "gradients",
+    "network_attention": "inspection",
+    "roi_attention": "inspection",
+    "TrainValTestSplit": "model_selection",
+    "linear_probe": "model_selection",
+    "probe_features": "model_selection",
+    "train_val_test_split": "model_selection",
+    "FunctionalConnectivity": "preprocessing",
+    "ROIRobustScaler": "preprocessing",
+    "SampleZScore": "preprocessing",
+    "SubjectRobustScaler": "preprocessing",
+    "TemporalResampler": "preprocessing",
+    "official_scaling": "preprocessing",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str):
+    try:
+        subpackage = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(
+            f"module 'sk_brainjepa' has no attribute {name!r}"
+        ) from None
+    value = getattr(importlib.import_module(f"sk_brainjepa.{subpackage}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
