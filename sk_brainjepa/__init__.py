@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from sk_brainjepa._version import __version__
+from sk_brainjepa._version import __version__ as __version__
 
 # Public name -> the subpackage that defines it.
 _EXPORTS = {

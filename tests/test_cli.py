@@ -321,3 +321,258 @@ def test_console_script():
     result = subprocess.run(["sk-brainjepa", "embed", "--help"], capture_output=True,
                             text=True)  # fmt: skip
     assert result.returncode == 0 and "--readout" in result.stdout
+
+
+# ------------------------------------------- bad files and options: one line, exit 2
+def _run(argv) -> int:
+    """main's exit status, also when argparse exits."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+@pytest.fixture
+def bad_files(tmp_path, cohort, monkeypatch):
+    """Working directory with one bad file of each kind, and the good ones."""
+    root, folder, X, ids = cohort
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_folder").mkdir()
+    (tmp_path / "header.csv").write_text("g1,g2\n0.1,0.2\n")
+    (tmp_path / "not_a_checkpoint.pt").write_text("hello")
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "not_a_zip.npz").write_bytes(b"\x80\x81 not an archive")
+    table = pd.DataFrame(np.zeros((len(ids), 2)), index=pd.Index(ids, name="id"))
+    table.to_csv(tmp_path / "features.csv")
+    table.astype(object).assign(label="x").to_csv(tmp_path / "text_features.csv")
+    pd.DataFrame({"id": ids, "age": np.nan}).to_csv(
+        tmp_path / "no_age.csv", index=False
+    )
+    np.save(tmp_path / "four_d.npy", np.zeros((2, 3, 4, 5)))
+    for sub in ["a", "b"]:  # same file name, no BIDS entity: the same id
+        (tmp_path / sub).mkdir()
+        np.save(tmp_path / sub / "ts.npy", X[0])
+    return {"folder": folder, "pheno": root / "pheno.csv"}
+
+
+EMBED = ["embed", "{model}", "{folder}", "--out", "f.csv"]
+PROBE = ["probe", "features.csv", "--phenotypes", "{pheno}", "--column", "age"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        ([*EMBED, "--gradients", "missing.csv"], "gradient file missing.csv does not"),
+        (["pretrain", "{folder}", "--out", "m.pt", "--gradients", "missing.csv"],
+         "gradient file missing.csv does not"),
+        ([*EMBED, "--gradients", "header.csv"], "Could not read 'header.csv'"),
+        (["embed", "a_folder", "{folder}", "--out", "f.csv"],
+         "checkpoint a_folder is a folder"),
+        (["embed", "not_a_checkpoint.pt", "{folder}", "--out", "f.csv"],
+         "not a PyTorch checkpoint"),
+        (["embed", "{model}", "four_d.npy", "--out", "f.csv"],
+         "holds an array of shape (2, 3, 4, 5)"),
+        (["embed", "{model}", "a/ts.npy", "b/ts.npy", "--out", "f.csv"],
+         "give the same subject id 'ts'"),
+        ([*EMBED, "--npz-key", "bold"], None),  # .npy data: the key is not used
+        (["embed", "{model}", "{folder}", "--out", "a_folder"], "--out a_folder is a"),
+        (["pretrain", "{folder}", "--out", "a_folder"], "--out a_folder is a folder"),
+        (["gradients", "a_folder", "--out", "g.csv"], "FC file a_folder is a folder"),
+        (["gradients", "{folder}", "--timeseries", "--out", "a_folder"],
+         "--out a_folder is a folder"),
+        ([*PROBE, "--out", "s.npz"], "--out s.npz: expected a .csv, .tsv file"),
+        (["probe", "features.csv", "--phenotypes", "a_folder", "--column", "age",
+          "--out", "s.csv"], "phenotype table a_folder is a folder"),
+        (["probe", "features.csv", "--phenotypes", "empty.csv", "--column", "age",
+          "--out", "s.csv"], "empty.csv could not be parsed as a table"),
+        (["probe", "text_features.csv", "--phenotypes", "{pheno}", "--column", "age",
+          "--out", "s.csv"], "column 'label' holds text, not numbers"),
+        (["probe", "not_a_zip.npz", "--phenotypes", "{pheno}", "--column", "age",
+          "--out", "s.csv"], "features file not_a_zip.npz could not be read"),
+        (["probe", "features.csv", "--phenotypes", "no_age.csv", "--column", "age",
+          "--out", "s.csv"], "is empty for every subject with features"),
+        ([*PROBE, "--data", "{folder}", "--out", "s.csv"], "leave --data out"),
+        ([*PROBE, "--id-column", "subject", "--out", "s.csv"],
+         "--id-column 'subject' is not a column"),
+        ([*EMBED, "--index-col", "first"], "argument --index-col: expected 'infer'"),
+        ([*EMBED, "--batch-size", "0"], "'batch_size' parameter"),
+    ],
+)  # fmt: skip
+def test_bad_files_and_options_are_one_line_exit_2(
+    bad_files, model_file, capsys, argv, message
+):
+    fill = {**bad_files, "model": model_file}
+    argv = [a.format(**fill) for a in argv]
+    status = _run(["-q", *argv])
+    err = capsys.readouterr().err
+    if message is None:  # an option that does not apply is no error
+        assert status == 0, err
+        return
+    assert status == 2, err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and errors[0] == err.strip().splitlines()[-1], err
+    assert errors[0].startswith(f"sk-brainjepa {argv[0]}")
+    assert message in errors[0]
+
+
+# ---------------------------------------------------- tables, BIDS folders, ids
+def test_embed_drops_index_columns_of_tables(
+    cohort, model_file, tmp_path, capsys, caplog
+):
+    _, _, X, ids = cohort
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    for sid, x in zip(ids, X, strict=True):  # frames x ROIs, 'time' index
+        rois = [f"roi{j}" for j in range(N_ROIS)]
+        pd.DataFrame(x.T, columns=rois).rename_axis("time").to_csv(
+            tables / f"{sid}.csv"
+        )
+    out = tmp_path / "f.csv"
+    argv = ["embed", str(model_file), str(tables), "--layout", "time_x_rois",
+            "--out", str(out)]  # fmt: skip
+    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+        assert main(argv) == 0
+    assert "column 0 ('time') counts the rows" in caplog.text
+    expected = BrainJEPAEmbedder(model_file).fit(X).transform(X)
+    np.testing.assert_allclose(pd.read_csv(out, index_col=0), expected, atol=1e-6)
+    # --index-col none keeps the frame numbers as a ninth ROI, as asked.
+    assert main(["-q", *argv, "--index-col", "none"]) == 2
+    assert f"{N_ROIS + 1} ROIs" in capsys.readouterr().err
+
+
+def _bids_cohort(root, X, ids):
+    """The cohort as BIDS derivatives; the first two subjects have two sessions."""
+    for k, (sid, x) in enumerate(zip(ids, X, strict=True)):
+        for ses in ("1", "2") if k < 2 else ("1",):
+            func = root / sid / f"ses-{ses}" / "func"
+            func.mkdir(parents=True)
+            run = x if ses == "1" else x[:, ::-1].copy()
+            np.save(func / f"{sid}_ses-{ses}_task-rest_timeseries.npy", run)
+
+
+def test_bids_folder_embed_and_probe(cohort, model_file, tmp_path):
+    from sk_brainjepa.datasets import as_source
+    from sk_brainjepa.model_selection import probe_features
+
+    root, _, X, ids = cohort
+    bids = tmp_path / "bids"
+    _bids_cohort(bids, X, ids)
+    pheno = pd.read_csv(root / "pheno.csv")
+    # BIDS participants.tsv, with the bare form of the labels ("00", not "sub-00").
+    participants = pheno.assign(participant_id=[s[4:] for s in ids])
+    participants.drop(columns="participant").to_csv(
+        bids / "participants.tsv", sep="\t", index=False
+    )
+    features = tmp_path / "f.csv"
+    assert (
+        main(["-q", "embed", str(model_file), str(bids), "--out", str(features)]) == 0
+    )
+    table = pd.read_csv(features, index_col=0)
+    assert list(table.index[:5]) == [
+        "sub-00_ses-1", "sub-00_ses-2", "sub-01_ses-1", "sub-01_ses-2", "sub-02"
+    ]  # fmt: skip
+    scores = tmp_path / "s.csv"
+    argv = ["-q", "probe", "--checkpoint", str(model_file), "--data", str(bids),
+            "--phenotypes", str(bids / "participants.tsv"), "--column", "age",
+            "--task", "regression", "--n-repeats", "2",
+            "--out", str(scores)]  # fmt: skip
+    assert main(argv) == 0
+    participant = [s.split("_")[0] for s in table.index]
+    age = pheno.set_index("participant").loc[participant, "age"].to_numpy()
+    source = as_source(bids)
+    embedded = BrainJEPAEmbedder(model_file).fit(source).transform(source)
+    # Both sessions of a participant stay in the same split.
+    expected = probe_features(
+        embedded, age, task="regression", groups=participant, n_repeats=2,
+        random_state=0,
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        pd.read_csv(scores, index_col=0).to_numpy(), expected.to_numpy(), rtol=1e-10
+    )
+
+
+def test_probe_keeps_ids_with_leading_zeros(cohort, model_file, tmp_path):
+    _, _, X, _ = cohort
+    ids = [f"{i:03d}" for i in range(1, len(X) + 1)]
+    for sid, x in zip(ids, X, strict=True):
+        np.save(tmp_path / f"{sid}.npy", x)
+    ages = np.random.default_rng(0).normal(40, 5, len(ids))
+    pd.DataFrame({"id": ids, "age": ages}).to_csv(tmp_path / "p.csv", index=False)
+    features = tmp_path / "f.csv"
+    argv = ["-q", "embed", str(model_file), str(tmp_path), "--pattern", "*.npy",
+            "--out", str(features)]  # fmt: skip
+    assert main(argv) == 0
+    common = ["--phenotypes", str(tmp_path / "p.csv"), "--column", "age",
+              "--n-repeats", "2"]  # fmt: skip
+    # "001" is neither read as 1 from the phenotypes nor from the features.
+    for source in (["--checkpoint", str(model_file), "--data", str(tmp_path),
+                    "--pattern", "*.npy"], [str(features)]):  # fmt: skip
+        assert main(["-q", "probe", *source, *common, "--out",
+                     str(tmp_path / "s.csv")]) == 0  # fmt: skip
+
+
+def test_probe_task_option(cohort, tmp_path):
+    from sk_brainjepa.model_selection import probe_features
+
+    root, _, _, ids = cohort
+    features = pd.DataFrame(
+        np.random.default_rng(1).normal(size=(len(ids), 4)), index=pd.Index(ids)
+    )
+    features.to_csv(tmp_path / "f.csv")
+    out = tmp_path / "s.csv"
+    argv = ["-q", "probe", str(tmp_path / "f.csv"), "--phenotypes",
+            str(root / "pheno.csv"), "--column", "group", "--n-repeats", "2",
+            "--out", str(out)]  # fmt: skip
+    assert main([*argv, "--task", "regression"]) == 0
+    group = pd.read_csv(root / "pheno.csv")["group"].to_numpy()
+    expected = probe_features(features, group, task="regression", n_repeats=2,
+                              random_state=0)  # fmt: skip
+    table = pd.read_csv(out, index_col=0)
+    assert "mse" in table.columns and "balanced_accuracy" not in table.columns
+    np.testing.assert_allclose(table.to_numpy(), expected.to_numpy(), rtol=1e-12)
+    assert main([*argv, "--task", "classification"]) == 0
+    assert "balanced_accuracy" in pd.read_csv(out, index_col=0).columns
+
+
+def test_layout_applies_to_every_command(cohort, model_file, tmp_path):
+    root, folder, X, ids = cohort
+    transposed = tmp_path / "time_x_rois"
+    transposed.mkdir()
+    for sid, x in zip(ids, X, strict=True):
+        np.save(transposed / f"{sid}.npy", np.ascontiguousarray(x.T))
+    layout = ["--layout", "time_x_rois"]
+
+    def outputs(data, extra, name):
+        files = {}
+        for command, argv in {
+            "embed": ["embed", str(model_file), str(data)],
+            "gradients": ["gradients", "--timeseries", str(data), "--n-components",
+                          "2", "--sparsity", "0.5"],
+            "probe": ["probe", "--checkpoint", str(model_file), "--data", str(data),
+                      "--phenotypes", str(root / "pheno.csv"), "--column", "age",
+                      "--n-repeats", "2"],
+        }.items():  # fmt: skip
+            files[command] = tmp_path / f"{name}_{command}.csv"
+            assert main(["-q", *argv, *extra, "--out", str(files[command])]) == 0
+        return files
+
+    ours, reference = outputs(transposed, layout, "t"), outputs(folder, [], "r")
+    # model_file was pretrained with the same settings on the folder of
+    # (n_rois, n_timepoints) files.
+    model = tmp_path / "t.pt"
+    assert main(["-q", "pretrain", str(transposed), "--out", str(model), *PRETRAIN,
+                 *layout]) == 0  # fmt: skip
+    np.testing.assert_allclose(
+        BrainJEPAPretrainer.load(model).transform(X),
+        BrainJEPAPretrainer.load(model_file).transform(X),
+        atol=1e-6,
+    )
+    np.testing.assert_array_equal(
+        read_gradient_csv(ours["gradients"]), read_gradient_csv(reference["gradients"])
+    )
+    for command in ("embed", "probe"):
+        pd.testing.assert_frame_equal(
+            pd.read_csv(ours[command], index_col=0),
+            pd.read_csv(reference[command], index_col=0),
+        )

@@ -430,7 +430,8 @@ def test_load_timeseries_pattern_filters_files(tmp_path, rng):
     for name in ["sub-01_bold", "sub-02_bold", "sub-01_mask"]:
         _save(tmp_path, name, rng.normal(size=(4, 10)), "npy")
     cohort = load_timeseries(tmp_path, pattern="*_bold.npy")
-    assert cohort.subject_ids == ["sub-01_bold", "sub-02_bold"]
+    assert cohort.subject_ids == ["sub-01", "sub-02"]  # the BIDS sub- entity
+    assert load_timeseries(tmp_path, pattern="*_bold.npy").X.shape == (2, 4, 10)
 
 
 def test_load_timeseries_ignores_other_extensions_in_folder(tmp_path, rng):
@@ -598,3 +599,249 @@ def test_load_timeseries_rejects_bad_parameters(tmp_path, kwargs, match):
     kwargs = {"source": tmp_path, **kwargs}
     with pytest.raises(ValueError, match=match):
         load_timeseries(**kwargs)
+
+
+# ------------------------------------------------- tables: index columns, headers
+
+
+def _write_frames(path, data, writer):
+    """Write ``data`` (frames x ROIs) the way a user's ``writer`` would."""
+    rois = [f"roi{j}" for j in range(data.shape[1])]
+    if writer == "named index":  # df.index.name = "time"; df.to_csv(path)
+        pd.DataFrame(data, columns=rois).rename_axis("time").to_csv(path)
+    elif writer == "pandas defaults":  # pd.DataFrame(arr).to_csv(path)
+        pd.DataFrame(data).to_csv(path)
+    elif writer == "index, no header":
+        pd.DataFrame(data).to_csv(path, header=False)
+    elif writer == "no index, column numbers":
+        pd.DataFrame(data).to_csv(path, index=False)
+    elif writer == "written twice":  # read back with read_csv, written again
+        pd.DataFrame(data, columns=rois).to_csv(path)
+        pd.read_csv(path).to_csv(path, index=False)
+    elif writer == "frame times":
+        times = np.round(np.arange(len(data)) * 0.72, 2)
+        pd.DataFrame(data, columns=rois, index=pd.Index(times, name="t")).to_csv(path)
+    else:
+        raise AssertionError(writer)
+
+
+@pytest.mark.parametrize(
+    "writer",
+    [
+        "named index",
+        "pandas defaults",
+        "index, no header",
+        "no index, column numbers",
+        "written twice",
+        "frame times",
+    ],
+)
+def test_tables_index_columns_and_headers_are_detected(tmp_path, rng, writer, caplog):
+    from sk_brainjepa.datasets import as_source
+
+    data = rng.normal(size=(3, 12, 4))  # subjects x frames x ROIs
+    for i, subject in enumerate(data):
+        _write_frames(tmp_path / f"s{i}.csv", subject, writer)
+    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+        cohort = load_timeseries(tmp_path, layout="time_x_rois")
+    assert_allclose(cohort.X, data.transpose(0, 2, 1), rtol=1e-12)
+    # One line for the cohort, not one per file.
+    notes = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert any("the same in 2 other file(s)" in n for n in notes), notes
+    source = as_source(tmp_path, layout="time_x_rois")
+    assert source.n_rois == 4
+    assert_allclose(source[1], data[1].T, rtol=1e-6)
+
+
+def test_tables_dropped_index_column_is_logged_and_can_be_kept(tmp_path, rng, caplog):
+    data = rng.normal(size=(12, 4))
+    _write_frames(tmp_path / "s0.csv", data, "named index")
+    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+        load_timeseries(tmp_path, layout="time_x_rois")
+    assert "column 0 ('time') counts the rows" in caplog.text
+    kept = load_timeseries(tmp_path, layout="time_x_rois", index_col=None)
+    assert_allclose(kept.X[0, 0], np.arange(12))  # the frame numbers, as asked
+    assert_allclose(kept.X[0, 1:], data.T, rtol=1e-12)
+
+
+def test_tables_text_label_column_without_header(tmp_path, rng):
+    data = rng.normal(size=(5, 20))  # ROIs x frames, ROI names in front
+    pd.DataFrame(data, index=[f"Visual_{j}" for j in range(5)]).to_csv(
+        tmp_path / "s0.csv", header=False
+    )
+    assert_allclose(load_timeseries(tmp_path).X[0], data, rtol=1e-12)
+
+
+def test_tables_signal_columns_are_kept(tmp_path, rng):
+    data = rng.normal(size=(6, 4))
+    data[:, 0] = np.cumsum(rng.uniform(0.5, 1.5, size=6))  # rises, but unevenly
+    pd.DataFrame(data, columns=[f"roi{j}" for j in range(4)]).to_csv(
+        tmp_path / "s0.csv", index=False
+    )
+    loaded = load_timeseries(tmp_path, layout="time_x_rois").X[0]
+    assert_allclose(loaded, data.T, rtol=1e-12)
+
+
+def test_tables_of_whole_numbers_are_not_guessed_at(tmp_path):
+    # Raw scanner units: a first row 0, 1, 2, ... and a first column counting
+    # are data when the rest is whole numbers too, so nothing tells them apart
+    # from a header or an index.
+    data = np.arange(24.0).reshape(6, 4) * 3
+    data[:, 0] = np.arange(6)
+    data[0, :] = np.arange(4)
+    pd.DataFrame(data).to_csv(tmp_path / "s0.csv", index=False, header=False)
+    loaded = load_timeseries(tmp_path, layout="time_x_rois").X[0]
+    assert_allclose(loaded, data.T, rtol=0)
+
+
+def test_tables_non_numeric_cell_is_named(tmp_path, rng):
+    data = rng.normal(size=(6, 3)).astype(object)
+    data[4, 2] = "oops"
+    pd.DataFrame(data, columns=["a", "b", "c"]).to_csv(tmp_path / "s0.csv", index=False)
+    with pytest.raises(
+        ValueError, match=r"s0\.csv contains non-numeric .*'oops' in row 6"
+    ):
+        load_timeseries(tmp_path, layout="time_x_rois")
+
+
+def test_tables_semicolon_file_hints_at_delimiter(tmp_path, rng):
+    pd.DataFrame(rng.normal(size=(6, 3))).to_csv(
+        tmp_path / "s0.csv", sep=";", index=False, header=False
+    )
+    with pytest.raises(ValueError, match="pass delimiter"):
+        load_timeseries(tmp_path)
+    assert load_timeseries(tmp_path, delimiter=";").X.shape == (1, 6, 3)
+
+
+@pytest.mark.parametrize(
+    "index_col",
+    ["first", -1, 1.5, [], True],
+    ids=["text", "neg", "float", "empty", "bool"],
+)
+def test_load_timeseries_rejects_bad_index_col(tmp_path, index_col):
+    with pytest.raises(ValueError, match="index_col must be 'infer', None, a column"):
+        load_timeseries(tmp_path, index_col=index_col)
+
+
+def test_file_source_reads_windows_with_the_inferred_format(tmp_path, rng, caplog):
+    from sk_brainjepa.datasets import as_source
+
+    data = rng.normal(size=(2, 30, 5))
+    for i, subject in enumerate(data):
+        _write_frames(tmp_path / f"s{i}.csv", subject, "pandas defaults")
+    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+        source = as_source(tmp_path, layout="time_x_rois")
+        window = source.window(1, 10, 8)
+        n_notes = len(caplog.records)
+    assert n_notes == 2  # header and index, each said once for both files
+    assert_allclose(window, data[1].T[:, 10:18], rtol=1e-6)
+    assert source._table_formats[1][:2] == (True, (0,))  # later reads don't guess
+
+
+# --------------------------------------------------------------- BIDS subject ids
+
+
+def _bids(root, subjects, rng, sessions=("",)):
+    for subject in subjects:
+        for session in sessions:
+            folder = root / f"sub-{subject}"
+            stem = f"sub-{subject}"
+            if session:
+                folder, stem = folder / f"ses-{session}", f"{stem}_ses-{session}"
+            (folder / "func").mkdir(parents=True)
+            np.save(
+                folder / "func" / f"{stem}_task-rest_timeseries.npy",
+                rng.normal(size=(4, 10)),
+            )
+
+
+def test_bids_folder_ids_and_participants_table(tmp_path, rng, caplog):
+    _bids(tmp_path, ["01", "02", "03"], rng)
+    # BIDS participants.tsv: ids in participant_id (not first here), bare form.
+    pd.DataFrame({"age": [30, 10, 20], "participant_id": ["03", "01", "02"]}).to_csv(
+        tmp_path / "participants.tsv", sep="\t", index=False
+    )
+    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+        cohort = load_timeseries(tmp_path, phenotypes=tmp_path / "participants.tsv")
+    assert "BIDS sub-* folder" in caplog.text
+    assert cohort.subject_ids == ["sub-01", "sub-02", "sub-03"]
+    assert cohort.phenotypes["age"].tolist() == [10, 20, 30]
+    assert cohort.phenotypes.index.tolist() == cohort.subject_ids
+    # The table is never read as a subject, even when a pattern matches it.
+    assert load_timeseries(tmp_path, pattern="**/*.*").subject_ids == cohort.subject_ids
+
+
+def test_bids_sessions_get_their_label(tmp_path, rng):
+    from sk_brainjepa.datasets import as_source
+
+    _bids(tmp_path, ["01"], rng, sessions=("1", "2"))
+    _bids(tmp_path, ["02"], rng, sessions=("1",))
+    expected = ["sub-01_ses-1", "sub-01_ses-2", "sub-02"]
+    assert as_source(tmp_path).subject_ids == expected
+    table = pd.DataFrame({"age": [5, 7]}, index=["sub-01", "sub-02"])
+    cohort = load_timeseries(tmp_path, phenotypes=table)
+    assert cohort.subject_ids == expected
+    assert cohort.phenotypes["age"].tolist() == [5, 5, 7]  # a participant's row
+
+
+def test_bids_runs_and_subject_folders(tmp_path, rng):
+    from sk_brainjepa.datasets import as_source
+
+    for name in ["sub-01_run-1_bold", "sub-01_run-2_bold", "sub-02_run-1_bold"]:
+        np.save(tmp_path / f"{name}.npy", rng.normal(size=(4, 10)))
+    assert load_timeseries(tmp_path).subject_ids == [
+        "sub-01_run-1", "sub-01_run-2", "sub-02"
+    ]  # fmt: skip
+    nested = tmp_path / "nested"
+    for subject in ["01", "02"]:
+        (nested / f"sub-{subject}").mkdir(parents=True)
+        np.save(nested / f"sub-{subject}" / "timeseries.npy", rng.normal(size=(4, 10)))
+    assert as_source(nested).subject_ids == ["sub-01", "sub-02"]
+
+
+def test_same_subject_id_from_two_files_names_both(tmp_path, rng):
+    from sk_brainjepa.datasets import as_source
+
+    for folder in ["a", "b"]:
+        (tmp_path / folder).mkdir()
+        np.save(tmp_path / folder / "ts.npy", rng.normal(size=(4, 10)))
+    files = [tmp_path / "a" / "ts.npy", tmp_path / "b" / "ts.npy"]
+    match = r"a/ts\.npy and .*b/ts\.npy give the same subject id 'ts'"
+    with pytest.raises(ValueError, match=match):
+        load_timeseries(files)
+    source = as_source(files)  # pretraining needs no ids
+    with pytest.raises(ValueError, match=match):
+        _ = source.subject_ids
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-8-sig"])
+def test_phenotype_file_encodings(three_subjects, tmp_path, encoding, caplog):
+    path = tmp_path / "pheno.csv"
+    text = "participant,site,age\n001,Zürich,10\n002,Málaga,20\n003,Orléans,30\n"
+    path.write_bytes(text.encode(encoding))
+    with caplog.at_level("WARNING", logger="sk_brainjepa.datasets"):
+        cohort = load_timeseries(
+            three_subjects, phenotypes=path, subject_id_column="participant"
+        )
+    assert cohort.phenotypes["age"].tolist() == [10, 20, 30]
+    assert cohort.phenotypes["site"].tolist() == ["Zürich", "Málaga", "Orléans"]
+    warned = "is not valid UTF-8" in caplog.text and "latin-1" in caplog.text
+    assert warned == (encoding == "latin-1")
+
+
+def test_phenotype_path_that_is_a_folder(three_subjects):
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        load_timeseries(three_subjects, phenotypes=three_subjects)
+
+
+@pytest.mark.parametrize("label", ["roi", None])
+def test_tables_roi_names_and_frame_times(tmp_path, rng, label, caplog):
+    data = rng.normal(size=(3, 5, 8))  # subjects x ROIs x frames
+    times = np.round(np.arange(8) * 0.72, 2)
+    for i, subject in enumerate(data):
+        rois = pd.Index([f"Visual_{j}" for j in range(5)], name=label)
+        pd.DataFrame(subject, index=rois, columns=times).to_csv(tmp_path / f"s{i}.csv")
+    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+        cohort = load_timeseries(tmp_path)
+    assert_allclose(cohort.X, data, rtol=1e-12)
+    assert "rise in even steps, such as frame times" in caplog.text

@@ -25,9 +25,12 @@ from sk_brainjepa.datasets._fileview import (
 )
 from sk_brainjepa.datasets._folder import (
     _LAYOUTS,
+    _check_table_options,
     _list_files,
+    _Notes,
     _read_npz,
     _read_subject,
+    _subject_ids,
 )
 
 _TABLE_SUFFIXES = (".csv", ".tsv")
@@ -310,12 +313,11 @@ class FileSource(TimeSeriesSource):
         npz_key: str | None = None,
         delimiter: str | None = None,
         header="infer",
-        index_col: int | None = None,
+        index_col="infer",
     ):
         if layout not in _LAYOUTS:
             raise ValueError(f"layout must be one of {list(_LAYOUTS)}; got {layout!r}.")
-        if not (header == "infer" or isinstance(header, bool)):
-            raise ValueError(f"header must be 'infer', True or False; got {header!r}.")
+        _check_table_options(header, index_col)
         self.files = [Path(p) for p in files]
         if not self.files:
             raise ValueError("files is empty; expected at least one file.")
@@ -328,7 +330,12 @@ class FileSource(TimeSeriesSource):
             "index_col": index_col,
         }
         self._views = []  # where each .npy file's array lies, for partial reads
-        shapes = [self._stored_shape(p) for p in self.files]
+        # How each table was read (header, index columns, encoding), found once
+        # here so that the reads of its windows neither guess nor log again.
+        self._table_formats = {}
+        notes = _Notes()
+        shapes = [self._stored_shape(p, notes) for p in self.files]
+        notes.log()
         n_rois = shapes[0][0]
         for path, shape in zip(self.files, shapes, strict=True):
             if shape[0] != n_rois:
@@ -343,22 +350,32 @@ class FileSource(TimeSeriesSource):
 
     @property
     def subject_ids(self) -> list[str]:
-        """File names without extension, as ``load_timeseries`` names subjects."""
-        return [p.name[: -len(p.suffix)] for p in self.files]
+        """One id per file, as ``load_timeseries`` names subjects.
+
+        ``sub-<label>`` for files with a BIDS ``sub-`` entity (plus the
+        entities that tell a subject's files apart, ``sub-01_ses-1``, when it
+        has several), else the file name without extension. Raises
+        ValueError, naming both files, when two files give the same id.
+        """
+        return _subject_ids(self.files)
 
     def subject_name(self, index: int) -> str:
         return f"subject {index} (file {self.files[index]})"
 
-    def _stored_shape(self, path: Path) -> tuple[int, int]:
+    def _stored_shape(self, path: Path, notes: _Notes) -> tuple[int, int]:
         """(n_rois, n_timepoints) of one file, checked, after the layout.
 
-        Also records, in ``self._views``, where a ``.npy`` file's data lie.
+        Also records, in ``self._views``, where a ``.npy`` file's data lie, and
+        in ``self._table_formats`` how a table was read; what was inferred
+        from a table goes to ``notes``.
         """
         suffix = path.suffix.lower()
         if suffix in _TABLE_SUFFIXES:
             # No header to read: parse the table (one file in memory at a time).
             self._views.append(None)
-            return _read_subject(path, **self._table_options).shape
+            arr, table_format = _read_subject(path, **self._table_options, notes=notes)
+            self._table_formats[len(self._views) - 1] = table_format
+            return arr.shape
         if suffix == ".npy":
             with open(path, "rb") as fh:
                 shape, fortran, dtype = _npy_header(fh, str(path))
@@ -384,7 +401,9 @@ class FileSource(TimeSeriesSource):
         path = self.files[index]
         suffix = path.suffix.lower()
         if suffix in _TABLE_SUFFIXES:
-            return _read_subject(path, **self._table_options)[:, frames]
+            header, index_col, encoding = self._table_formats[index]
+            options = {**self._table_options, "header": header, "index_col": index_col}
+            return _read_subject(path, **options, encoding=encoding)[0][:, frames]
         if self._views[index] is not None:
             return self._views[index].read((slice(None), frames))
         arr = _read_npz(path, self._table_options["npz_key"])
@@ -402,7 +421,7 @@ def as_source(
     npz_key: str | None = None,
     delimiter: str | None = None,
     header="infer",
-    index_col: int | None = None,
+    index_col="infer",
 ) -> TimeSeriesSource:
     """A :class:`TimeSeriesSource` for any accepted form of time series.
 
