@@ -68,8 +68,8 @@ def read_gradient_csv(path: str | os.PathLike) -> np.ndarray:
         gradients = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
     except ValueError as exc:
         raise ValueError(
-            f"Could not read {str(path)!r} as a gradient matrix ({LAYOUT}): {exc}. "
-            "A header line or an index column is not allowed."
+            f"Could not read {str(path)!r} as a gradient matrix ({LAYOUT}): "
+            f"{str(exc).rstrip('.')}. A header line or an index column is not allowed."
         ) from exc
     if gradients.size == 0:
         raise ValueError(
