@@ -576,3 +576,18 @@ def test_layout_applies_to_every_command(cohort, model_file, tmp_path):
             pd.read_csv(ours[command], index_col=0),
             pd.read_csv(reference[command], index_col=0),
         )
+
+
+def test_resume_with_another_scaling_is_refused_by_name(cohort, tmp_path, capsys):
+    _, folder, _, _ = cohort
+    ckpt, out = tmp_path / "run.ckpt", tmp_path / "m.pt"
+    first = ["-q", "pretrain", str(folder), "--out", str(out), *PRETRAIN]
+    assert main([*first, "--scaling", "subject", "--checkpoint-path", str(ckpt)]) == 0
+    capsys.readouterr()
+    again = [*first, "--checkpoint-path", str(ckpt), "--resume"]
+    assert main([*again, "--scaling", "none"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "SubjectRobustScaling" in err and "scaled with none" in err
+    assert len(err.splitlines()) == 1
+    # The same scaling continues the finished run for one more epoch.
+    assert main([*again, "--scaling", "subject", "--max-epochs", "2"]) == 0
