@@ -205,8 +205,11 @@ def test_embedder_set_output_pandas_and_frozen_clone(fitted, data):
     out = clone(emb).fit_transform(X)
     assert isinstance(out, pd.DataFrame) and out.shape == (12, 64)
     assert out.columns[0] == "brainjepaembedder0"
-    with pytest.raises(ValueError, match="not fitted.*FrozenEstimator"):
-        clone(BrainJEPAEmbedder(pretrainer=fitted)).fit(X)
+    # An embedder is a frozen feature extractor: clone keeps the fitted pretrainer.
+    assert clone(BrainJEPAEmbedder(pretrainer=fitted)).fit(X).transform(X).shape == (
+        12,
+        64,
+    )
 
 
 def test_collapse_warning_names_the_cause_and_nan_error(data):

@@ -219,3 +219,55 @@ def test_roi_attention_bad_input(data, fitted):
         roi_attention(fitted, data, batch_size=0)
     with pytest.raises(ValueError, match="query_chunk_size must be a positive"):
         roi_attention(fitted, data, query_chunk_size=1.5)
+
+
+def test_attention_reads_the_given_layout(data, fitted):
+    pre = copy.deepcopy(fitted)
+    sharpen(pre.target_encoder_)
+    reference = roi_attention(pre, data, per_subject=True)
+    nilearn_like = np.ascontiguousarray(data.transpose(0, 2, 1))
+    got = roi_attention(pre, nilearn_like, per_subject=True, layout="time_x_rois")
+    assert_allclose(got, reference, atol=1e-12)
+    embedder = BrainJEPAEmbedder(pretrainer=pre, layout="time_x_rois")
+    assert_allclose(
+        roi_attention(embedder, list(nilearn_like), per_subject=True),
+        reference,
+        atol=1e-12,
+    )
+    att = network_attention(pre, nilearn_like, LABELS, layout="time_x_rois")
+    pd.testing.assert_series_equal(att, network_attention(pre, data, LABELS))
+    square = nilearn_like[:, : N_ROIS * 2]  # (subjects, 12 frames, 6 ROIs)
+    with pytest.raises(
+        ValueError,
+        match=r"X has 12 ROIs and 6 time points.*"
+        r"looks transposed.*layout='time_x_rois'",
+    ):
+        roi_attention(pre, square)
+    with pytest.raises(ValueError, match="layout must be one of"):
+        roi_attention(pre, data, layout="rois")
+
+
+def test_attention_leaves_a_given_fitted_embedder_as_found(data, fitted):
+    embedder = BrainJEPAEmbedder(pretrainer=fitted, window="start").fit(data)
+    encoder = embedder.encoder_
+    params = embedder.get_params(deep=False)
+    both = roi_attention(embedder, data, window="average", per_subject=True)
+    first = roi_attention(embedder, data[:, :, :N_TIMEPOINTS], per_subject=True)
+    second = roi_attention(embedder, data[:, :, N_TIMEPOINTS:], per_subject=True)
+    assert_allclose(both, (first + second) / 2, atol=1e-10)
+    # window= applied to a new embedder sharing the encoder, not to this one.
+    assert embedder.get_params(deep=False) == params and embedder.encoder_ is encoder
+    assert not encoder.training and next(encoder.parameters()).device.type == "cpu"
+
+
+def test_network_attention_checks_labels_of_an_unfitted_embedder_first(
+    data, fitted, monkeypatch
+):
+    import sk_brainjepa.inspection._attention_maps as maps
+
+    def fail(*args, **kwargs):
+        raise AssertionError("attention computed before the labels were checked")
+
+    monkeypatch.setattr(maps, "_received_attention", fail)
+    with pytest.raises(ValueError, match="network_labels has 5 labels but the model"):
+        network_attention(BrainJEPAEmbedder(pretrainer=fitted), data, LABELS[:5])

@@ -1,9 +1,14 @@
 """Tests for the 6/2/2 splits, the metrics and linear_probe."""
 
+import copy
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -17,6 +22,7 @@ from sk_brainjepa import (
     TrainValTestSplit,
     linear_probe,
     make_brain_dynamics,
+    probe_features,
     train_val_test_split,
 )
 from sk_brainjepa.model_selection import classification_scores, regression_scores
@@ -150,10 +156,16 @@ def test_linear_probe_errors(cohort):
         linear_probe(pre, X, pheno["sex"][:59])
     with pytest.raises(ValueError, match="task must be one of"):
         linear_probe(pre, X, pheno["sex"], task="ranking")
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match=r"y is constant \(0 for all 60 subjects"):
         linear_probe(pre, X, np.zeros(60, dtype=int))
-    with pytest.raises(ValueError, match="model must be"):
+    with pytest.raises(ValueError, match="y has a single class"):
+        linear_probe(pre, X, ["a"] * 60)
+    with pytest.raises(TypeError, match="model must be a fitted BrainJEPAPretrainer"):
         linear_probe(object(), X, pheno["sex"])
+    with pytest.raises(ValueError, match="gives no 2-D features"):
+        linear_probe(
+            BrainJEPAEmbedder(pretrainer=pre, readout="tokens"), X, pheno["sex"]
+        )
 
 
 def test_probe_beats_chance_on_fc_features_of_simulated_dynamics():
@@ -178,3 +190,94 @@ def test_probe_beats_chance_on_fc_features_of_simulated_dynamics():
         ).fit(features[np.concatenate([train, val])], y[np.concatenate([train, val])])
         scores.append(search.score(features[test], y[test]))
     assert np.mean(scores) > 0.65
+
+
+def test_linear_probe_applies_readout_to_a_fitted_embedder(cohort):
+    X, pheno, pre = cohort
+    embedder = BrainJEPAEmbedder(pretrainer=pre).fit(X)  # readout="mean"
+    encoder = embedder.encoder_
+    kwargs = dict(n_repeats=2, random_state=0)
+    table = linear_probe(embedder, X, pheno["sex"], readout="roi", **kwargs)
+    roi = BrainJEPAEmbedder(pretrainer=pre, readout="roi").fit(X).transform(X)
+    expected = probe_features(roi, pheno["sex"], **kwargs)
+    assert table.attrs["readout"] == "roi"
+    assert table.attrs["n_features"] == roi.shape[1] == 10 * embedder.embed_dim_
+    pd.testing.assert_frame_equal(table, expected, check_like=False, check_flags=False)
+    # The user's embedder is neither changed nor refitted.
+    assert embedder.readout == "mean" and embedder.encoder_ is encoder
+
+
+def test_linear_probe_accepts_an_unfitted_embedder_holding_a_fitted_pretrainer(
+    cohort,
+):
+    X, pheno, pre = cohort
+    embedder = BrainJEPAEmbedder(pretrainer=pre)
+    table = linear_probe(embedder, X, pheno["sex"], n_repeats=2, random_state=0)
+    reference = linear_probe(pre, X, pheno["sex"], n_repeats=2, random_state=0)
+    pd.testing.assert_frame_equal(table, reference)
+    assert not hasattr(embedder, "encoder_")  # fitted a copy, not the user's
+
+
+def test_linear_probe_integer_ages_are_a_regression(cohort):
+    X, pheno, pre = cohort
+    ages = np.round(pheno["age"].to_numpy()).astype(int)
+    assert len(np.unique(ages)) > 20
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = linear_probe(pre, X, ages, n_repeats=2, random_state=0)
+    # A clear case: no warning about the task.
+    assert not [w for w in caught if "task=" in str(w.message)]
+    assert table.attrs["task"] == "regression"
+    assert {"mse", "r2"} <= set(table.columns)
+    assert "balanced_accuracy" not in table.columns
+
+
+def test_linear_probe_reads_the_given_layout(cohort):
+    X, pheno, pre = cohort
+    kwargs = dict(n_repeats=2, random_state=0)
+    reference = linear_probe(pre, X, pheno["sex"], **kwargs)
+    nilearn_like = np.ascontiguousarray(X.transpose(0, 2, 1))  # (subjects, T, R)
+    table = linear_probe(
+        pre, nilearn_like, pheno["sex"], layout="time_x_rois", **kwargs
+    )
+    pd.testing.assert_frame_equal(table, reference)
+    listed = linear_probe(
+        pre, list(nilearn_like), pheno["sex"], layout="time_x_rois", **kwargs
+    )
+    pd.testing.assert_frame_equal(listed, reference)
+    # A given embedder's layout is the default.
+    embedder = BrainJEPAEmbedder(pretrainer=pre, layout="time_x_rois")
+    pd.testing.assert_frame_equal(
+        linear_probe(embedder, nilearn_like, pheno["sex"], **kwargs), reference
+    )
+    with pytest.raises(ValueError, match=r"looks transposed.*layout='time_x_rois'"):
+        linear_probe(pre, nilearn_like, pheno["sex"], **kwargs)
+    with pytest.raises(ValueError, match="layout must be one of"):
+        linear_probe(pre, X, pheno["sex"], layout="rois", **kwargs)
+
+
+def test_grid_search_over_a_pipeline_with_a_fitted_pretrainer(cohort):
+    X, pheno, pre = cohort
+    before = copy.deepcopy(pre.target_encoder_.state_dict())
+    embedder = BrainJEPAEmbedder(pretrainer=pre, readout="roi")
+    twin = clone(embedder)
+    assert twin.pretrainer is pre and twin.readout == "roi"
+    assert not hasattr(twin, "encoder_")
+    search = GridSearchCV(
+        Pipeline(
+            [
+                ("embed", embedder),
+                ("scale", StandardScaler()),
+                ("clf", LogisticRegression(max_iter=2000)),
+            ]
+        ),
+        {"clf__C": [0.01, 1.0]},
+        cv=3,
+        error_score="raise",
+    ).fit(X, pheno["sex"])
+    scores = search.cv_results_["mean_test_score"]
+    assert scores.shape == (2,) and np.all(np.isfinite(scores))
+    assert search.best_estimator_.named_steps["embed"].pretrainer is pre
+    # The shared pretrainer is only read.
+    for name, value in pre.target_encoder_.state_dict().items():
+        assert torch.equal(value, before[name]), name

@@ -332,9 +332,9 @@ def infer_task(y) -> tuple[str, str | None]:
     Strings, booleans and pandas categoricals are class labels. Numbers are
     class labels when they take two distinct values (e.g. 0/1), and real
     values when they take :data:`FEW_DISTINCT_VALUES` or more (e.g. integer
-    ages 20 to 80). In between the target could be either: integers (0 to 4,
-    say) are taken as class codes and other numbers as measurements, and the
-    reason is returned so that the caller can warn.
+    ages 20 to 80) or never repeat. In between the target could be either:
+    integers (0 to 4, say) are taken as class codes and other numbers as
+    measurements, and the reason is returned so that the caller can warn.
 
     Parameters
     ----------
@@ -363,7 +363,9 @@ def infer_task(y) -> tuple[str, str | None]:
     distinct = np.unique(values)
     if len(distinct) <= 2:
         return "classification", None
-    if len(distinct) >= FEW_DISTINCT_VALUES:
+    # Values that never repeat cannot be classes (one sample each), however
+    # few there are.
+    if len(distinct) >= FEW_DISTINCT_VALUES or len(distinct) == len(values):
         return "regression", None
     shown = ", ".join(f"{v:g}" for v in distinct)
     if np.all(np.isfinite(distinct)) and np.all(distinct == np.round(distinct)):

@@ -304,6 +304,7 @@ def _embedder(args):
             window=args.window,
             batch_size=args.batch_size,
             device=args.device,
+            verbose=0 if args.quiet else 1,  # a progress bar while embedding
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from exc

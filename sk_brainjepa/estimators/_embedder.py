@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import copy
+import logging
+import os
+import time
+from numbers import Integral
+
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._validation import check_n_rois
+from sk_brainjepa._utils._validation import LAYOUTS, check_n_rois
 from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._common import (
     WINDOWS,
     embed,
     resolve_device,
 )
-from sk_brainjepa.estimators._loading import check_encoder, load_pretrained_encoder
+from sk_brainjepa.estimators._loading import ENCODERS, load_pretrained_encoder
+from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
 from sk_brainjepa.nn import READOUTS, n_readout_features
+
+logger = logging.getLogger(__name__)
+
+# Integer parameters for which a bool (an Integral to scikit-learn) is a mistake.
+_INTEGER_PARAMS = ("n_timepoints", "n_heads", "batch_size")
+
+
+def _n_windows(lengths: np.ndarray, n_timepoints: int, window: str) -> int:
+    """How many windows ``embed`` runs for subjects of these lengths."""
+    if window == "average":
+        return int(np.sum((np.asarray(lengths) - n_timepoints) // n_timepoints + 1))
+    return len(lengths)
 
 
 class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
@@ -29,9 +51,9 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         ``target_encoder`` and ``encoder`` have ``module.``-prefixed keys).
         Read with ``torch.load(weights_only=True)``.
     pretrainer : BrainJEPAPretrainer, FrozenEstimator or None, default=None
-        A fitted pretrainer to take the encoder from (instead of a file).
-        ``clone`` (and so ``GridSearchCV``) unfits nested estimators: wrap it
-        in ``sklearn.frozen.FrozenEstimator`` or use ``checkpoint`` there.
+        A fitted pretrainer to take the encoder from (instead of a file). It
+        is only read, never changed, so ``clone`` (and so ``GridSearchCV``)
+        keeps this very object, fitted, in the clone.
     gradients : None, ndarray or str, default=None
         Gradients for an official checkpoint, which does not contain them: an
         array (n_rois, 30) or the path of ``gradient_mapping_450.csv``. Ignored
@@ -64,8 +86,17 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
     n_heads : int or None, default=None
         Attention heads of an official checkpoint (not recoverable from
         shapes); None uses the official value for its width (768 -> 12).
+    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
+        How each subject's 2-D array given to ``fit`` and ``transform`` is
+        ordered: (n_rois, n_timepoints), or (n_timepoints, n_rois) as nilearn
+        maskers return it. Files and sources carry their own.
     batch_size : int, default=32
+        Windows per forward pass.
     device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar over the windows while embedding
+        and logs what is embedded at INFO.
 
     Attributes
     ----------
@@ -86,6 +117,11 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
     model it reaches 0.79 balanced accuracy on a connectivity-driven label
     (README, "Known limitation").
 
+    An embedder is a frozen feature extractor: ``clone`` shares its
+    ``pretrainer`` (fitted) with the clone instead of copying and unfitting
+    it, so ``Pipeline([("embed", BrainJEPAEmbedder(pretrainer=pre)), ...])``
+    works under ``GridSearchCV`` and ``cross_validate``.
+
     Examples
     --------
     >>> from sk_brainjepa import (BrainJEPAEmbedder, BrainJEPAPretrainer,
@@ -98,6 +134,22 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
     (6, 512)
     """
 
+    _parameter_constraints: dict = {
+        "checkpoint": [str, os.PathLike, None],
+        "pretrainer": [BrainJEPAPretrainer, FrozenEstimator, None],
+        # An array or a CSV path, checked against the checkpoint when loaded.
+        "gradients": "no_validation",
+        "readout": [StrOptions(set(READOUTS))],
+        "encoder": [StrOptions(set(ENCODERS))],
+        "window": [StrOptions(set(WINDOWS))],
+        "n_timepoints": [Interval(Integral, 1, None, closed="left"), None],
+        "n_heads": [Interval(Integral, 1, None, closed="left"), None],
+        "layout": [StrOptions(set(LAYOUTS))],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         checkpoint=None,
@@ -109,8 +161,10 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         window="center",
         n_timepoints=None,
         n_heads=None,
+        layout="rois_x_time",
         batch_size=32,
         device="auto",
+        verbose=0,
     ):
         self.checkpoint = checkpoint
         self.pretrainer = pretrainer
@@ -120,24 +174,49 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         self.window = window
         self.n_timepoints = n_timepoints
         self.n_heads = n_heads
+        self.layout = layout
         self.batch_size = batch_size
         self.device = device
+        self.verbose = verbose
+
+    def __sklearn_clone__(self):
+        """An unfitted copy that shares ``pretrainer`` instead of unfitting it.
+
+        scikit-learn's ``clone`` clones nested estimators, which drops a fitted
+        pretrainer's weights. The embedder only reads them, so sharing the
+        object is safe; every other parameter is cloned as usual.
+
+        Returns
+        -------
+        clone : BrainJEPAEmbedder
+        """
+        # scikit-learn clones a shallow copy without the pretrainer (so the
+        # set_output and metadata-routing settings come along as usual); the
+        # shared pretrainer is put back in the clone. ``self`` is not touched.
+        stand_in = copy.copy(self)
+        stand_in.pretrainer = None
+        twin = super(BrainJEPAEmbedder, stand_in).__sklearn_clone__()
+        twin.pretrainer = self.pretrainer
+        return twin
 
     def _check_params(self) -> None:
-        for name, allowed in (("readout", READOUTS), ("window", WINDOWS)):
-            if getattr(self, name) not in allowed:
+        """Check every parameter before any work; messages name the parameter."""
+        self._validate_params()
+        for name in _INTEGER_PARAMS:
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)):
                 raise ValueError(
-                    f"{name} must be one of {allowed}; got {getattr(self, name)!r}."
+                    f"{name} must be a positive integer (or None where allowed); "
+                    f"got {value!r}."
                 )
-        check_encoder(self.encoder)
-        if (
-            isinstance(self.batch_size, bool)
-            or not isinstance(self.batch_size, int)
-            or self.batch_size < 1
-        ):
-            raise ValueError(
-                f"batch_size must be a positive integer; got {self.batch_size!r}."
-            )
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError):
+                raise ValueError(
+                    "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got "
+                    f"{self.device!r}."
+                ) from None
 
     def fit(self, X=None, y=None):
         """Load the encoder (nothing is learnt).
@@ -145,7 +224,8 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints), list or None
-            Only used to check the ROI count against the encoder's.
+            In ``layout``. Only used to check the ROI count against the
+            encoder's.
         y : None
             Ignored.
 
@@ -165,7 +245,10 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         encoder.requires_grad_(False)
         n_rois = encoder.config.n_rois
         if X is not None:
-            check_n_rois(as_source(X).n_rois, n_rois, "the encoder")
+            source = as_source(X, layout=self.layout)
+            check_n_rois(
+                source.n_rois, n_rois, "the encoder", n_timepoints=source.lengths
+            )
         self.encoder_ = encoder.cpu().eval()
         self.n_timepoints_ = int(self.n_timepoints or n_timepoints)
         self.embed_dim_ = encoder.config.embed_dim
@@ -178,7 +261,7 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Robust-scaled series at least ``n_timepoints_`` long.
+            Robust-scaled series at least ``n_timepoints_`` long, in ``layout``.
 
         Returns
         -------
@@ -189,21 +272,65 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
             ``"lagged"``, (n_subjects, n_rois * W, D) for ``"tokens"``.
         """
         check_is_fitted(self)
-        source = as_source(X)
-        check_n_rois(source.n_rois, self.n_rois_, type(self).__name__)
+        self._check_params()
+        source = as_source(X, layout=self.layout)
+        check_n_rois(
+            source.n_rois,
+            self.n_rois_,
+            type(self).__name__,
+            n_timepoints=source.lengths,
+        )
+        source.check_lengths(self.n_timepoints_)
         device = resolve_device(self.device)
+        n_windows = _n_windows(source.lengths, self.n_timepoints_, self.window)
+        logger.log(
+            logging.INFO if self.verbose else logging.DEBUG,
+            "embedding %d subjects (%d windows of %d frames, %d ROIs) with the %s "
+            "encoder on %s, readout=%r",
+            len(source),
+            n_windows,
+            self.n_timepoints_,
+            self.n_rois_,
+            self.encoder,
+            device,
+            self.readout,
+        )
+        progress, hook = None, None
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            progress = tqdm(total=n_windows, desc="Brain-JEPA embedding", unit="window")
+
+            def count_windows(_module, inputs, _output) -> None:
+                # Returns None: a forward hook's return value replaces the output.
+                progress.update(len(inputs[0]))
+
+            # embed runs the encoder once per batch of windows: count them there.
+            hook = self.encoder_.register_forward_hook(count_windows)
+        started = time.perf_counter()
         try:
-            return embed(
+            features = embed(
                 self.encoder_.to(device),
                 source,
                 n_timepoints=self.n_timepoints_,
                 window=self.window,
                 readout=self.readout,
-                batch_size=self.batch_size,
+                batch_size=int(self.batch_size),
                 device=device,
             )
         finally:
+            if hook is not None:
+                hook.remove()
+                progress.close()
             self.encoder_.cpu()
+        logger.log(
+            logging.INFO if self.verbose else logging.DEBUG,
+            "embedded %d subjects into features of shape %s in %.1f s",
+            len(source),
+            features.shape,
+            time.perf_counter() - started,
+        )
+        return features
 
     def get_feature_names_out(self, input_features=None):
         """Feature names ``brainjepaembedder0``, ... (2-D readouts only)."""

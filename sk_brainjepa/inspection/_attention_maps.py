@@ -13,23 +13,19 @@ time, keeping only its column sums.
 from __future__ import annotations
 
 import logging
-import os
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
-from sk_brainjepa._utils._validation import check_n_rois
+from sk_brainjepa._utils._validation import check_layout, check_n_rois
 from sk_brainjepa.datasets import as_source
-from sk_brainjepa.estimators import BrainJEPAEmbedder, BrainJEPAPretrainer
 from sk_brainjepa.estimators._common import (
     WINDOWS,
     embedding_windows,
     resolve_device,
 )
-from sk_brainjepa.estimators._loading import load_pretrained_encoder, unfreeze
+from sk_brainjepa.estimators._loading import resolve_model
 from sk_brainjepa.nn import Attention, BrainJEPAEncoder
 
 logger = logging.getLogger(__name__)
@@ -122,46 +118,6 @@ def _received_attention(
     return torch.stack(per_layer, dim=1)  # (B, L, H, N)
 
 
-def _resolve_model(model, *, gradients, n_timepoints, window):
-    """Encoder, window length and window choice behind ``model``.
-
-    Returns
-    -------
-    encoder : BrainJEPAEncoder
-        The target encoder (the one whose features the estimators return); may
-        be the embedder's own encoder, which must then be left as found.
-    n_timepoints : int
-    window : str
-    """
-    model = unfreeze(model)
-    if isinstance(model, BrainJEPAEmbedder):
-        try:
-            check_is_fitted(model)
-            embedder = model
-        except NotFittedError:
-            # Fit a copy (deep=False keeps a nested pretrainer fitted, unlike clone).
-            embedder = BrainJEPAEmbedder(**model.get_params(deep=False)).fit()
-        return (
-            embedder.encoder_,
-            int(n_timepoints or embedder.n_timepoints_),
-            window or embedder.window,
-        )
-    if isinstance(model, BrainJEPAPretrainer):
-        encoder, length = load_pretrained_encoder(
-            pretrainer=model, n_timepoints=n_timepoints
-        )
-        return encoder, length, window or model.embed_window
-    if isinstance(model, (str, os.PathLike)):
-        encoder, length = load_pretrained_encoder(
-            checkpoint=model, gradients=gradients, n_timepoints=n_timepoints
-        )
-        return encoder, length, window or "center"
-    raise TypeError(
-        "model must be a fitted BrainJEPAPretrainer, a BrainJEPAEmbedder or a "
-        f"checkpoint path (str or os.PathLike); got {type(model).__name__}."
-    )
-
-
 def _window_batches(X, length: int, window: str, batch_size: int):
     """Yield ``(owners, windows)``: subject indices (B,) and float32 (B, R, T)."""
     owners, windows = [], []
@@ -191,6 +147,7 @@ def roi_attention(
     gradients=None,
     n_timepoints=None,
     window=None,
+    layout=None,
     batch_size=4,
     query_chunk_size=None,
     device="auto",
@@ -208,11 +165,12 @@ def roi_attention(
     ----------
     model : BrainJEPAPretrainer, BrainJEPAEmbedder, str or os.PathLike
         A fitted pretrainer (its EMA target encoder, the one ``transform``
-        uses), an embedder (fitted or not), or a checkpoint path (ours, or the
-        official one with ``gradients``).
+        uses), an embedder (its ``encoder``; fitted, or holding a fitted
+        pretrainer or a checkpoint path), or a checkpoint path (ours, or the
+        official one with ``gradients``). It is never modified.
     X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
         Preprocessed series (scaled as for training), at least the model window
-        long.
+        long, in ``layout``.
     per_subject : bool, default=False
         Return one row per subject instead of the mean over subjects.
     gradients : None, array-like or path, default=None
@@ -224,6 +182,10 @@ def roi_attention(
         non-overlapping window, averaged); None takes the embedder's
         ``window`` or the pretrainer's ``embed_window`` (``"center"`` for a
         checkpoint).
+    layout : {"rois_x_time", "time_x_rois"} or None, default=None
+        How each subject of ``X`` is ordered: (n_rois, n_timepoints), or
+        (n_timepoints, n_rois) as nilearn returns it. None takes the model's
+        ``layout`` (``"rois_x_time"`` for a checkpoint path).
     batch_size : int, default=4
         Windows per forward pass.
     query_chunk_size : int or None, default=None
@@ -261,15 +223,25 @@ def roi_attention(
     """
     if window is not None and window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS} or None; got {window!r}.")
+    if layout is not None:
+        check_layout(layout)
     _check_int(batch_size, "batch_size", allow_none=False)
     _check_int(query_chunk_size, "query_chunk_size")
     _check_int(n_timepoints, "n_timepoints")
-    X = as_source(X)  # validated once; memory-mapped data stays on disk
-    encoder, length, window = _resolve_model(
-        model, gradients=gradients, n_timepoints=n_timepoints, window=window
+    embedder = resolve_model(
+        model,
+        gradients=gradients,
+        n_timepoints=n_timepoints,
+        window=window,
+        layout=layout,
     )
+    # Validated once; memory-mapped data stays on disk.
+    X = as_source(X, layout=embedder.layout)
+    # The embedder's own encoder (shared when it was given fitted): it must be
+    # left as found.
+    encoder, length, window = embedder.encoder_, embedder.n_timepoints_, embedder.window
     n_rois = encoder.config.n_rois
-    check_n_rois(X.n_rois, n_rois, "the model")
+    check_n_rois(X.n_rois, n_rois, "the model", n_timepoints=X.lengths)
     X.check_lengths(length)
     n_time_patches = encoder.n_time_patches(length)
 
@@ -327,6 +299,7 @@ def network_attention(
     gradients=None,
     n_timepoints=None,
     window=None,
+    layout=None,
     batch_size=4,
     query_chunk_size=None,
     device="auto",
@@ -350,7 +323,7 @@ def network_attention(
     per_subject : bool, default=False
         Return a DataFrame with one row per subject (each normalised) instead
         of a Series for the group.
-    gradients, n_timepoints, window, batch_size, query_chunk_size, device
+    gradients, n_timepoints, window, layout, batch_size, query_chunk_size, device
         See :func:`roi_attention`.
 
     Returns
@@ -390,25 +363,29 @@ def network_attention(
     >>> list(att.index), round(float(att.sum()), 6)
     (['net0', 'net1'], 1.0)
     """
-    model_rois = _model_n_rois(model)
-    labels = (
-        _check_network_labels(network_labels, model_rois)
-        if model_rois is not None
-        else None
-    )
-    per_roi = roi_attention(
+    if window is not None and window not in WINDOWS:
+        raise ValueError(f"window must be one of {WINDOWS} or None; got {window!r}.")
+    if layout is not None:
+        check_layout(layout)
+    _check_int(n_timepoints, "n_timepoints")
+    # Resolved once, so the labels are checked against the model's ROI count
+    # before any attention is computed, whatever the model argument.
+    embedder = resolve_model(
         model,
-        X,
-        per_subject=True,
         gradients=gradients,
         n_timepoints=n_timepoints,
         window=window,
+        layout=layout,
+    )
+    labels = _check_network_labels(network_labels, embedder.n_rois_)
+    per_roi = roi_attention(
+        embedder,
+        X,
+        per_subject=True,
         batch_size=batch_size,
         query_chunk_size=query_chunk_size,
         device=device,
     )
-    if labels is None:  # a checkpoint path: its ROI count is known only now
-        labels = _check_network_labels(network_labels, per_roi.shape[1])
     if not per_subject:
         # The paper's order: average the ROI values over subjects first.
         per_roi = per_roi.mean(axis=0, keepdims=True)
@@ -433,9 +410,3 @@ def _network_shares(per_roi: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
     means = means.div(means.sum(axis=1), axis=0)
     means.columns = pd.Index(networks, name="network")
     return means
-
-
-def _model_n_rois(model) -> int | None:
-    """ROI count of a fitted model without loading anything; None if unknown."""
-    value = getattr(unfreeze(model), "n_rois_", None)
-    return int(value) if isinstance(value, (int, np.integer)) else None

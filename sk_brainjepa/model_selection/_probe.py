@@ -3,57 +3,39 @@
 from __future__ import annotations
 
 import logging
-import os
+import math
+import warnings
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
-from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import type_of_target
 
-from sk_brainjepa.estimators import BrainJEPAEmbedder, BrainJEPAPretrainer
-from sk_brainjepa.estimators._loading import check_encoder
+from sk_brainjepa._utils._validation import check_layout, infer_task
+from sk_brainjepa.datasets import as_source
+from sk_brainjepa.estimators._loading import check_encoder, resolve_model, unfreeze
 from sk_brainjepa.model_selection._metrics import (
     classification_scores,
     regression_scores,
     summarize,
 )
-from sk_brainjepa.model_selection._split import (
-    TrainValTestSplit,
-    is_classification_target,
-)
+from sk_brainjepa.model_selection._split import TrainValTestSplit, _check_ratios
 from sk_brainjepa.nn import FEATURE_READOUTS
 
 logger = logging.getLogger(__name__)
 
 TASKS = ("auto", "classification", "regression")
 DEFAULT_GRID = tuple(10.0 ** np.arange(-4, 5))
-
-
-def _embedder_for(model, gradients, readout, encoder) -> BrainJEPAEmbedder:
-    """The embedder behind ``model``; an embedder keeps its own settings."""
-    if isinstance(model, BrainJEPAPretrainer):
-        return BrainJEPAEmbedder(
-            pretrainer=FrozenEstimator(model), readout=readout, encoder=encoder
-        )
-    if isinstance(model, BrainJEPAEmbedder):
-        try:
-            check_is_fitted(model)
-            return model
-        except NotFittedError:
-            return clone(model)
-    if isinstance(model, (str, os.PathLike)):
-        return BrainJEPAEmbedder(
-            checkpoint=model, gradients=gradients, readout=readout, encoder=encoder
-        )
-    raise ValueError(
-        "model must be a fitted BrainJEPAPretrainer, a BrainJEPAEmbedder or a "
-        f"checkpoint path; got {type(model).__name__}."
-    )
+# Fewest subjects a part may hold: R^2 and a ridge fit need two; a validation
+# score needs one.
+_MIN_TRAIN, _MIN_VAL, _MIN_TEST = 2, 1, 2
+# Fewest subjects per class: one for each of the three parts.
+_MIN_PER_CLASS = 3
+# Class counts named in a message at most.
+_SHOWN_CLASSES = 10
 
 
 def _probe_one(features, y, split, classification, grid, repeat):
@@ -76,7 +58,8 @@ def _probe_one(features, y, split, classification, grid, repeat):
                 y[val], pred, estimator.predict_proba(f_val), estimator.classes_
             )["balanced_accuracy"]
         else:
-            score = -regression_scores(y[val], pred)["mse"]
+            # Only the MSE: R^2 is undefined on a one-subject validation part.
+            score = -float(np.mean((y[val] - pred) ** 2))
         if score > best_score:
             best, best_score = estimator, score
     pred = best.predict(f_test)
@@ -109,8 +92,9 @@ def linear_probe(
     regularization=DEFAULT_GRID,
     groups=None,
     gradients=None,
-    readout="mean",
-    encoder="target",
+    readout=None,
+    encoder=None,
+    layout=None,
     n_jobs=None,
     random_state=None,
 ):
@@ -121,38 +105,53 @@ def linear_probe(
     linear model on standardised features (logistic regression for classes,
     ridge for real values) is fitted on the training part for every value of
     ``regularization``; the value with the best validation score (balanced
-    accuracy, or MSE) is kept and scored on the test part.
+    accuracy, or MSE) is kept and scored on the test part. The target and
+    the splits are checked before anything is embedded.
 
     Parameters
     ----------
     model : BrainJEPAPretrainer, BrainJEPAEmbedder, str or os.PathLike
-        A fitted pretrainer, an embedder (fitted or not), or a checkpoint path
-        (ours or the official one, which also needs ``gradients``).
+        A fitted pretrainer, an embedder (fitted, or holding a fitted
+        pretrainer or a checkpoint path), or a checkpoint path (ours or the
+        official one, which also needs ``gradients``). It is never modified.
     X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-        Robust-scaled time series.
+        Robust-scaled time series, in ``layout``; or a folder or files, as
+        :func:`sk_brainjepa.datasets.as_source` reads them.
     y : array-like of shape (n_subjects,)
-        Target.
+        Target, finite and without missing values.
     task : {"auto", "classification", "regression"}, default="auto"
-        "auto" chooses classification when ``y`` holds class labels
-        (integers, strings, booleans, or floats with at most 20 values).
+        "auto" treats strings, booleans, categoricals and two-valued numbers
+        as classes, and numbers with 10 or more distinct values (e.g.
+        integer ages) or that never repeat as real values. Repeated numbers
+        with 3 to 9 distinct values could be either: integers are taken as
+        classes, other numbers as real values, with a ``UserWarning``; pass
+        the task to choose.
     n_repeats : int, default=5
     ratios : tuple of float, default=(0.6, 0.2, 0.2)
+        Train, validation and test fractions of the subjects (of the groups
+        with ``groups``).
     regularization : sequence of float, default=10**-4 ... 10**4
         Candidate ``C`` (logistic regression) or ``alpha`` (ridge) values.
     groups : array-like of shape (n_subjects,) or None, default=None
         Keep each group (e.g. the windows of one subject) on one side.
     gradients : None, array-like or path, default=None
         Gradients of an official checkpoint.
-    readout : {"mean", "roi", "connectivity", "lagged"}, default="mean"
+    readout : {"mean", "roi", "connectivity", "lagged"} or None, default=None
         Features, see :class:`BrainJEPAEmbedder`: the paper's mean readout,
         per-ROI means, the correlation between ROIs of their token
         trajectories (second order; for labels carried by connectivity), or
-        that correlation at a lag of one time patch in both directions.
-        Ignored when ``model`` is an embedder, which keeps its own.
-    encoder : {"target", "online"}, default="target"
+        that correlation at a lag of one time patch in both directions. None
+        keeps a given embedder's readout, and is ``"mean"`` otherwise; a
+        value applies to an embedder too (a new one is made).
+    encoder : {"target", "online"} or None, default=None
         Features of the EMA target encoder (the paper's) or of the online
-        context encoder, see :class:`BrainJEPAEmbedder`. Ignored when
-        ``model`` is an embedder, which keeps its own.
+        context encoder, see :class:`BrainJEPAEmbedder`. None keeps a given
+        embedder's encoder, and is ``"target"`` otherwise.
+    layout : {"rois_x_time", "time_x_rois"} or None, default=None
+        How each subject of ``X`` is ordered: (n_rois, n_timepoints), or
+        (n_timepoints, n_rois) as nilearn returns it. None takes the model's
+        ``layout`` (an embedder's or a pretrainer's), ``"rois_x_time"`` for a
+        checkpoint path.
     n_jobs : int or None, default=None
         Repeats run in parallel with joblib.
     random_state : int, RandomState instance or None, default=None
@@ -165,8 +164,23 @@ def linear_probe(
         ``regularization`` and the test scores: ``accuracy``,
         ``balanced_accuracy``, ``f1``, ``roc_auc`` for classification; ``mse``,
         ``mae``, ``pearson_r``, ``r2`` for regression), then rows ``mean`` and
-        ``std`` over the repeats. ``scores.attrs`` records the task, the
-        feature count, and the readout and encoder the features came from.
+        ``std`` over the repeats. ``scores.attrs`` records the ``task`` that
+        was probed, the feature count (``n_features``), and the ``readout``
+        and ``encoder`` the features came from.
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is none of the accepted types.
+    ValueError
+        Before any embedding, for a target that cannot be probed (missing or
+        infinite values, a single value or class, too few subjects for the
+        splits) or an invalid setting.
+
+    Warns
+    -----
+    UserWarning
+        When ``task="auto"`` had to guess, saying what it chose.
 
     Examples
     --------
@@ -177,52 +191,120 @@ def linear_probe(
     >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=10,
     ...                           random_state=0).fit(X)
     >>> table = linear_probe(pre, X, pheno["sex"], n_repeats=2, random_state=0)
-    >>> list(table.index)
-    [0, 1, 'mean', 'std']
+    >>> list(table.index), table.attrs["task"]
+    ([0, 1, 'mean', 'std'], 'classification')
     """
-    if readout not in FEATURE_READOUTS:
+    # Settings, target and splits first: they fail in moments, the embedding
+    # may take hours.
+    if readout is not None and readout not in FEATURE_READOUTS:
         raise ValueError(
             f"readout must be one of {FEATURE_READOUTS} for probing; got {readout!r}."
         )
-    check_encoder(encoder)
-    task, y = _check_target(task, y, len(X))
-    _check_grid(regularization)  # fail before the (slow) embedding
-    embedder = _embedder_for(model, gradients, readout, encoder)
-    try:
-        check_is_fitted(embedder)
-    except NotFittedError:
-        embedder.fit(X)
-    table = probe_features(
-        embedder.transform(X),
-        y,
-        task=task,
-        n_repeats=n_repeats,
-        ratios=ratios,
-        regularization=regularization,
-        groups=groups,
-        n_jobs=n_jobs,
-        random_state=random_state,
+    if encoder is not None:
+        check_encoder(encoder)
+    if layout is None:
+        layout = getattr(unfreeze(model), "layout", "rois_x_time")
+    source = as_source(X, layout=check_layout(layout))
+    task, y = _check_target(task, y, len(source))
+    grid = _check_grid(regularization)
+    splits = _plan_splits(y, task, n_repeats, ratios, groups, random_state)
+    embedder = resolve_model(
+        model, readout=readout, encoder=encoder, gradients=gradients, layout=layout
     )
-    # What the embedder used: a given embedder keeps its own settings.
+    if embedder.readout not in FEATURE_READOUTS:
+        raise ValueError(
+            f"The embedder's readout={embedder.readout!r} gives no 2-D features to "
+            f"probe; pass readout= one of {FEATURE_READOUTS}."
+        )
+    # float64, as probe_features takes them: the two give the same scores.
+    features = np.asarray(embedder.transform(source), dtype=np.float64)
+    table = _probe_splits(features, y, task, splits, grid, n_jobs)
     table.attrs.update(readout=embedder.readout, encoder=embedder.encoder)
+    logger.info(
+        "linear_probe: %s of y on %d %s features of the %s encoder, %d repeats",
+        task,
+        features.shape[1],
+        embedder.readout,
+        embedder.encoder,
+        len(splits),
+    )
     return table
 
 
+def _positions(bad: np.ndarray) -> str:
+    """``"3 values, at positions 1, 4, 9"`` for a boolean mask (5 shown at most)."""
+    where = np.flatnonzero(bad)
+    shown = ", ".join(str(i) for i in where[:5]) + (", ..." if len(where) > 5 else "")
+    plural = "s" if len(where) > 1 else ""
+    return f"{len(where)} value{plural}, at position{plural} {shown}"
+
+
 def _check_target(task, y, n_subjects: int):
-    """Validated ``(task, y)``: the task resolved, ``y`` as an array."""
-    if task not in TASKS:
+    """Validated ``(task, y)``: the task resolved, ``y`` as a 1-D array.
+
+    Raises a ValueError naming ``y`` for targets that cannot be probed, and
+    warns when ``task="auto"`` had to guess (see :func:`infer_task`).
+    """
+    if not isinstance(task, str) or task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}; got {task!r}.")
+    y_in = y
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D (n_subjects,); got shape {y.shape}.")
     if len(y) != n_subjects:
         raise ValueError(f"X has {n_subjects} subjects but y has {len(y)} values.")
+    missing = np.asarray(pd.isna(y), dtype=bool)
+    if missing.any():
+        raise ValueError(
+            f"y has missing values (NaN or None): {_positions(missing)}. A probe "
+            "needs a target for every subject: drop those subjects (from X, y "
+            "and groups) or impute y first."
+        )
+    try:
+        # Numbers, also when stored as objects (strings do not convert).
+        values = y.astype(np.float64) if y.dtype.kind in "fO" else None
+    except (TypeError, ValueError):
+        values = None
+    if values is not None and not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"y has infinite values: {_positions(~np.isfinite(values))}. A probe "
+            "needs finite targets: drop those subjects or fix y first."
+        )
+    distinct = pd.unique(pd.Series(y, dtype=object))
+    if len(distinct) < 2:
+        if task == "classification" or (task == "auto" and y.dtype.kind not in "iuf"):
+            raise ValueError(
+                f"y has a single class ({distinct[0]!r}) for all {len(y)} "
+                "subjects: classification needs at least two classes."
+            )
+        raise ValueError(
+            f"y is constant ({distinct[0]!r} for all {len(y)} subjects): there is "
+            "nothing to predict (a regression of a constant scores a meaningless "
+            "perfect R^2)."
+        )
     if task == "auto":
-        task = "classification" if is_classification_target(y) else "regression"
-    if task == "classification" and len(np.unique(y)) < 2:
-        raise ValueError("y has a single class; classification needs at least two.")
+        task, ambiguity = infer_task(y_in)
+        if ambiguity is not None:
+            other = "regression" if task == "classification" else "classification"
+            warnings.warn(
+                f"{ambiguity}, which could be class labels or real values: "
+                f"task='auto' chose {task}. Pass task='{task}' to keep this "
+                f"choice without this warning, or task='{other}'.",
+                UserWarning,
+                stacklevel=3,
+            )
+    if task == "classification" and type_of_target(y) == "continuous":
+        # Non-integer numbers chosen as classes: scikit-learn's classifiers
+        # refuse them as labels; their text (exact for floats) serves the same.
+        y = y.astype(str)
     if task == "regression":
-        y = y.astype(float)
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"task='regression' needs numbers in y; got values such as "
+                f"{distinct[0]!r} (dtype {y.dtype})."
+            ) from None
     return task, y
 
 
@@ -233,6 +315,112 @@ def _check_grid(regularization) -> list[float]:
             f"regularization must be positive values; got {regularization!r}."
         )
     return grid
+
+
+def _part_sizes(n: int, ratios) -> tuple[int, int, int]:
+    """(train, validation, test) sizes that the splits give ``n`` units."""
+    _, val_r, test_r = ratios
+    # As scikit-learn's ShuffleSplit: ceil for the held-out part, the rest trains.
+    n_test = math.ceil(test_r * n)
+    n_rest = n - n_test
+    n_val = math.ceil(val_r / (1.0 - test_r) * n_rest)
+    return n_rest - n_val, n_val, n_test
+
+
+def _min_units(ratios, n_classes: int) -> int:
+    """Fewest subjects (or groups) for which every part is large enough.
+
+    Stratified parts must each hold at least one subject per class, as
+    scikit-learn's stratified splitters require.
+    """
+    need = (
+        (n_classes, n_classes, n_classes)
+        if n_classes
+        else (_MIN_TRAIN, _MIN_VAL, _MIN_TEST)
+    )
+    n = 1
+    while any(
+        size < least for size, least in zip(_part_sizes(n, ratios), need, strict=True)
+    ):
+        n += 1
+    return max(n, _MIN_PER_CLASS * n_classes)
+
+
+def _plan_splits(y, task, n_repeats, ratios, groups, random_state) -> list:
+    """The (train, validation, test) index triples, or a ValueError naming ``y``.
+
+    Checks that the subjects (or groups) are enough for the splits before
+    drawing them, so that no scikit-learn splitter fails with a message about
+    its own internals, and that every training part holds two classes.
+    """
+    if (
+        isinstance(n_repeats, (bool, np.bool_))
+        or not isinstance(n_repeats, Integral)
+        or n_repeats < 1
+    ):
+        raise ValueError(f"n_repeats must be a positive integer; got {n_repeats!r}.")
+    ratios = _check_ratios(ratios)
+    classification = task == "classification"
+    n_subjects = len(y)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (n_subjects,):
+            raise ValueError(
+                f"groups must have shape (n_subjects,) = ({n_subjects},); got "
+                f"shape {groups.shape}."
+            )
+        n_units = len(pd.unique(pd.Series(groups, dtype=object)))
+        given = f"{n_subjects} subjects in {n_units} groups"
+        unit = "groups"
+    else:
+        n_units, given, unit = n_subjects, f"{n_subjects} subjects", "subjects"
+    # Stratification keeps every class in every part; groups rule it out.
+    stratify = classification and groups is None
+    splits_name = f"train/validation/test splits with ratios {ratios}"
+    counts = ""
+    if classification:
+        labels, class_counts = np.unique(y.astype(str), return_counts=True)
+        rarest = np.argsort(class_counts, kind="stable")
+        counts = ", ".join(
+            f"{str(labels[i])!r}: {class_counts[i]}" for i in rarest[:_SHOWN_CLASSES]
+        ) + (", ..." if len(labels) > _SHOWN_CLASSES else "")
+    if stratify:
+        needed = _min_units(ratios, len(labels))
+        if n_units < needed or class_counts.min() < _MIN_PER_CLASS:
+            raise ValueError(
+                f"y has {given}, too few for {splits_name} stratified by class: "
+                f"they need at least {needed} subjects, and at least "
+                f"{_MIN_PER_CLASS} of every class (one per part); class counts "
+                f"here, rarest first: {counts}."
+            )
+    else:
+        needed = _min_units(ratios, 0)
+        if n_units < needed:
+            raise ValueError(
+                f"y has {given}, too few for {splits_name}: they need at least "
+                f"{needed} {unit} (at least {_MIN_TRAIN} to train, {_MIN_VAL} to "
+                f"validate and {_MIN_TEST} to test)."
+            )
+    splitter = TrainValTestSplit(
+        n_repeats, ratios=ratios, random_state=random_state, stratify=stratify
+    )
+    try:
+        splits = list(splitter.split_with_test(y, y if stratify else None, groups))
+    except ValueError as exc:
+        detail = f" (class counts: {counts})" if counts else ""
+        raise ValueError(
+            f"y has {given}{detail}, which cannot be split for {splits_name}: {exc}"
+        ) from exc
+    if classification:
+        for k, (train, _, _) in enumerate(splits):
+            if len(np.unique(y[train].astype(str))) < 2:
+                raise ValueError(
+                    f"y has a single class in the training part of repeat {k} "
+                    f"(class counts: {counts}): with groups, the splits are not "
+                    "stratified; give more subjects of every class or smaller "
+                    "groups."
+                )
+    return splits
 
 
 def probe_features(
@@ -256,12 +444,13 @@ def probe_features(
         gave.
     y : array-like of shape (n_subjects,)
     task, n_repeats, ratios, regularization, groups, n_jobs, random_state
-        As in :func:`linear_probe`.
+        As in :func:`linear_probe`, whose target checks and warnings apply.
 
     Returns
     -------
     scores : pandas.DataFrame
-        As in :func:`linear_probe`.
+        As in :func:`linear_probe`; ``scores.attrs`` records ``task`` and
+        ``n_features``.
     """
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2:
@@ -272,22 +461,26 @@ def probe_features(
     if not np.all(np.isfinite(features)):
         raise ValueError("features contain NaN or infinite values.")
     task, y = _check_target(task, y, len(features))
-    classification = task == "classification"
     grid = _check_grid(regularization)
-    logger.info("linear_probe: %s on features %s", task, features.shape)
-    splitter = TrainValTestSplit(
-        n_repeats,
-        ratios=ratios,
-        random_state=random_state,
-        stratify="auto" if classification else False,
+    splits = _plan_splits(y, task, n_repeats, ratios, groups, random_state)
+    table = _probe_splits(features, y, task, splits, grid, n_jobs)
+    logger.info(
+        "probe_features: %s of y on %d features, %d repeats",
+        task,
+        features.shape[1],
+        len(splits),
     )
-    splits = list(
-        splitter.split_with_test(features, y if classification else None, groups)
-    )
+    return table
+
+
+def _probe_splits(features, y, task, splits, grid, n_jobs) -> pd.DataFrame:
+    """Score every planned split; the per-repeat table with mean and std rows."""
+    classification = task == "classification"
+    logger.debug("probing %s on features %s", task, features.shape)
     rows = Parallel(n_jobs=n_jobs)(
         delayed(_probe_one)(features, y, split, classification, grid, k)
         for k, split in enumerate(splits)
     )
-    table = summarize(pd.DataFrame(rows).set_index(pd.Index(range(n_repeats))))
+    table = summarize(pd.DataFrame(rows).set_index(pd.Index(range(len(splits)))))
     table.attrs.update(task=task, n_features=features.shape[1])
     return table
