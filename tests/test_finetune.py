@@ -192,3 +192,22 @@ def test_bad_parameters(cohort):
         BrainJEPAClassifier(path, module__head_norm="rms", **FAST).fit(X, pheno["sex"])
     with pytest.raises(ValueError, match="not fitted"):
         BrainJEPAClassifier(pretrainer=clone(pre), **FAST).fit(X, pheno["sex"])
+
+
+@pytest.mark.parametrize(
+    "net, y, match",
+    [
+        ("classifier", np.zeros(12, dtype=int), "single class"),
+        ("regressor", np.r_[np.inf, np.ones(11)], "infinite values"),
+        ("regressor", np.r_[np.nan, np.arange(11.0)], "missing values"),
+        ("regressor", np.ones(12), "is constant"),
+    ],
+)
+def test_targets_nothing_can_be_learned_from_are_refused(net, y, match):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 6, 32)).astype(np.float32)
+    pretrainer = BrainJEPAPretrainer(n_timepoints=32, max_epochs=0, random_state=0)
+    cls = BrainJEPAClassifier if net == "classifier" else BrainJEPARegressor
+    est = cls(pretrainer=pretrainer.fit(X), max_epochs=1, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from numbers import Real
 
 import numpy as np
+import pandas as pd
 from pandas import CategoricalDtype
 
 TIMESERIES_CONTRACT = (
@@ -392,3 +393,72 @@ def is_classification_target(y) -> bool:
     is_classification : bool
     """
     return infer_task(y)[0] == "classification"
+
+
+def _positions(bad: np.ndarray) -> str:
+    """``"3 values, at positions 1, 4, 9"`` for a boolean mask (5 shown at most)."""
+    where = np.flatnonzero(bad)
+    shown = ", ".join(str(i) for i in where[:5]) + (", ..." if len(where) > 5 else "")
+    plural = "s" if len(where) > 1 else ""
+    return f"{len(where)} value{plural}, at position{plural} {shown}"
+
+
+def check_target_values(y, task: str, *, name: str = "y") -> np.ndarray:
+    """Refuse a supervised target that nothing can be learned from.
+
+    The one check behind ``linear_probe``, ``probe_features`` and every skorch
+    network (fine-tuners and baselines): missing or infinite values, a single
+    class, a constant regression target.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    task : {"classification", "regression", "auto"}
+        "auto" reads a constant numeric target as a constant, a constant
+        label as a single class.
+    name : str, default="y"
+        Name used in messages.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and the cause.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n_samples,); got shape {y.shape}.")
+    missing = np.asarray(pd.isna(y), dtype=bool)
+    if missing.any():
+        raise ValueError(
+            f"{name} has missing values (NaN or None): {_positions(missing)}. "
+            "Every subject needs a target: drop those subjects or impute "
+            f"{name} first."
+        )
+    try:
+        # Numbers, also when stored as objects (strings do not convert).
+        values = y.astype(np.float64) if y.dtype.kind in "fO" else None
+    except (TypeError, ValueError):
+        values = None
+    if values is not None and not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"{name} has infinite values: {_positions(~np.isfinite(values))}. "
+            "Targets must be finite: drop those subjects or fix "
+            f"{name} first."
+        )
+    distinct = pd.unique(pd.Series(y, dtype=object))
+    if len(distinct) < 2:
+        if task == "classification" or (task == "auto" and y.dtype.kind not in "iuf"):
+            raise ValueError(
+                f"{name} has a single class ({distinct[0]!r}) for all {len(y)} "
+                "subjects: classification needs at least two classes."
+            )
+        raise ValueError(
+            f"{name} is constant ({distinct[0]!r} for all {len(y)} subjects): "
+            "there is nothing to predict (a regression of a constant scores a "
+            "meaningless perfect R^2)."
+        )
+    return y

@@ -31,6 +31,7 @@ from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
 
 from sk_brainjepa._utils._random import spawn_seeds
+from sk_brainjepa._utils._validation import check_target_values
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +186,13 @@ class SeededNetMixin:
         return callbacks
 
     # ------------------------------------------------------ targets, labels
+    def fit(self, X, y=None, **fit_params):
+        """Check ``y`` (missing, infinite, single class, constant), then fit."""
+        if y is not None and not isinstance(y, torch.Tensor) and np.ndim(y) == 1:
+            task = "classification" if is_classifier(self) else "regression"
+            check_target_values(y, task)
+        return super().fit(X, y, **fit_params)
+
     def module_shape(self, X, y) -> dict:
         """Module keyword arguments that depend on the data: ``n_outputs``."""
         y = np.asarray(y)

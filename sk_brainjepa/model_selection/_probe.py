@@ -14,7 +14,11 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
-from sk_brainjepa._utils._validation import check_layout, infer_task
+from sk_brainjepa._utils._validation import (
+    check_layout,
+    check_target_values,
+    infer_task,
+)
 from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._loading import check_encoder, resolve_model, unfreeze
 from sk_brainjepa.model_selection._metrics import (
@@ -231,14 +235,6 @@ def linear_probe(
     return table
 
 
-def _positions(bad: np.ndarray) -> str:
-    """``"3 values, at positions 1, 4, 9"`` for a boolean mask (5 shown at most)."""
-    where = np.flatnonzero(bad)
-    shown = ", ".join(str(i) for i in where[:5]) + (", ..." if len(where) > 5 else "")
-    plural = "s" if len(where) > 1 else ""
-    return f"{len(where)} value{plural}, at position{plural} {shown}"
-
-
 def _check_target(task, y, n_subjects: int):
     """Validated ``(task, y)``: the task resolved, ``y`` as a 1-D array.
 
@@ -253,35 +249,7 @@ def _check_target(task, y, n_subjects: int):
         raise ValueError(f"y must be 1-D (n_subjects,); got shape {y.shape}.")
     if len(y) != n_subjects:
         raise ValueError(f"X has {n_subjects} subjects but y has {len(y)} values.")
-    missing = np.asarray(pd.isna(y), dtype=bool)
-    if missing.any():
-        raise ValueError(
-            f"y has missing values (NaN or None): {_positions(missing)}. A probe "
-            "needs a target for every subject: drop those subjects (from X, y "
-            "and groups) or impute y first."
-        )
-    try:
-        # Numbers, also when stored as objects (strings do not convert).
-        values = y.astype(np.float64) if y.dtype.kind in "fO" else None
-    except (TypeError, ValueError):
-        values = None
-    if values is not None and not np.all(np.isfinite(values)):
-        raise ValueError(
-            f"y has infinite values: {_positions(~np.isfinite(values))}. A probe "
-            "needs finite targets: drop those subjects or fix y first."
-        )
-    distinct = pd.unique(pd.Series(y, dtype=object))
-    if len(distinct) < 2:
-        if task == "classification" or (task == "auto" and y.dtype.kind not in "iuf"):
-            raise ValueError(
-                f"y has a single class ({distinct[0]!r}) for all {len(y)} "
-                "subjects: classification needs at least two classes."
-            )
-        raise ValueError(
-            f"y is constant ({distinct[0]!r} for all {len(y)} subjects): there is "
-            "nothing to predict (a regression of a constant scores a meaningless "
-            "perfect R^2)."
-        )
+    check_target_values(y, task)
     if task == "auto":
         task, ambiguity = infer_task(y_in)
         if ambiguity is not None:
@@ -303,7 +271,7 @@ def _check_target(task, y, n_subjects: int):
         except (TypeError, ValueError):
             raise ValueError(
                 f"task='regression' needs numbers in y; got values such as "
-                f"{distinct[0]!r} (dtype {y.dtype})."
+                f"{y[0]!r} (dtype {y.dtype})."
             ) from None
     return task, y
 
