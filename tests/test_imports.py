@@ -1,7 +1,9 @@
 """The package's import structure: lazy top level, no torch below the model."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import sk_brainjepa
 
@@ -36,3 +38,56 @@ def test_unknown_top_level_name_is_an_attribute_error():
         assert "NoSuchThing" in str(exc)
     else:
         raise AssertionError("no AttributeError")
+
+
+# Each subpackage may import only from those before it: data flows up from
+# time-series sources to the command line, never back down.
+LAYERS = (
+    "_utils",
+    "sources",
+    "datasets",
+    "preprocessing",
+    "gradients",
+    "masking",
+    "nn",
+    "training",
+    "estimators",
+    "model_selection",
+    "baselines",
+    "inspection",
+    "plotting",
+    "cli",
+)
+
+
+def _imported_subpackages(path: Path):
+    """(line, subpackage) of every ``sk_brainjepa.<sub>`` import in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "sk_brainjepa" and len(parts) > 1:
+                yield node.lineno, parts[1]
+
+
+def test_imports_never_climb_the_layers():
+    root = Path(sk_brainjepa.__file__).parent
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    rank["_version"] = 0
+    subpackages = {p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+    assert subpackages <= set(LAYERS), subpackages - set(LAYERS)
+    climbing = []
+    for path in sorted(root.rglob("*.py")):
+        own = path.relative_to(root).parts[0].removesuffix(".py")
+        if own not in rank:  # the lazy top-level __init__ and __main__
+            continue
+        for line, target in _imported_subpackages(path):
+            if rank.get(target, -1) > rank[own]:
+                climbing.append(f"{path.relative_to(root)}:{line} imports {target}")
+    assert not climbing, "\n".join(climbing)
