@@ -1,24 +1,34 @@
 """Helpers shared by the benchmark scripts.
 
-Machine description, timing, Markdown tables, the simulated cohorts and their
-scaling, and the validation-selected linear models that both
+Machine description, timing, the JSON record of a run and the Markdown built
+from it, the simulated cohorts and their scaling, and the splits that both
 ``compare_models.py`` and ``ablation.py`` use, so that the two scripts see the
 same data, the same splits and the same scoring.
+
+Every benchmark measures into a JSON-able dict (``run_record`` opens it:
+benchmark name, command, start, wall time, machine, settings), writes it with
+``write_json`` and renders its Markdown from that dict alone, with a
+``render(results) -> str`` function; ``python benchmarks/<name>.py --render
+<name>.json`` re-renders a stored run (``rerender``) without measuring again.
 """
 
 from __future__ import annotations
 
 import datetime
 import importlib.metadata
+import json
 import logging
+import math
 import os
 import platform
 import shlex
 import sys
+import tempfile
 import time
 import warnings
 from collections import defaultdict
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,17 +39,15 @@ from sk_brainjepa import (
     TrainValTestSplit,
     make_brain_dynamics,
 )
-from sk_brainjepa.model_selection import (
-    CLASSIFICATION_METRICS,
-    REGRESSION_METRICS,
-    classification_scores,
-    regression_scores,
-)
+from sk_brainjepa.model_selection import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from sk_brainjepa.preprocessing import SubjectRobustScaler
 
 logger = logging.getLogger("benchmarks")
 
-# Candidate C (logistic regression) / alpha (ridge) values, as linear_probe's
-# default grid, so that every linear model here is selected the same way.
+# Candidate C (logistic regression) / alpha (ridge) values: linear_probe's
+# default grid, with which the published results of compare_models.py and
+# ablation.py were measured. Passed explicitly, so that they keep their
+# meaning should the library's default change.
 REG_GRID = tuple(float(v) for v in 10.0 ** np.arange(-4, 5))
 MAIN_METRIC = {"classification": "balanced_accuracy", "regression": "pearson_r"}
 SCALINGS = ("cohort", "subject")
@@ -83,6 +91,123 @@ def command_line() -> str:
 def now() -> str:
     """Local date and time, to the second, with the UTC offset."""
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------ JSON records
+SCHEMA_VERSION = 1
+
+
+def to_jsonable(value):
+    """``value`` with numpy scalars and arrays, tuples and paths made JSON types.
+
+    Non-finite floats (NaN, inf) become ``None`` (JSON has no NaN); the
+    renderers read ``None`` back as NaN (``mean_std`` and pandas do).
+    """
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """The rows of ``frame`` as JSON-able dicts (NaN cells as ``None``)."""
+    return to_jsonable(frame.to_dict("records"))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path``, then rename it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_json(path, results: dict) -> Path:
+    """Write ``results`` as JSON to ``path`` atomically (temp file + rename)."""
+    path = Path(path)
+    text = json.dumps(to_jsonable(results), indent=1, allow_nan=False)
+    _write_atomic(path, text + "\n")
+    return path
+
+
+def read_json(path) -> dict:
+    """A run record written by ``write_json``."""
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def run_record(benchmark: str, *, quick: bool, started: str, **fields) -> dict:
+    """The opening keys of every run record, then ``fields``.
+
+    ``benchmark`` names the script, ``command`` is the command line,
+    ``started`` the start time, ``machine`` what ``machine_info`` says now;
+    the script sets ``wall_seconds`` when it is done measuring.
+    """
+    return {
+        "benchmark": benchmark,
+        "schema": SCHEMA_VERSION,
+        "quick": quick,
+        "command": command_line(),
+        "started": started,
+        "wall_seconds": None,
+        "machine": machine_info(),
+        **fields,
+    }
+
+
+def save_run(out, stem: str, results: dict, render) -> tuple[Path, Path]:
+    """Write ``<out>/<stem>.json``, then the Markdown ``render`` makes of it.
+
+    The Markdown is rendered from the JSON as read back, so that it shows
+    exactly what ``--render`` would.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = write_json(out / f"{stem}.json", results)
+    md_path = out / f"{stem}.md"
+    _write_atomic(md_path, render(read_json(json_path)))
+    logger.info("wrote %s and %s", json_path, md_path)
+    return json_path, md_path
+
+
+def add_render_option(parser) -> None:
+    """``--render RESULTS.json``: rebuild the Markdown of a stored run."""
+    parser.add_argument(
+        "--render",
+        metavar="JSON",
+        type=Path,
+        default=None,
+        help="do not measure: re-render the Markdown of this stored run "
+        "(written next to it, with the suffix .md)",
+    )
+
+
+def rerender(path, render, benchmark: str) -> Path:
+    """Render the run record at ``path`` to the ``.md`` file next to it."""
+    path = Path(path)
+    results = read_json(path)
+    if results.get("benchmark") != benchmark:
+        raise SystemExit(
+            f"{path} holds a run of {results.get('benchmark')!r}, not {benchmark!r}."
+        )
+    md_path = path.with_suffix(".md")
+    _write_atomic(md_path, render(results))
+    print(f"wrote {md_path}")
+    return md_path
 
 
 # ------------------------------------------------------------------- machine
@@ -157,25 +282,23 @@ def machine_markdown(info: dict) -> str:
     return "\n".join(f"- **{k}**: {v}" for k, v in info.items())
 
 
-def report_header(
-    title: str, *, quick: bool, started: str, seconds: float, machine: str,
-    command: str | None = None, extra=(),
-) -> list[str]:  # fmt: skip
+def report_header(title: str, results: dict, extra=()) -> list[str]:
     """The lines every benchmark report opens with, up to its protocol heading.
 
-    Title (marked in quick mode), command, start and wall time, any ``extra``
-    bullet lines, then the machine section (``machine`` as Markdown).
+    Title (marked in quick mode), command, start and wall time of the run
+    record ``results``, any ``extra`` bullet lines, then the machine section.
     """
     return [
-        title + (" (quick mode)" if quick else ""),
+        title + (" (quick mode)" if results["quick"] else ""),
         "",
-        f"- **Command**: `{command or command_line()}`",
-        f"- **Started**: {started}; **total wall time** {seconds / 60:.1f} min",
+        f"- **Command**: `{results['command']}`",
+        f"- **Started**: {results['started']}; **total wall time** "
+        f"{results['wall_seconds'] / 60:.1f} min",
         *extra,
         "",
         "## Machine",
         "",
-        machine,
+        machine_markdown(results["machine"]),
         "",
         "## Protocol",
         "",
@@ -277,9 +400,10 @@ def scale_timeseries(X, scaling: str, reference=None) -> np.ndarray:
     scaling : {"cohort", "subject"}
         ``"cohort"``: one ``ROIRobustScaler`` (median/IQR per ROI over all
         frames, the paper's statistics) fitted on ``reference`` and applied to
-        ``X``. ``"subject"``: each sample scaled by a ``ROIRobustScaler``
-        fitted on that sample alone, which removes subject-specific ROI
-        offsets and amplitudes and uses no other sample.
+        ``X``. ``"subject"``: ``SubjectRobustScaler``, each sample scaled by
+        its own per-ROI median and IQR (as a ``ROIRobustScaler`` fitted on
+        that sample alone), which removes subject-specific ROI offsets and
+        amplitudes and uses no other sample.
     reference : ndarray or None
         The data the cohort statistics are fitted on; required for
         ``"cohort"``.
@@ -293,9 +417,9 @@ def scale_timeseries(X, scaling: str, reference=None) -> np.ndarray:
             raise ValueError("scaling='cohort' needs reference data to fit on.")
         return ROIRobustScaler().fit(reference).transform(X).astype(np.float32)
     if scaling == "subject":
-        return np.stack(
-            [ROIRobustScaler().fit_transform(x[np.newaxis])[0] for x in X]
-        ).astype(np.float32)
+        # SubjectRobustScaler computes what the published runs did:
+        # ROIRobustScaler().fit_transform(x[np.newaxis])[0] for each sample x.
+        return SubjectRobustScaler().fit_transform(X).astype(np.float32)
     raise ValueError(f"scaling must be one of {SCALINGS}; got {scaling!r}.")
 
 
@@ -307,6 +431,36 @@ def offset_ratio(X) -> float:
     """
     X = np.asarray(X, dtype=np.float64)
     return float(X.mean(axis=2).std(axis=0).mean() / X.std(axis=2).mean())
+
+
+def cohort_description(
+    n_subjects: int,
+    n_rois: int,
+    n_timepoints: int,
+    n_pretrain: int,
+    *,
+    pretrain_cohort: str,
+    seed: int,
+) -> str:
+    """One sentence for the report on how ``simulated_cohorts`` drew its data."""
+    if pretrain_cohort == "disjoint":
+        return (
+            f"one `make_brain_dynamics(n_subjects={n_subjects + n_pretrain}, "
+            f"n_rois={n_rois}, n_timepoints={n_timepoints}, random_state={seed})` "
+            f"draw: the first {n_subjects} subjects are the labelled cohort, the "
+            f"other {n_pretrain} the unlabelled pretraining cohort (same group "
+            "connectome, disjoint subjects; their labels are discarded)"
+        )
+    if pretrain_cohort == "other-seed":
+        return (
+            f"labelled cohort `make_brain_dynamics({n_subjects}, {n_rois}, "
+            f"{n_timepoints}, random_state={seed})`; pretraining cohort a separate "
+            f"draw of {n_pretrain} subjects with random_state={seed + 1000} (this "
+            "also draws a different group connectome)"
+        )
+    raise ValueError(
+        f"pretrain_cohort must be one of {PRETRAIN_COHORTS}; got {pretrain_cohort!r}."
+    )
 
 
 def simulated_cohorts(
@@ -330,8 +484,9 @@ def simulated_cohorts(
         ``"disjoint"``: one simulation of ``n_subjects + n_pretrain`` subjects
         (same group connectome, i.e. the same "population"), of which the
         last ``n_pretrain`` form the pretraining cohort.
-        ``"other-seed"``: a second simulation with another ``random_state``;
-        ``make_brain_dynamics`` then also draws another group connectome.
+        ``"other-seed"``: a second simulation with another ``random_state``
+        (``seed + 1000``); ``make_brain_dynamics`` then also draws another
+        group connectome. ``cohort_description`` says so in a sentence.
     seed : int
 
     Returns
@@ -341,41 +496,20 @@ def simulated_cohorts(
     phenotypes : pandas.DataFrame
     X_pretrain : ndarray of shape (n_pretrain, n_rois, n_timepoints), float32
         Raw unlabelled time series (their labels are dropped here).
-    description : str
-        One sentence for the report.
     """
     if pretrain_cohort == "disjoint":
         X_all, pheno = make_brain_dynamics(
             n_subjects + n_pretrain, n_rois, n_timepoints, random_state=seed
         )
-        description = (
-            f"one `make_brain_dynamics(n_subjects={n_subjects + n_pretrain}, "
-            f"n_rois={n_rois}, n_timepoints={n_timepoints}, random_state={seed})` "
-            f"draw: the first {n_subjects} subjects are the labelled cohort, the "
-            f"other {n_pretrain} the unlabelled pretraining cohort (same group "
-            "connectome, disjoint subjects; their labels are discarded)"
-        )
-        return (
-            X_all[:n_subjects],
-            pheno.iloc[:n_subjects],
-            X_all[n_subjects:],
-            description,
-        )
+        return X_all[:n_subjects], pheno.iloc[:n_subjects], X_all[n_subjects:]
     if pretrain_cohort == "other-seed":
-        pre_seed = seed + 1000
         X, pheno = make_brain_dynamics(
             n_subjects, n_rois, n_timepoints, random_state=seed
         )
         X_pre, _ = make_brain_dynamics(
-            n_pretrain, n_rois, n_timepoints, random_state=pre_seed
+            n_pretrain, n_rois, n_timepoints, random_state=seed + 1000
         )
-        description = (
-            f"labelled cohort `make_brain_dynamics({n_subjects}, {n_rois}, "
-            f"{n_timepoints}, random_state={seed})`; pretraining cohort a separate "
-            f"draw of {n_pretrain} subjects with random_state={pre_seed} (this "
-            "also draws a different group connectome)"
-        )
-        return X, pheno, X_pre, description
+        return X, pheno, X_pre
     raise ValueError(
         f"pretrain_cohort must be one of {PRETRAIN_COHORTS}; got {pretrain_cohort!r}."
     )
@@ -384,11 +518,12 @@ def simulated_cohorts(
 def make_splits(n_repeats: int, seed: int, X, y, kind: str) -> list:
     """The shared 6/2/2 ``(train, validation, test)`` splits of one task.
 
-    Stratified for classes; the same arguments as ``linear_probe`` uses, so its
-    splits are these.
+    Stratified for classes: the call ``linear_probe`` and ``probe_features``
+    make with ``random_state=seed``, so their splits are these.
     """
-    cv = TrainValTestSplit(n_repeats, random_state=seed)
-    return list(cv.split_with_test(X, y if kind == "classification" else None))
+    classification = kind == "classification"
+    cv = TrainValTestSplit(n_repeats, random_state=seed, stratify=classification)
+    return list(cv.split_with_test(X, y if classification else None))
 
 
 # ---------------------------------------------------------------- Brain-JEPA
@@ -418,7 +553,8 @@ def pretrain_brainjepa(
     -------
     pretrainer : BrainJEPAPretrainer
     record : dict
-        Size, time, first/last loss, collapse statistics and warnings.
+        Size, time, first/last loss, collapse statistics and warnings, as
+        JSON types (``pretraining_table`` renders a list of them).
     """
     # The stored reports of compare_models.py and ablation.py were measured
     # with the paper's objective, before recipes existed; keep reproducing them
@@ -456,60 +592,43 @@ def pretrain_brainjepa(
     record = {
         "data": label,
         "samples": len(X),
-        "shape": "x".join(map(str, X.shape[1:])),
+        "shape": list(X.shape[1:]),
         "epochs": epochs,
         "seconds": seconds,
-        "loss (first -> last epoch)": f"{first['loss']:.4f} -> {last['loss']:.4f}",
-        "token spread": f"{last['spread']:.3f}",
-        "sample spread": f"{last['sample_spread']:.3f}",
-        "warnings": "; ".join(notes) or "none",
+        "loss_first": first["loss"],
+        "loss_last": last["loss"],
+        "token_spread": last["spread"],
+        "sample_spread": last["sample_spread"],
+        "warnings": notes,
     }
     return pre, record
 
 
-# ------------------------------------------------------------ linear models
-def select_and_score(make_model, X, y, split, kind: str, grid=REG_GRID) -> dict:
-    """Fit one model per regularisation value on train, keep the best on validation.
-
-    The selection rule is ``linear_probe``'s: values are tried from the
-    strongest regularisation on, and only a strictly better validation score
-    (balanced accuracy, or minus the MSE) replaces the current best.
-
-    Parameters
-    ----------
-    make_model : callable
-        ``make_model(value)`` returns an unfitted estimator for C / alpha.
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-    split : tuple of ndarray
-        ``(train, validation, test)`` indices.
-    kind : {"classification", "regression"}
-
-    Returns
-    -------
-    result : dict
-        Test scores and the chosen ``regularization``.
-    """
-    train, val, test = split
-    classification = kind == "classification"
-    values = sorted(grid) if classification else sorted(grid, reverse=True)
-    best, best_value, best_score = None, None, -np.inf
-    for value in values:
-        model = make_model(value).fit(X[train], y[train])
-        pred = model.predict(X[val])
-        if classification:
-            score = classification_scores(
-                y[val], pred, model.predict_proba(X[val]), model.classes_
-            )["balanced_accuracy"]
-        else:
-            score = -regression_scores(y[val], pred)["mse"]
-        if score > best_score:
-            best, best_value, best_score = model, value, score
-    pred = best.predict(X[test])
-    if classification:
-        scores = classification_scores(
-            y[test], pred, best.predict_proba(X[test]), best.classes_
-        )
-    else:
-        scores = regression_scores(y[test], pred)
-    return {"regularization": best_value, **scores}
+def pretraining_table(records: list[dict]) -> str:
+    """The Markdown table of ``pretrain_brainjepa`` records."""
+    header = [
+        "data",
+        "samples",
+        "shape",
+        "epochs",
+        "seconds",
+        "loss (first -> last epoch)",
+        "token spread",
+        "sample spread",
+        "warnings",
+    ]
+    rows = [
+        [
+            r["data"],
+            r["samples"],
+            "x".join(map(str, r["shape"])),
+            r["epochs"],
+            f"{r['seconds']:.1f}",
+            f"{r['loss_first']:.4f} -> {r['loss_last']:.4f}",
+            f"{r['token_spread']:.3f}",
+            f"{r['sample_spread']:.3f}",
+            "; ".join(r["warnings"]) or "none",
+        ]
+        for r in records
+    ]
+    return markdown_table(header, rows)

@@ -1,17 +1,22 @@
 """Benchmark: sk_brainjepa's diffusion gradients against BrainSpace's GradientMaps.
 
 Data: the HCP main-group Schaefer-400 FC that ships with brainspace 0.3.0
-(``pip install --no-deps brainspace==0.3.0``; no vtk needed). Prints median and
-minimum wall times over ``--repeats`` interleaved rounds (after one untimed
+(``pip install --no-deps brainspace==0.3.0``; no vtk needed). Measures median
+and minimum wall times over ``--repeats`` interleaved rounds (after one untimed
 warm-up call each), the ratio of medians, the per-gradient |Pearson r| between
-the two results, the largest lambda difference, and how the benchmark was run.
+the two results and the largest lambda difference, and records how the
+benchmark was run.
 
 Usage, from the repository root (with the package installed, ``pip install -e .``,
 or with ``PYTHONPATH=.``)::
 
     python benchmarks/bench_gradients.py --repeats 20 [--threads 1]
+    python benchmarks/bench_gradients.py --render <out>/bench_gradients.json
 
-On a shared or busy machine, ``--threads 1`` gives the most stable numbers.
+Writes ``<out>/bench_gradients.json`` (settings, machine, every timing and
+agreement) and the Markdown report rendered from it (``....md``), and prints
+the report. On a shared or busy machine, ``--threads 1`` gives the most
+stable numbers.
 """
 
 from __future__ import annotations
@@ -20,14 +25,21 @@ import argparse
 import importlib.metadata
 import importlib.util
 import os
-import platform
 import statistics
 import sys
 import time
 from functools import partial
 
 import numpy as np
-import scipy
+from _common import (
+    add_render_option,
+    markdown_table,
+    now,
+    report_header,
+    rerender,
+    run_record,
+    save_run,
+)
 
 from sk_brainjepa.gradients import diffusion_gradients
 from sk_brainjepa.gradients._embedding import SOLVERS
@@ -35,6 +47,15 @@ from sk_brainjepa.gradients._embedding import SOLVERS
 FC_FILE = os.path.join(
     "datasets", "matrices", "main_group", "schaefer_400_mean_connectivity_matrix.csv"
 )
+REFERENCE = "brainspace GradientMaps.fit"
+OURS = "sk_brainjepa solver=auto"
+SETTINGS = {
+    "kernel": "normalized_angle",
+    "sparsity": 0.9,
+    "alpha": 0.5,
+    "diffusion_time": 0,
+    "random_state": 0,
+}
 
 
 def load_schaefer400() -> np.ndarray:
@@ -63,96 +84,164 @@ def time_interleaved(cases: dict, repeats: int) -> tuple[dict, dict]:
 
 
 def abs_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|Pearson r| between matching columns (gradients) of ``a`` and ``b``."""
     a = (a - a.mean(0)) / a.std(0)
     b = (b - b.mean(0)) / b.std(0)
     return np.abs((a * b).mean(0))
 
 
-def environment() -> list[str]:
-    lines = [
-        f"python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.system()} {platform.machine()}",
-        f"numpy {np.__version__}, scipy {scipy.__version__}, brainspace "
-        f"{importlib.metadata.version('brainspace')}",
-    ]
-    cpu = "unknown"
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
-    lines.append(f"CPU: {cpu}; {os.cpu_count()} logical cores, {usable} usable")
+def blas_pools() -> list[str]:
+    """The BLAS / OpenMP thread pools loaded in this process (threadpoolctl)."""
     try:
         from threadpoolctl import threadpool_info
-
-        for pool in threadpool_info():
-            lines.append(
-                f"BLAS/OpenMP: {pool.get('internal_api')} {pool.get('version')} "
-                f"({pool.get('threading_layer', '-')}), {pool.get('num_threads')} "
-                f"threads, {os.path.basename(pool.get('filepath', ''))}"
-            )
     except ImportError:
-        lines.append("BLAS: threadpoolctl not installed")
-    if hasattr(os, "getloadavg"):
-        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        lines.append(f"load average at start (1, 5, 15 min): {load}")
-    return lines
+        return ["threadpoolctl not installed"]
+    return [
+        f"{pool.get('internal_api')} {pool.get('version')} "
+        f"({pool.get('threading_layer', '-')}), {pool.get('num_threads')} "
+        f"threads, {os.path.basename(pool.get('filepath', ''))}"
+        for pool in threadpool_info()
+    ]
 
 
-def run(args) -> None:
-    print("Environment")
-    for line in environment():
-        print("  " + line)
-
+def measure(args, results: dict) -> None:
+    """Time both implementations; the measurements go into ``results``."""
     start = time.perf_counter()
     from brainspace.gradient import GradientMaps
 
-    print(f"  import brainspace.gradient: {time.perf_counter() - start:.2f} s")
+    results["import_brainspace_seconds"] = time.perf_counter() - start
+    results["machine"]["brainspace"] = importlib.metadata.version("brainspace")
+    results["machine"]["BLAS/OpenMP"] = "; ".join(blas_pools())
     fc = load_schaefer400()
-    print(f"Data: brainspace Schaefer-400 main-group FC, shape {fc.shape}")
-    print(
-        "Settings: kernel='normalized_angle', sparsity=0.9, alpha=0.5, "
-        f"diffusion_time=0, random_state=0; {args.repeats} interleaved rounds after "
-        f"one warm-up; threads limit: {args.threads}\n"
-    )
-
+    results["data"] = {
+        "name": "brainspace Schaefer-400 main-group FC",
+        "shape": fc.shape,
+    }
+    comparisons = []
     for n_components in args.components:
 
         def brainspace_fit(n_components=n_components):
             gm = GradientMaps(
                 n_components=n_components,
-                kernel="normalized_angle",
+                kernel=SETTINGS["kernel"],
                 approach="dm",
-                random_state=0,
+                random_state=SETTINGS["random_state"],
             )
-            gm.fit(fc, sparsity=0.9, alpha=0.5, diffusion_time=0)
+            gm.fit(
+                fc,
+                sparsity=SETTINGS["sparsity"],
+                alpha=SETTINGS["alpha"],
+                diffusion_time=SETTINGS["diffusion_time"],
+            )
             return gm.gradients_, gm.lambdas_
 
-        cases = {"brainspace GradientMaps.fit": brainspace_fit}
+        cases = {REFERENCE: brainspace_fit}
         for solver in SOLVERS:
             cases[f"sk_brainjepa solver={solver}"] = partial(
                 diffusion_gradients, fc, n_components, random_state=0, solver=solver
             )
-        stats, results = time_interleaved(cases, args.repeats)
-        ref_gradients, ref_lambdas = results["brainspace GradientMaps.fit"]
-        ref_median = stats["brainspace GradientMaps.fit"][0]
-        print(f"n_components={n_components}   (median / min ms; ratio of medians)")
+        stats, outputs = time_interleaved(cases, args.repeats)
+        ref_gradients, ref_lambdas = outputs[REFERENCE]
+        rows = []
         for name, (median, fastest) in stats.items():
-            gradients, lambdas = results[name]
-            r = abs_correlations(gradients, ref_gradients)
-            print(
-                f"  {name:<30} {median * 1e3:7.1f} / {fastest * 1e3:6.1f} ms   "
-                f"ratio {median / ref_median:5.2f}   min |r| {r.min():.6f}   "
-                f"max |dlambda| {np.max(np.abs(lambdas - ref_lambdas)):.2e}"
+            gradients, lambdas = outputs[name]
+            rows.append(
+                {
+                    "case": name,
+                    "median_seconds": median,
+                    "min_seconds": fastest,
+                    "min_abs_r": abs_correlations(gradients, ref_gradients).min(),
+                    "max_abs_dlambda": np.max(np.abs(lambdas - ref_lambdas)),
+                }
             )
-        gradients, lambdas = results["sk_brainjepa solver=auto"]
-        r = abs_correlations(gradients, ref_gradients)
-        print("  per-gradient |r|, ours (auto) vs brainspace:")
-        for start in range(0, n_components, 10):
-            print("    " + " ".join(f"{x:.6f}" for x in r[start : start + 10]))
-        print()
+        comparisons.append(
+            {
+                "n_components": n_components,
+                "cases": rows,
+                "abs_r_per_gradient": abs_correlations(outputs[OURS][0], ref_gradients),
+            }
+        )
+    results["comparisons"] = comparisons
+
+
+def render(results: dict) -> str:
+    """The Markdown report of a run record of ``main``."""
+    cfg = results["settings"]
+    lines = report_header(
+        "# Diffusion gradients: sk_brainjepa against BrainSpace", results
+    )
+    lines += [
+        f"- Data: {results['data']['name']}, shape {tuple(results['data']['shape'])}.",
+        "- Settings: "
+        + ", ".join(f"{k}={v!r}" for k, v in cfg["gradient_settings"].items())
+        + f"; {cfg['repeats']} interleaved rounds after one warm-up; threads "
+        f"limit: {cfg['threads']}. `import brainspace.gradient` took "
+        f"{results['import_brainspace_seconds']:.2f} s.",
+        "- Median / min: wall time over the rounds; ratio: median over "
+        "BrainSpace's median; |r|: per-gradient |Pearson r| against BrainSpace's "
+        "gradients (smallest over the gradients); |dlambda|: largest eigenvalue "
+        "difference.",
+        "",
+    ]
+    for comparison in results["comparisons"]:
+        cases = comparison["cases"]
+        reference = next(c for c in cases if c["case"] == REFERENCE)
+        rows = [
+            [
+                c["case"],
+                f"{c['median_seconds'] * 1e3:.1f}",
+                f"{c['min_seconds'] * 1e3:.1f}",
+                f"{c['median_seconds'] / reference['median_seconds']:.2f}",
+                f"{c['min_abs_r']:.6f}",
+                f"{c['max_abs_dlambda']:.2e}",
+            ]
+            for c in cases
+        ]
+        r = comparison["abs_r_per_gradient"]
+        lines += [
+            f"## n_components={comparison['n_components']}",
+            "",
+            markdown_table(
+                [
+                    "case",
+                    "median ms",
+                    "min ms",
+                    "ratio",
+                    r"min \|r\|",
+                    r"max \|dlambda\|",
+                ],
+                rows,
+            ),
+            "",
+            "Per-gradient |r|, ours (auto) against BrainSpace:",
+            "",
+            *(
+                "    " + " ".join(f"{x:.6f}" for x in r[start : start + 10])
+                for start in range(0, len(r), 10)
+            ),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def run(args) -> None:
+    started, tic = now(), time.perf_counter()
+    results = run_record(
+        "bench_gradients",
+        quick=False,
+        started=started,
+        settings={
+            "repeats": args.repeats,
+            "components": args.components,
+            "threads": args.threads,
+            "solvers": SOLVERS,
+            "gradient_settings": SETTINGS,
+        },
+    )
+    measure(args, results)
+    results["wall_seconds"] = time.perf_counter() - tic
+    _, md_path = save_run(args.out, "bench_gradients", results, render)
+    print(md_path.read_text(encoding="utf-8"))
 
 
 def main(argv=None) -> None:
@@ -167,8 +256,12 @@ def main(argv=None) -> None:
         default=None,
         help="limit BLAS/OpenMP threads (threadpoolctl); default: no limit",
     )
+    parser.add_argument("--out", default="benchmarks/results", help="output folder")
+    add_render_option(parser)
     args = parser.parse_args(argv)
-    if args.threads is None:
+    if args.render is not None:
+        rerender(args.render, render, "bench_gradients")
+    elif args.threads is None:
         run(args)
     else:
         from threadpoolctl import threadpool_limits

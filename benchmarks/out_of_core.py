@@ -21,7 +21,10 @@ Run from the repository root::
     python benchmarks/out_of_core.py --quick   # under a minute
     python benchmarks/out_of_core.py           # several minutes on 2 cores
 
-Writes ``<out>/out_of_core[_quick][_<tag>].md``.
+Writes ``<out>/out_of_core[_quick][_<tag>].json`` (settings and every child's
+measurements) and the Markdown report rendered from it (``....md``);
+``python benchmarks/out_of_core.py --render <out>/out_of_core.json``
+re-renders the Markdown of a stored run.
 """
 
 from __future__ import annotations
@@ -39,12 +42,13 @@ from pathlib import Path
 
 import numpy as np
 from _common import (
-    command_line,
-    machine_info,
-    machine_markdown,
+    add_render_option,
     markdown_table,
     now,
     report_header,
+    rerender,
+    run_record,
+    save_run,
     set_threads,
     setup_logging,
 )
@@ -254,64 +258,32 @@ def mib(kib) -> str:
     return "n/a" if kib is None else f"{kib / 1024:.0f}"
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes")
-    parser.add_argument("--out", default="benchmarks/results", help="output folder")
-    parser.add_argument("--n-subjects", type=int, default=None, help="N (60; quick 4)")
-    parser.add_argument("--n-rois", type=int, default=None)
-    parser.add_argument("--n-frames", type=int, default=None)
-    parser.add_argument("--window", type=int, default=None, help="model window")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--workdir", default=None, help="folder for the memmaps")
-    parser.add_argument(
-        "--tag", default=None, help="suffix of the report's name, e.g. a code version"
-    )
-    # Internal: run one measurement in this process.
-    parser.add_argument(
-        "--child", choices=("fit", "transform", "stream"), help=argparse.SUPPRESS
-    )
-    parser.add_argument("--data", help=argparse.SUPPRESS)
-    parser.add_argument("--model", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        child(args)
-        return
+def _anon_file(part: dict) -> str:
+    return f"{mib(part['peak_anon_kib'])} / {mib(part['peak_file_kib'])}"
 
-    setup_logging()
-    cfg = dict(QUICK if args.quick else FULL)
-    for key in ("n_subjects", "n_rois", "n_frames", "window"):
-        if getattr(args, key) is not None:
-            cfg[key] = getattr(args, key)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "out_of_core" + ("_quick" if args.quick else "")
-    if args.tag:
-        stem += f"_{args.tag}"
-    started, tic = now(), time.perf_counter()
-    machine = machine_info()
-    machine["torch threads"] = f"{args.threads} (set in each child process)"
-    logger.info("%s | %s", command_line(), machine["CPU"])
 
-    rows = []
-    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
-        tmp = Path(tmp)
-        for label, n in (
-            ("N", cfg["n_subjects"]),
-            (f"{SCALE}N", SCALE * cfg["n_subjects"]),
-        ):
-            data, model = tmp / f"cohort_{n}.npy", tmp / f"model_{n}.pt"
-            size = write_cohort(data, n, cfg, seed=n)
-            logger.info("%s: %d subjects, %.1f MiB on disk", label, n, size / 2**20)
-            fit = run_child("fit", data, model, cfg, args.threads)
-            logger.info("%s fit: %s", label, fit)
-            emb = run_child("transform", data, model, cfg, args.threads)
-            logger.info("%s transform: %s", label, emb)
-            stream = run_child("stream", data, model, cfg, args.threads)
-            logger.info("%s data layer: %s", label, stream)
-            rows.append((label, n, size, fit, emb, stream))
-    total = time.perf_counter() - tic
+def _fit_transform_row(cohort: dict) -> list:
+    fit, emb = cohort["fit"], cohort["transform"]
+    return [
+        cohort["label"],
+        cohort["subjects"],
+        f"{cohort['data_bytes'] / 2**20:.1f}",
+        f"{fit['seconds']:.1f}",
+        mib(fit["peak_rss_kib"]),
+        _anon_file(fit),
+        f"{emb['seconds']:.1f}",
+        mib(emb["peak_rss_kib"]),
+        _anon_file(emb),
+        mib(fit["baseline_rss_kib"]),
+        f"{mib(fit['ru_maxrss_kib'])} / {mib(emb['ru_maxrss_kib'])}",
+    ]
 
+
+def render(results: dict) -> str:
+    """The Markdown report of a run record of ``main``."""
+    cfg = results["settings"]
+    scale, batch_size = cfg["scale"], cfg["batch_size"]
+    cohorts = results["cohorts"]
     table = markdown_table(
         [
             "cohort",
@@ -326,58 +298,38 @@ def main(argv=None) -> None:
             "RSS after imports (MiB)",
             "ru_maxrss fit / transform (MiB)",
         ],
-        [
-            [
-                label,
-                n,
-                f"{size / 2**20:.1f}",
-                f"{fit['seconds']:.1f}",
-                mib(fit["peak_rss_kib"]),
-                f"{mib(fit['peak_anon_kib'])} / {mib(fit['peak_file_kib'])}",
-                f"{emb['seconds']:.1f}",
-                mib(emb["peak_rss_kib"]),
-                f"{mib(emb['peak_anon_kib'])} / {mib(emb['peak_file_kib'])}",
-                mib(fit["baseline_rss_kib"]),
-                f"{mib(fit['ru_maxrss_kib'])} / {mib(emb['ru_maxrss_kib'])}",
-            ]
-            for label, n, size, fit, emb, _ in rows
-        ],
+        [_fit_transform_row(c) for c in cohorts],
     )
     stream_table = markdown_table(
         ["cohort", "subjects", "seconds", "peak RSS (MiB)", "peak anon / file (MiB)"],
         [
             [
-                label,
-                n,
-                f"{st['seconds']:.1f}",
-                mib(st["peak_rss_kib"]),
-                f"{mib(st['peak_anon_kib'])} / {mib(st['peak_file_kib'])}",
+                c["label"],
+                c["subjects"],
+                f"{c['stream']['seconds']:.1f}",
+                mib(c["stream"]["peak_rss_kib"]),
+                _anon_file(c["stream"]),
             ]
-            for label, n, _, _, _, st in rows
+            for c in cohorts
         ],
     )
-    (_, _, small_size, small_fit, small_emb, small_stream) = rows[0]
-    (_, _, large_size, large_fit, large_emb, large_stream) = rows[1]
+    small, large = cohorts[0], cohorts[1]
 
-    def growth(key):
-        return large_fit[key] / small_fit[key], large_emb[key] / small_emb[key]
+    def growth(part):
+        return large[part]["peak_rss_kib"] / small[part]["peak_rss_kib"]
 
-    rss_growth = growth("peak_rss_kib")
     parts = [
         *report_header(
             "# Out-of-core pretraining and embedding",
-            quick=args.quick,
-            started=started,
-            seconds=total,
-            machine=machine_markdown(machine),
-            extra=[f"- **Code**: git {git_revision()}"],
+            results,
+            extra=[f"- **Code**: git {results['code']}"],
         ),
         f"- Data: two float32 `.npy` files opened with `np.load(mmap_mode='r')`, "
-        f"{cfg['n_subjects']} and {SCALE * cfg['n_subjects']} subjects x "
+        f"{cfg['n_subjects']} and {scale * cfg['n_subjects']} subjects x "
         f"{cfg['n_rois']} ROIs x {cfg['n_frames']} frames of standard-normal "
         "noise (memory, not accuracy, is measured).",
         f"- Fit: `BrainJEPAPretrainer('tiny', n_timepoints={cfg['window']}, "
-        f"max_epochs=1, batch_size={BATCH_SIZE}, random_state=0).fit(memmap)` "
+        f"max_epochs=1, batch_size={batch_size}, random_state=0).fit(memmap)` "
         "(default gradients, i.e. fitted on the cohort's connectivity), in a "
         "fresh process; the model is saved.",
         "- Transform: the saved model loaded in another fresh process, "
@@ -395,28 +347,98 @@ def main(argv=None) -> None:
         "",
         table,
         "",
-        f"Data grew {large_size / small_size:.1f}x; peak RSS grew "
-        f"{rss_growth[0]:.2f}x in fit and {rss_growth[1]:.2f}x in transform.",
+        f"Data grew {large['data_bytes'] / small['data_bytes']:.1f}x; peak RSS grew "
+        f"{growth('fit'):.2f}x in fit and {growth('transform'):.2f}x in transform.",
         "",
         "### Data layer alone",
         "",
         "What fit and transform do with the data when they stream it, in a "
         "third fresh process: `sk_brainjepa.datasets.group_fc(as_source(memmap))` "
         "(the connectivity the gradients are fitted on), one epoch of "
-        f"`make_loader` batches ({BATCH_SIZE} windows, `num_workers=0`, read "
+        f"`make_loader` batches ({batch_size} windows, `num_workers=0`, read "
         "and dropped: no model step) and `embed` of every subject with the saved "
         "target encoder.",
         "",
         stream_table,
         "",
-        "Peak RSS of the data layer grew "
-        f"{large_stream['peak_rss_kib'] / small_stream['peak_rss_kib']:.2f}x.",
+        f"Peak RSS of the data layer grew {growth('stream'):.2f}x.",
         "",
     ]
-    path = out / f"{stem}.md"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    logger.info("wrote %s", path)
-    print("\n".join(parts))
+    return "\n".join(parts)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--out", default="benchmarks/results", help="output folder")
+    parser.add_argument("--n-subjects", type=int, default=None, help="N (60; quick 4)")
+    parser.add_argument("--n-rois", type=int, default=None)
+    parser.add_argument("--n-frames", type=int, default=None)
+    parser.add_argument("--window", type=int, default=None, help="model window")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workdir", default=None, help="folder for the memmaps")
+    parser.add_argument(
+        "--tag", default=None, help="suffix of the report's name, e.g. a code version"
+    )
+    add_render_option(parser)
+    # Internal: run one measurement in this process.
+    parser.add_argument(
+        "--child", choices=("fit", "transform", "stream"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return
+    if args.render is not None:
+        rerender(args.render, render, "out_of_core")
+        return
+
+    setup_logging()
+    cfg = dict(QUICK if args.quick else FULL)
+    for key in ("n_subjects", "n_rois", "n_frames", "window"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    stem = "out_of_core" + ("_quick" if args.quick else "")
+    if args.tag:
+        stem += f"_{args.tag}"
+    started, tic = now(), time.perf_counter()
+    results = run_record(
+        "out_of_core",
+        quick=args.quick,
+        started=started,
+        settings={
+            **cfg,
+            "scale": SCALE,
+            "batch_size": BATCH_SIZE,
+            "threads": args.threads,
+            "tag": args.tag,
+        },
+        code=git_revision(),
+    )
+    results["machine"]["torch threads"] = f"{args.threads} (set in each child process)"
+    logger.info("%s | %s", results["command"], results["machine"]["CPU"])
+
+    cohorts = []
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        tmp = Path(tmp)
+        for label, n in (
+            ("N", cfg["n_subjects"]),
+            (f"{SCALE}N", SCALE * cfg["n_subjects"]),
+        ):
+            data, model = tmp / f"cohort_{n}.npy", tmp / f"model_{n}.pt"
+            size = write_cohort(data, n, cfg, seed=n)
+            logger.info("%s: %d subjects, %.1f MiB on disk", label, n, size / 2**20)
+            entry = {"label": label, "subjects": n, "data_bytes": size}
+            for mode in ("fit", "transform", "stream"):
+                entry[mode] = run_child(mode, data, model, cfg, args.threads)
+                logger.info("%s %s: %s", label, mode, entry[mode])
+            cohorts.append(entry)
+    results["cohorts"] = cohorts
+    results["wall_seconds"] = time.perf_counter() - tic
+    _, md_path = save_run(args.out, stem, results, render)
+    print(md_path.read_text(encoding="utf-8"))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ unlabelled simulated cohort whose subjects differ in FC phenotypes (``sex``,
 ``diagnosis``, ``age``) and in three phenotypes that zero-lag FC cannot see
 (``direction`` of a lagged coupling, ``burst_polarity``, ``dwell`` time of
 connectivity states; see ``make_brain_dynamics``). Every subject is scaled on
-its own run (``SubjectRobustScaling``).
+its own run (``SubjectRobustScaler``).
 
 The frozen features of the target and the online encoder, read out four ways
 (mean, per-ROI, token connectivity, lagged token connectivity), are probed
@@ -32,9 +32,13 @@ Run from the repository root::
     python benchmarks/pretraining_value.py --quick   # about a minute, 2 cores
     python benchmarks/pretraining_value.py           # full mode
 
-Writes ``<out>/pretraining_value[_quick].md``, ``..._scores.csv`` (one row per
-arm, seed, encoder, readout, task and split), ``..._history.csv`` (every
-epoch of every run) and ``..._curves.png``.
+Writes ``<out>/pretraining_value[_quick].json`` (settings, every score, every
+epoch's history, the long runs and the wall times), the Markdown report
+rendered from it (``....md``), ``..._scores.csv`` (one row per arm, seed,
+encoder, readout, task and split), ``..._history.csv`` (every epoch of every
+run) and ``..._curves.png``. ``python benchmarks/pretraining_value.py
+--render <out>/pretraining_value.json`` re-renders the Markdown of a stored
+run.
 """
 
 from __future__ import annotations
@@ -48,17 +52,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import (
-    command_line,
-    machine_info,
-    machine_markdown,
+    add_render_option,
     markdown_table,
     mean_std,
     now,
+    records,
     report_header,
+    rerender,
+    run_record,
+    save_run,
     set_threads,
     setup_logging,
 )
 from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import balanced_accuracy_score
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
@@ -70,10 +77,10 @@ from sk_brainjepa import (
     TrainValTestSplit,
     make_brain_dynamics,
 )
-from sk_brainjepa.datasets import SubjectRobustScaling, load_hcp_rest
+from sk_brainjepa.datasets import load_hcp_rest
 from sk_brainjepa.estimators import DEFAULT_RECIPE
 from sk_brainjepa.model_selection import probe_features
-from sk_brainjepa.preprocessing import DynamicFeatures
+from sk_brainjepa.preprocessing import DynamicFeatures, SubjectRobustScaler
 
 logger = logging.getLogger("benchmarks")
 
@@ -188,7 +195,7 @@ def simulated_cohort(cfg: dict, seed: int):
         random_state=seed,
         **cfg["strengths"],
     )
-    return SubjectRobustScaling()(X).astype(np.float32), pheno
+    return SubjectRobustScaler().fit_transform(X).astype(np.float32), pheno
 
 
 def centre_windows(X, window: int) -> np.ndarray:
@@ -204,7 +211,8 @@ def hcp_cohort(window: int, n_frames: int):
     n_win = X.shape[2] // window
     windows = X[:, :, : n_win * window].reshape(len(ids), X.shape[1], n_win, window)
     windows = windows.transpose(0, 2, 1, 3).reshape(-1, X.shape[1], window)
-    scaled = SubjectRobustScaling()(np.ascontiguousarray(windows)).astype(np.float32)
+    scaled = SubjectRobustScaler().fit_transform(np.ascontiguousarray(windows))
+    scaled = scaled.astype(np.float32)
     return scaled, np.repeat(np.arange(len(ids)), n_win), ids
 
 
@@ -283,10 +291,7 @@ def supervised_ceiling(X, y, cfg: dict, window: int) -> list[float]:
             random_state=k,
         )
         net.fit(X[train], y[train])
-        pred = net.predict(X[test])
-        classes = np.unique(y)
-        recalls = [np.mean(pred[y[test] == c] == c) for c in classes]
-        scores.append(float(np.mean(recalls)))
+        scores.append(float(balanced_accuracy_score(y[test], net.predict(X[test]))))
     return scores
 
 
@@ -454,49 +459,62 @@ def plot_curves(histories: pd.DataFrame, arms, path: Path, title: str) -> bool:
     return True
 
 
-# ------------------------------------------------------------------ main
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny run (tests)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument("--arms", nargs="+", default=None, choices=list(ARMS))
-    parser.add_argument("--hcp-arms", nargs="+", default=None, choices=list(ARMS))
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--seeds", type=int, nargs="+", default=None)
-    parser.add_argument("--data-seed", type=int, default=0)
-    parser.add_argument("--curve-task", default="direction")
-    parser.add_argument("--curve-readout", default="lagged", choices=READOUTS)
-    parser.add_argument("--no-ceiling", action="store_true")
-    parser.add_argument("--no-hcp", action="store_true")
-    parser.add_argument("--collapse-epochs", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument(
-        "--tag", default="", help="suffix of the report's file names (partial runs)"
-    )
-    args = parser.parse_args(argv)
-    setup_logging()
-    if args.threads:
-        set_threads(args.threads)
-    cfg = dict(QUICK if args.quick else FULL)
-    if args.epochs is not None:
-        cfg["epochs"] = args.epochs
-    if args.seeds is not None:
-        cfg["seeds"] = tuple(args.seeds)
-    if args.collapse_epochs is not None:
-        cfg["collapse_epochs"] = args.collapse_epochs
-    arms = args.arms or (list(QUICK_ARMS) if args.quick else list(ARMS))
-    hcp_arms = args.hcp_arms or [a for a in HCP_ARMS if a in arms]
-    started, tic = now(), time.perf_counter()
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = (
-        "pretraining_value"
-        + ("_quick" if args.quick else "")
-        + (f"_{args.tag}" if args.tag else "")
+def long_run_table(long_runs: list[dict]) -> str:
+    rows = [
+        [
+            r["recipe"],
+            r["epochs"],
+            f"{r['final_loss']:.4f}",
+            f"{r['min_sample_spread']:.3f} (epoch {r['min_sample_spread_epoch']})",
+            f"{r['last_sample_spread']:.3f}",
+            f"{r['min_online_sample_spread']:.3f}",
+            f"{r['last_position_share']:.3f}",
+            "yes" if r["spread_above_threshold"] else "no",
+            "; ".join(r["warnings"]) or "none",
+        ]
+        for r in long_runs
+    ]
+    return markdown_table(
+        [
+            "recipe",
+            "epochs",
+            "final loss",
+            "min target sample spread",
+            "last",
+            "min online sample spread",
+            "position share (last)",
+            "spread > threshold throughout",
+            "warnings",
+        ],
+        rows,
     )
 
+
+# ------------------------------------------------------------------ measure
+def measure(args, cfg: dict, arms, hcp_arms, started: str):
+    """Every arm, reference and long run; the run record, scores and histories."""
+    results = run_record(
+        "pretraining_value",
+        quick=args.quick,
+        started=started,
+        settings={
+            **cfg,
+            "arms": arms,
+            "hcp_arms": hcp_arms,
+            "data_seed": args.data_seed,
+            "curve_task": args.curve_task,
+            "curve_readout": args.curve_readout,
+            "ceiling": not args.no_ceiling,
+            "hcp": not args.no_hcp,
+            "threads": args.threads,
+            "tag": args.tag,
+            "default_recipe": DEFAULT_RECIPE,
+        },
+    )
     X, pheno = simulated_cohort(cfg, args.data_seed)
     window = cfg["window"]
     tasks = {**FC_TASKS, **{t: "classification" for t in DYNAMIC_TASKS}}
+    results["tasks"] = tasks
     labels = {t: pheno[t].to_numpy() for t in tasks}
     logger.info("cohort %s, tasks %s", X.shape, list(tasks))
     rows, history_rows, timings = [], [], {}
@@ -578,19 +596,15 @@ def main(argv=None) -> int:
             logger.info("%s seed %d: %.1f s %s", arm, seed, seconds, notes or "")
 
     # Real data: HCP subject identity from short windows.
-    hcp_note = "not run (--no-hcp)"
+    hcp = {"status": "not run", "reason": "--no-hcp"}
     if not args.no_hcp:
         try:
             Xh, subject, ids = hcp_cohort(cfg["hcp_window"], cfg["hcp_frames"])
         except (ImportError, FileNotFoundError, OSError) as exc:
-            hcp_note = f"skipped: {exc}"
-            logger.warning("HCP task %s", hcp_note)
+            hcp = {"status": "skipped", "reason": str(exc)}
+            logger.warning("HCP task skipped: %s", exc)
         else:
-            hcp_note = (
-                f"{len(ids)} subjects, {cfg['hcp_frames']} frames cut into "
-                f"{len(subject)} windows of {cfg['hcp_window']} frames, each scaled "
-                "on its own; pretraining on all windows (transductive, no labels)"
-            )
+            hcp = {"status": "run", "subjects": list(ids), "windows": len(subject)}
             fc_h = FunctionalConnectivity(output="vector").fit_transform(Xh)
             hcp_labels = {"hcp-subject": subject}
             hcp_task = {"hcp-subject": "classification"}
@@ -624,9 +638,10 @@ def main(argv=None) -> int:
                             encoder=encoder,
                             readout=readout,
                         )
+    results["hcp"] = hcp
 
     # The long side-by-side run: paper recipe against the default one.
-    collapse_rows = []
+    long_runs = []
     Xl, _ = simulated_cohort(
         {**cfg, "n_subjects": cfg["collapse_subjects"]}, 100 + args.data_seed
     )
@@ -645,54 +660,78 @@ def main(argv=None) -> int:
             pre.fit(Xl)
         timings[f"long run {recipe}"] = time.perf_counter() - t0
         h = pd.DataFrame(pre.history_)
-        collapse_rows.append(
-            [
-                recipe,
-                len(h),
-                f"{h.loss.iloc[-1]:.4f}",
-                f"{h.sample_spread.min():.3f} "
-                f"(epoch {int(h.epoch[h.sample_spread.idxmin()])})",
-                f"{h.sample_spread.iloc[-1]:.3f}",
-                f"{h.online_sample_spread.min():.3f}",
-                f"{h.position_share.iloc[-1]:.3f}",
-                "yes" if (h.sample_spread > pre.collapse_threshold).all() else "no",
-                "; ".join(sorted({type(w.message).__name__ for w in caught})) or "none",
-            ]
+        long_runs.append(
+            {
+                "recipe": recipe,
+                "epochs": len(h),
+                "final_loss": h.loss.iloc[-1],
+                "min_sample_spread": h.sample_spread.min(),
+                "min_sample_spread_epoch": int(h.epoch[h.sample_spread.idxmin()]),
+                "last_sample_spread": h.sample_spread.iloc[-1],
+                "min_online_sample_spread": h.online_sample_spread.min(),
+                "last_position_share": h.position_share.iloc[-1],
+                "collapse_threshold": pre.collapse_threshold,
+                "spread_above_threshold": bool(
+                    (h.sample_spread > pre.collapse_threshold).all()
+                ),
+                "warnings": sorted({type(w.message).__name__ for w in caught}),
+            }
         )
         for record in pre.history_:
             history_rows.append({"arm": f"long run: {recipe}", "seed": 0, **record})
 
     scores = pd.DataFrame(rows)
     histories = pd.DataFrame(history_rows)
-    scores.to_csv(args.out / f"{stem}_scores.csv", index=False)
-    histories.to_csv(args.out / f"{stem}_history.csv", index=False)
-    curves = args.out / f"{stem}_curves.png"
-    plotted = not histories.empty and plot_curves(
-        histories[histories.arm.isin(arms)],
-        arms,
-        curves,
-        f"{args.curve_task}, {args.curve_readout} readout (5-fold CV, monitor)",
+    results.update(
+        scores=records(scores),
+        history=records(histories),
+        long_runs=long_runs,
+        timings=timings,
     )
-    total = time.perf_counter() - tic
+    return results, scores, histories
 
-    sim_tasks = list(tasks)
+
+def stem_of(results: dict) -> str:
+    tag = results["settings"]["tag"]
+    return (
+        "pretraining_value"
+        + ("_quick" if results["quick"] else "")
+        + (f"_{tag}" if tag else "")
+    )
+
+
+def render(results: dict) -> str:
+    """The Markdown report of a run record of ``measure``."""
+    cfg = results["settings"]
+    arms, hcp_arms = cfg["arms"], cfg["hcp_arms"]
+    scores = pd.DataFrame(results["scores"])
+    histories = pd.DataFrame(results["history"])
+    hcp = results["hcp"]
+    if hcp["status"] == "run":
+        hcp_note = (
+            f"{len(hcp['subjects'])} subjects, {cfg['hcp_frames']} frames cut into "
+            f"{hcp['windows']} windows of {cfg['hcp_window']} frames, each scaled "
+            "on its own; pretraining on all windows (transductive, no labels)"
+        )
+    elif hcp["status"] == "skipped":
+        hcp_note = f"skipped: {hcp['reason']}"
+    else:
+        hcp_note = f"not run ({hcp['reason']})"
+    curves = results["files"]["curves"]
+    sim_tasks = list(results["tasks"])
     lines = report_header(
         "# What pretraining adds: Brain-JEPA arms against untrained, FC and dynamics",
-        quick=args.quick,
-        started=started,
-        seconds=total,
-        machine=machine_markdown(machine_info()),
-        command=command_line(),
+        results,
     )
     lines += [
         f"- **Simulated cohort**: `make_brain_dynamics(n_subjects={cfg['n_subjects']}, "
         f"n_rois={cfg['n_rois']}, n_timepoints={cfg['n_frames']}, "
         f"n_networks={cfg['n_networks']}, "
         + ", ".join(f"{k}={v}" for k, v in cfg["strengths"].items())
-        + f", random_state={args.data_seed})`, each subject scaled with "
-        "`SubjectRobustScaling`; pretraining on all subjects (transductive: labels "
+        + f", random_state={cfg['data_seed']})`, each subject scaled with "
+        "`SubjectRobustScaler`; pretraining on all subjects (transductive: labels "
         "never used), features of the centre window.",
-        f"- **Pretraining**: tiny preset, window {window} frames, batch 16, "
+        f"- **Pretraining**: tiny preset, window {cfg['window']} frames, batch 16, "
         f"{cfg['epochs']} epochs, seeds {list(cfg['seeds'])}; untrained arms: one "
         "seed (0 epochs, target = online).",
         f"- **Probing**: `probe_features`, {cfg['repeats']} x 6/2/2 splits, "
@@ -703,7 +742,7 @@ def main(argv=None) -> int:
         "reference (`DynamicFeatures(kind=...)`), a supervised ceiling "
         f"({cfg['ceiling_repeats']} splits, {cfg['ceiling_epochs']} epochs, "
         "lagged head, from the initial weights)."
-        if not args.no_ceiling
+        if cfg["ceiling"]
         else "- **References**: FC + linear, dynamic reference (ceiling not run).",
         f"- **HCP**: {hcp_note}.",
         "",
@@ -721,13 +760,15 @@ def main(argv=None) -> int:
         "",
     ]
     if (scores.task == "hcp-subject").any():
-        hcp = scores[scores.task == "hcp-subject"]
+        hcp_scores = scores[scores.task == "hcp-subject"]
         lines += [
             "## HCP subject identity (chance 1/7)",
             "",
-            reference_table(hcp, ["hcp-subject"]),
+            reference_table(hcp_scores, ["hcp-subject"]),
             "",
-            score_table(hcp, ["hcp-subject"], hcp_arms, cfg["hcp_readouts"], ENCODERS),
+            score_table(
+                hcp_scores, ["hcp-subject"], hcp_arms, cfg["hcp_readouts"], ENCODERS
+            ),
             "",
         ]
     lines += [
@@ -737,38 +778,83 @@ def main(argv=None) -> int:
         collapse_table(histories, arms) if not histories.empty else "(no training)",
         "",
         f"## Long run: {cfg['collapse_epochs']} epochs, paper recipe against the "
-        f"default (`{DEFAULT_RECIPE}`), {cfg['collapse_subjects']} subjects, "
-        "collapse_threshold 0.05",
+        f"default (`{cfg['default_recipe']}`), {cfg['collapse_subjects']} subjects, "
+        f"collapse_threshold {results['long_runs'][0]['collapse_threshold']:g}",
         "",
-        markdown_table(
-            [
-                "recipe",
-                "epochs",
-                "final loss",
-                "min target sample spread",
-                "last",
-                "min online sample spread",
-                "position share (last)",
-                "spread > threshold throughout",
-                "warnings",
-            ],
-            collapse_rows,
-        ),
+        long_run_table(results["long_runs"]),
         "",
         "## Probe score against pretraining epoch",
         "",
-        f"![curves]({curves.name})" if plotted else "(no plot)",
+        f"![curves]({curves})" if curves else "(no plot)",
         "",
         "## Wall time per run (s)",
         "",
         markdown_table(
-            ["run", "seconds"], [[k, f"{v:.1f}"] for k, v in timings.items()]
+            ["run", "seconds"],
+            [[k, f"{v:.1f}"] for k, v in results["timings"].items()],
         ),
         "",
     ]
-    report = args.out / f"{stem}.md"
-    report.write_text("\n".join(lines))
-    logger.info("wrote %s in %.1f min", report, total / 60)
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ main
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny run (tests)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--arms", nargs="+", default=None, choices=list(ARMS))
+    parser.add_argument("--hcp-arms", nargs="+", default=None, choices=list(ARMS))
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument("--data-seed", type=int, default=0)
+    parser.add_argument("--curve-task", default="direction")
+    parser.add_argument("--curve-readout", default="lagged", choices=READOUTS)
+    parser.add_argument("--no-ceiling", action="store_true")
+    parser.add_argument("--no-hcp", action="store_true")
+    parser.add_argument("--collapse-epochs", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--tag", default="", help="suffix of the report's file names (partial runs)"
+    )
+    add_render_option(parser)
+    args = parser.parse_args(argv)
+    if args.render is not None:
+        rerender(args.render, render, "pretraining_value")
+        return 0
+    setup_logging()
+    if args.threads:
+        set_threads(args.threads)
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.epochs is not None:
+        cfg["epochs"] = args.epochs
+    if args.seeds is not None:
+        cfg["seeds"] = tuple(args.seeds)
+    if args.collapse_epochs is not None:
+        cfg["collapse_epochs"] = args.collapse_epochs
+    arms = args.arms or (list(QUICK_ARMS) if args.quick else list(ARMS))
+    hcp_arms = args.hcp_arms or [a for a in HCP_ARMS if a in arms]
+    args.out.mkdir(parents=True, exist_ok=True)
+    started, tic = now(), time.perf_counter()
+    results, scores, histories = measure(args, cfg, arms, hcp_arms, started)
+    stem = stem_of(results)
+    scores.to_csv(args.out / f"{stem}_scores.csv", index=False)
+    histories.to_csv(args.out / f"{stem}_history.csv", index=False)
+    curves = args.out / f"{stem}_curves.png"
+    plotted = not histories.empty and plot_curves(
+        histories[histories.arm.isin(arms)],
+        arms,
+        curves,
+        f"{args.curve_task}, {args.curve_readout} readout (5-fold CV, monitor)",
+    )
+    results["files"] = {
+        "scores": f"{stem}_scores.csv",
+        "history": f"{stem}_history.csv",
+        "curves": curves.name if plotted else None,
+    }
+    results["wall_seconds"] = time.perf_counter() - tic
+    _, report = save_run(args.out, stem, results, render)
+    logger.info("wrote %s in %.1f min", report, results["wall_seconds"] / 60)
     return 0
 
 

@@ -28,8 +28,11 @@ Run from the repository root::
     python benchmarks/throughput.py --threads 2      # tiny, small, base
     python benchmarks/throughput.py --compile        # adds torch.compile rows
 
-Writes ``<out>/throughput[_quick][_compile].md``. On a CUDA machine the model
-runs under bf16 autocast (as ``BrainJEPAPretrainer(precision="auto")``).
+Writes ``<out>/throughput[_quick][_compile][_cuda].json`` (settings and every
+process's measurements) and the Markdown report rendered from it (``....md``);
+``python benchmarks/throughput.py --render <out>/throughput.json``
+re-renders the Markdown of a stored run. On a CUDA machine the model runs
+under bf16 autocast (as ``BrainJEPAPretrainer(precision="auto")``).
 """
 
 from __future__ import annotations
@@ -175,10 +178,10 @@ def _train_job(job, device) -> dict:
     import copy
 
     import torch
+    from _flops import pretraining_step_flops
 
     from sk_brainjepa.masking import make_masker
-    from sk_brainjepa.nn import pretraining_step_flops
-    from sk_brainjepa.training import JEPATrainer, Objective
+    from sk_brainjepa.training import Objective, build_trainer
 
     encoder, predictor, x = _build(job, device)
     target_encoder = copy.deepcopy(encoder)
@@ -190,21 +193,19 @@ def _train_job(job, device) -> dict:
     )
     extra = job["extra_warmup"]
     total = extra + job["warmup"] + job["steps"]
-    # BrainJEPAPretrainer's defaults (lr 1e-3, start 5 %, official ramps).
-    trainer = JEPATrainer(
+    # Built by BrainJEPAPretrainer.fit's builder with its defaults (lr 1e-3,
+    # start 5 %, official ramps), for a run of `total` epochs of one batch each
+    # (one optimiser step an epoch) with one warm-up step.
+    trainer = build_trainer(
         encoder,
         predictor,
         target_encoder,
         masker,
+        n_subjects=job["batch_size"],
+        batch_size=job["batch_size"],
+        max_epochs=total,
+        warmup_epochs=1,
         mask_generator=torch.Generator().manual_seed(job["seed"] + 1),
-        total_steps=total,
-        warmup_steps=1,
-        lr=1e-3,
-        start_lr=5e-5,
-        final_lr=1e-6,
-        weight_decay=0.04,
-        final_weight_decay=0.4,
-        ema=(0.996, 1.0),
         objective=Objective(loss="l2"),
         autocast_dtype=torch.bfloat16 if device.type == "cuda" else None,
     )
@@ -238,8 +239,7 @@ def _train_job(job, device) -> dict:
 def _embed_job(job, device) -> dict:
     import numpy as np
     import torch
-
-    from sk_brainjepa.nn import encoder_flops
+    from _flops import encoder_flops
 
     encoder, _, x = _build(job, device)
     encoder.eval()
@@ -510,50 +510,46 @@ def _verdict(ok) -> str:
     return "**reached**" if ok else "**not reached**"
 
 
-def render_report(
-    *,
-    args,
-    started,
-    total,
-    machine,
-    command,
-    device,
-    mm_size,
-    presets,
-    variants,
-    results,
-    breakdown,
-    sizes,
-    table,
-) -> str:
-    """The Markdown report of one run."""
+def render(results: dict) -> str:
+    """The Markdown report of a run record of ``main``."""
+    from _common import markdown_table as table
     from _common import report_header
 
-    n_rois, n_timepoints, n_tokens, batch_size, steps, warmup = sizes
-    on_gpu = device.type == "cuda"
+    cfg = results["settings"]
+    # The measurements keyed as the measuring code keys them.
+    runs = {
+        (r["preset"], r["backend"], r["compile"], r["mode"]): r for r in results["runs"]
+    }
+    breakdown = [
+        (b["preset"], b["block"], b["tokens"], b["backward"], b["seconds"])
+        for b in results["breakdown"]
+    ]
+    presets = cfg["presets"]
+    variants = [tuple(v) for v in cfg["variants"]]
+    n_rois, n_timepoints, n_tokens = cfg["n_rois"], cfg["n_timepoints"], cfg["n_tokens"]
+    batch_size, steps, warmup = cfg["batch_size"], cfg["steps"], cfg["warmup"]
+    mm_size, device = cfg["mm_size"], cfg["device"]
+    on_gpu = cfg["device_type"] == "cuda"
     dtype = "bf16 autocast" if on_gpu else "float32"
     mm_dtype = "bfloat16" if on_gpu else "float32"
     parts = [
         *report_header(
             "# Throughput: Brain-JEPA pretraining and embedding",
-            quick=args.quick,
-            started=started,
-            seconds=total,
-            machine=machine,
-            command=command,
+            results,
             extra=[
-                f"- **Device**: {device} ({dtype}), {args.threads} torch thread(s)",
-                f"- **Load average at the end (1/5/15 min)**: {_load_average()}",
+                f"- **Device**: {device} ({dtype}), {cfg['threads']} torch thread(s)",
+                "- **Load average at the end (1/5/15 min)**: "
+                f"{results['load_average_end']}",
             ],
         ),
         f"- Input: batch {batch_size} x {n_rois} ROIs x {n_timepoints} frames, patch "
         f"{PATCH}: {n_tokens} tokens per sample; standard-normal series and "
-        f"random gradients ({GRADIENT_DIM} components), seed {args.seed}. "
+        f"random gradients ({GRADIENT_DIM} components), seed {cfg['seed']}. "
         f"Presets: {', '.join(presets)} (`sk_brainjepa.nn.MODEL_PRESETS`).",
         (
             "- Quick mode: one fresh process per backend runs the embedding, then "
             "the training (the training may reuse memory the embedding freed). "
-            if args.quick
+            if results["quick"]
             else "- Each configuration and mode runs in a fresh process. "
         )
         + f"{warmup} untimed warm-up step(s), then {steps} timed step(s); rates "
@@ -573,7 +569,7 @@ def render_report(
         f"- Dense matmul: best of 3 `{mm_size} x {mm_size}` {mm_dtype} matmuls "
         "(after one untimed), measured in each configuration's process just "
         "before its steps, with the same threads (other processes may load "
-        f"this machine): {_matmul_range(results)} TFLOP/s over the processes, "
+        f"this machine): {_matmul_range(runs)} TFLOP/s over the processes, "
         "each listed under Step times. The % columns divide the model FLOP/s "
         "by the figure of the same process.",
         "- Peak memory: "
@@ -594,7 +590,7 @@ def render_report(
         "## Results",
         "",
     ]
-    values = [r["matmul"] for r in results.values() if "matmul" in r]
+    values = [r["matmul"] for r in runs.values() if "matmul" in r]
     if values and max(values) > LOAD_TOLERANCE * min(values):
         parts += [
             f"**Warning**: the dense matmul throughput varied from "
@@ -620,8 +616,8 @@ def render_report(
     rows = []
     for preset in presets:
         for backend, compiled in variants:
-            train = results[(preset, backend, compiled, "train")]
-            embed = results[(preset, backend, compiled, "embed")]
+            train = runs[(preset, backend, compiled, "train")]
+            embed = runs[(preset, backend, compiled, "embed")]
             rows.append(
                 [
                     preset,
@@ -646,13 +642,13 @@ def render_report(
     rows = []
     verdicts = []
     for preset in presets:
-        ref_train = results[(preset, "math", False, "train")]
-        ref_embed = results[(preset, "math", False, "embed")]
+        ref_train = runs[(preset, "math", False, "train")]
+        ref_embed = runs[(preset, "math", False, "embed")]
         for backend, compiled in variants:
             if backend == "math":
                 continue
-            train = results[(preset, backend, compiled, "train")]
-            embed = results[(preset, backend, compiled, "embed")]
+            train = runs[(preset, backend, compiled, "train")]
+            embed = runs[(preset, backend, compiled, "embed")]
             ratios = [
                 _ratio(train, ref_train, "speed"),
                 _ratio(embed, ref_embed, "speed"),
@@ -702,7 +698,7 @@ def render_report(
         ]
     parts += verdicts
     for preset in presets:
-        train = results[(preset, "auto", False, "train")]
+        train = runs[(preset, "auto", False, "train")]
         if "error" in train:
             continue
         share = _rate(train, "flops") / train["matmul"]
@@ -733,8 +729,8 @@ def render_report(
         rows = []
         for preset in presets:
             for mode in ("train", "embed"):
-                comp = results[(preset, "auto", True, mode)]
-                eager = results[(preset, "auto", False, mode)]
+                comp = runs[(preset, "auto", True, mode)]
+                eager = runs[(preset, "auto", False, mode)]
                 if "error" in comp or "error" in eager:
                     rows.append(
                         [preset, mode, comp.get("error", ""), eager.get("error", "")]
@@ -815,7 +811,7 @@ def render_report(
     header += ["context / target tokens per step", "first-step loss"]
     header.append("dense matmul TFLOP/s")
     rows = []
-    for (preset, backend, compiled, mode), r in results.items():
+    for (preset, backend, compiled, mode), r in runs.items():
         rows.append(
             [
                 preset,
@@ -853,20 +849,33 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="benchmarks/results", help="output folder")
+    # _common.add_render_option's argument; _common itself is imported below,
+    # so that the workers do not load what only the main process needs.
+    parser.add_argument(
+        "--render",
+        metavar="JSON",
+        type=Path,
+        default=None,
+        help="do not measure: re-render the Markdown of this stored run "
+        "(written next to it, with the suffix .md)",
+    )
     args = parser.parse_args(argv)
     if args.worker is not None:
         _worker_main(args.worker)
+        return
+    if args.render is not None:
+        from _common import rerender
+
+        rerender(args.render, render, "throughput")
         return
 
     import numpy as np
     import torch
     from _common import (
-        command_line,
-        machine_info,
-        machine_markdown,
-        markdown_table,
         max_relative_difference,
         now,
+        run_record,
+        save_run,
         set_threads,
         setup_logging,
     )
@@ -893,21 +902,42 @@ def main(argv=None) -> None:
     warmup = defaults["warmup"] if args.warmup is None else args.warmup
     n_rois, n_timepoints = size["n_rois"], size["n_timepoints"]
     n_tokens = n_rois * (n_timepoints // PATCH)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     stem = "throughput" + ("_quick" if args.quick else "")
     stem += "_compile" if args.compile else ""
     stem += "_cuda" if device.type == "cuda" else ""
-    started, tic = now(), time.perf_counter()
-    machine = machine_info()
-    logger.info("%s | %s | device %s", command_line(), machine["CPU"], device)
-
     compute_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     mm_size = 8192 if device.type == "cuda" else (512 if args.quick else 4096)
-
     variants = [(b, False) for b in BACKENDS]
     if args.compile:
         variants.insert(1, ("auto", True))
+    started, tic = now(), time.perf_counter()
+    record = run_record(
+        "throughput",
+        quick=args.quick,
+        started=started,
+        settings={
+            "device": str(device),
+            "device_type": device.type,
+            "threads": args.threads,
+            "seed": args.seed,
+            "presets": presets,
+            "variants": variants,
+            "compile": args.compile,
+            "n_rois": n_rois,
+            "n_timepoints": n_timepoints,
+            "n_tokens": n_tokens,
+            "patch_size": PATCH,
+            "gradient_dim": GRADIENT_DIM,
+            "batch_size": batch_size,
+            "steps": steps,
+            "warmup": warmup,
+            "mm_size": mm_size,
+        },
+    )
+    logger.info(
+        "%s | %s | device %s", record["command"], record["machine"]["CPU"], device
+    )
+
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for preset in presets:
@@ -966,26 +996,25 @@ def main(argv=None) -> None:
             breakdown += time_block_parts(
                 preset, results, n_rois, n_timepoints, batch_size, device, compute_dtype
             )
-    total = time.perf_counter() - tic
-    report = render_report(
-        args=args,
-        started=started,
-        total=total,
-        machine=machine_markdown(machine),
-        command=command_line(),
-        device=device,
-        mm_size=mm_size,
-        presets=presets,
-        variants=variants,
-        results=results,
-        breakdown=breakdown,
-        sizes=(n_rois, n_timepoints, n_tokens, batch_size, steps, warmup),
-        table=markdown_table,
+    record.update(
+        # One entry per preset, attention variant and mode: the job, the
+        # worker's measurements (or its "error") and the output differences.
+        runs=[{k: v for k, v in r.items() if k != "save_to"} for r in results.values()],
+        breakdown=[
+            {
+                "preset": preset,
+                "block": label,
+                "tokens": tokens,
+                "backward": backward,
+                "seconds": parts,
+            }
+            for preset, label, tokens, backward, parts in breakdown
+        ],
+        load_average_end=_load_average(),
+        wall_seconds=time.perf_counter() - tic,
     )
-    path = out / f"{stem}.md"
-    path.write_text(report, encoding="utf-8")
-    logger.info("wrote %s", path)
-    logger.info("done in %.1f min", total / 60)
+    save_run(args.out, stem, record, render)
+    logger.info("done in %.1f min", record["wall_seconds"] / 60)
 
 
 if __name__ == "__main__":

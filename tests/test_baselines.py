@@ -141,3 +141,36 @@ def test_bad_fc_input_is_rejected(fc_data):
     asym[:, 0, 1] += 1.0
     with pytest.raises(ValueError, match="symmetric"):
         BrainNetCNNClassifier(max_epochs=1).fit(asym, pheno["sex"])
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("valid_fraction", 1.0),
+        ("valid_fraction", -0.1),
+        ("patience", 0),
+        ("random_state", "seed"),
+        ("standardize_target", "yes"),
+    ],
+)
+def test_bad_net_parameters_fail_before_training_naming_them(rng, name, value):
+    """The nets' own parameters are declared the scikit-learn way (skorch's
+    ``_validate_params`` shadows scikit-learn's, which the nets call by name)."""
+    fc = FunctionalConnectivity().fit_transform(rng.standard_normal((12, 5, 40)))
+    y = np.tile([0.0, 1.0], 6)
+    net = BrainNetCNNRegressor(**{"max_epochs": 1, "random_state": 0, name: value})
+    with pytest.raises(ValueError, match=f"'{name}' parameter of BrainNetCNNRegressor"):
+        net.fit(fc, y)
+    assert not hasattr(net, "module_")  # nothing was built
+
+
+def test_net_parameters_take_numpy_scalars(rng):
+    fc = FunctionalConnectivity().fit_transform(rng.standard_normal((12, 5, 40)))
+    y = np.tile([0, 1], 6)
+    net = BNTClassifier(
+        max_epochs=1,
+        random_state=np.int64(0),
+        valid_fraction=np.float32(0.25),
+        patience=np.int64(2),
+    )
+    assert net.fit(fc, y).predict(fc).shape == (12,)

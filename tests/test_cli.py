@@ -431,7 +431,7 @@ def test_embed_drops_index_columns_of_tables(
     out = tmp_path / "f.csv"
     argv = ["embed", str(model_file), str(tables), "--layout", "time_x_rois",
             "--out", str(out)]  # fmt: skip
-    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+    with caplog.at_level("INFO", logger="sk_brainjepa.sources"):
         assert main(argv) == 0
     assert "column 0 ('time') counts the rows" in caplog.text
     expected = BrainJEPAEmbedder(model_file).fit(X).transform(X)

@@ -642,7 +642,7 @@ def test_tables_index_columns_and_headers_are_detected(tmp_path, rng, writer, ca
     data = rng.normal(size=(3, 12, 4))  # subjects x frames x ROIs
     for i, subject in enumerate(data):
         _write_frames(tmp_path / f"s{i}.csv", subject, writer)
-    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+    with caplog.at_level("INFO", logger="sk_brainjepa.sources"):
         cohort = load_timeseries(tmp_path, layout="time_x_rois")
     assert_allclose(cohort.X, data.transpose(0, 2, 1), rtol=1e-12)
     # One line for the cohort, not one per file.
@@ -656,7 +656,7 @@ def test_tables_index_columns_and_headers_are_detected(tmp_path, rng, writer, ca
 def test_tables_dropped_index_column_is_logged_and_can_be_kept(tmp_path, rng, caplog):
     data = rng.normal(size=(12, 4))
     _write_frames(tmp_path / "s0.csv", data, "named index")
-    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+    with caplog.at_level("INFO", logger="sk_brainjepa.sources"):
         load_timeseries(tmp_path, layout="time_x_rois")
     assert "column 0 ('time') counts the rows" in caplog.text
     kept = load_timeseries(tmp_path, layout="time_x_rois", index_col=None)
@@ -729,7 +729,7 @@ def test_file_source_reads_windows_with_the_inferred_format(tmp_path, rng, caplo
     data = rng.normal(size=(2, 30, 5))
     for i, subject in enumerate(data):
         _write_frames(tmp_path / f"s{i}.csv", subject, "pandas defaults")
-    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+    with caplog.at_level("INFO", logger="sk_brainjepa.sources"):
         source = as_source(tmp_path, layout="time_x_rois")
         window = source.window(1, 10, 8)
         n_notes = len(caplog.records)
@@ -761,7 +761,7 @@ def test_bids_folder_ids_and_participants_table(tmp_path, rng, caplog):
     pd.DataFrame({"age": [30, 10, 20], "participant_id": ["03", "01", "02"]}).to_csv(
         tmp_path / "participants.tsv", sep="\t", index=False
     )
-    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+    with caplog.at_level("INFO", logger="sk_brainjepa.sources"):
         cohort = load_timeseries(tmp_path, phenotypes=tmp_path / "participants.tsv")
     assert "BIDS sub-* folder" in caplog.text
     assert cohort.subject_ids == ["sub-01", "sub-02", "sub-03"]
@@ -819,7 +819,7 @@ def test_phenotype_file_encodings(three_subjects, tmp_path, encoding, caplog):
     path = tmp_path / "pheno.csv"
     text = "participant,site,age\n001,Zürich,10\n002,Málaga,20\n003,Orléans,30\n"
     path.write_bytes(text.encode(encoding))
-    with caplog.at_level("WARNING", logger="sk_brainjepa.datasets"):
+    with caplog.at_level("WARNING", logger="sk_brainjepa.sources"):
         cohort = load_timeseries(
             three_subjects, phenotypes=path, subject_id_column="participant"
         )
@@ -841,7 +841,7 @@ def test_tables_roi_names_and_frame_times(tmp_path, rng, label, caplog):
     for i, subject in enumerate(data):
         rois = pd.Index([f"Visual_{j}" for j in range(5)], name=label)
         pd.DataFrame(subject, index=rois, columns=times).to_csv(tmp_path / f"s{i}.csv")
-    with caplog.at_level("INFO", logger="sk_brainjepa.datasets"):
+    with caplog.at_level("INFO", logger="sk_brainjepa.sources"):
         cohort = load_timeseries(tmp_path)
     assert_allclose(cohort.X, data, rtol=1e-12)
     assert "rise in even steps, such as frame times" in caplog.text

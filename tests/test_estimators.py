@@ -389,8 +389,7 @@ def test_rank_device_gives_set_device_an_index(
     monkeypatch, requested, world_size, local_rank, current, expected
 ):
     """``torch.cuda.set_device`` rejects a bare "cuda" (measured on an H200)."""
-    from sk_brainjepa.estimators._pretrainer import _rank_device
-    from sk_brainjepa.training._distributed import DistributedContext
+    from sk_brainjepa.training._distributed import DistributedContext, rank_device
 
     made_current = []
 
@@ -403,6 +402,6 @@ def test_rank_device_gives_set_device_an_index(
     monkeypatch.setattr(torch.cuda, "current_device", lambda: current)
     context = DistributedContext(rank=local_rank, world_size=world_size,
                                  local_rank=local_rank)  # fmt: skip
-    got = _rank_device(torch.device(requested), context)
+    got = rank_device(torch.device(requested), context)
     assert got == torch.device(expected)
     assert made_current == ([] if expected == "cpu" else [got])

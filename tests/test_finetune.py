@@ -186,7 +186,7 @@ def test_bad_parameters(cohort):
     X, pheno, pre, path = cohort
     with pytest.raises(ValueError, match="exactly one of checkpoint"):
         BrainJEPAClassifier(**FAST).fit(X, pheno["sex"])
-    with pytest.raises(ValueError, match="layer_decay must be in"):
+    with pytest.raises(ValueError, match="'layer_decay' parameter"):
         BrainJEPAClassifier(path, layer_decay=0.0, **FAST).fit(X, pheno["sex"])
     with pytest.raises(ValueError, match="head_norm must be"):
         BrainJEPAClassifier(path, module__head_norm="rms", **FAST).fit(X, pheno["sex"])

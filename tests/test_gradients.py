@@ -25,7 +25,7 @@ from sk_brainjepa.gradients import (
     write_gradient_csv,
 )
 from sk_brainjepa.gradients._kernels import sparsify_rows
-from sk_brainjepa.gradients._positioner import _fisher_z_mean
+from sk_brainjepa.preprocessing import fisher_z_mean
 
 N_ROIS = 30
 
@@ -370,21 +370,23 @@ def test_procrustes_bad_input(source, reference, match):
 def test_fisher_z_mean():
     a = make_fc(1, n_rois=6)
     b = make_fc(2, n_rois=6)
-    group = _fisher_z_mean(np.stack([a, b]))
+    group = fisher_z_mean(np.stack([a, b]))
     off = ~np.eye(6, dtype=bool)
     expected = np.tanh((np.arctanh(a[off]) + np.arctanh(b[off])) / 2)
     assert_allclose(group[off], expected, rtol=1e-12)
     # The diagonal is the plain mean of the inputs' (1 up to rounding).
     assert_allclose(np.diag(group), 1.0, rtol=0, atol=1e-15)
     # The mean of identical matrices is that matrix.
-    assert_allclose(_fisher_z_mean(np.stack([a, a, a])), a, atol=1e-12)
+    assert_allclose(fisher_z_mean(np.stack([a, a, a])), a, atol=1e-12)
     # Perfectly correlated ROI pairs are clipped, not turned into inf or NaN.
-    assert_allclose(_fisher_z_mean(np.ones((2, 3, 3))), 1.0, atol=1e-6)
+    assert_allclose(fisher_z_mean(np.ones((2, 3, 3))), 1.0, atol=1e-6)
+    # Matrices streamed one at a time give the stack's floats.
+    assert_array_equal(fisher_z_mean(iter([a, b])), group)
 
 
 def test_positioner_fit_uses_fisher_z_group(fc_stack):
     positioner = GradientPositioner(n_components=3, sparsity=0.5).fit(fc_stack)
-    expected, lambdas = diffusion_gradients(_fisher_z_mean(fc_stack), 3, sparsity=0.5)
+    expected, lambdas = diffusion_gradients(fisher_z_mean(fc_stack), 3, sparsity=0.5)
     assert_array_equal(positioner.gradients_, expected)
     assert_array_equal(positioner.lambdas_, lambdas)
     assert positioner.n_rois_ == positioner.n_features_in_ == N_ROIS
@@ -419,7 +421,7 @@ def test_positioner_transform_shapes(fc, fc_stack):
 
 def test_positioner_transform_of_group_gives_group_gradients(fc_stack):
     positioner = GradientPositioner(n_components=3, sparsity=0.5).fit(fc_stack)
-    aligned = positioner.transform(_fisher_z_mean(fc_stack))
+    aligned = positioner.transform(fisher_z_mean(fc_stack))
     assert_allclose(aligned, positioner.gradients_, atol=1e-12)
 
 

@@ -15,8 +15,8 @@ from sk_brainjepa.masking import (
     apply_masks,
     make_masker,
 )
+from sk_brainjepa.masking._masks import _random_keep
 from sk_brainjepa.masking._spatiotemporal import _remove_tokens, _run_outside
-from sk_brainjepa.masking._utils import _random_keep
 
 GRIDS = [(2, 2), (4, 3), (8, 4), (13, 5), (450, 10)]
 SEEDS = [0, 1, 7]

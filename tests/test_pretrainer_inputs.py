@@ -127,6 +127,40 @@ def _gradients_forms(X):
     return {"array": positioner.gradients_.copy(), "positioner": positioner}
 
 
+def test_gradients_are_read_and_validated_in_one_place(tmp_path):
+    """Every form of ``gradients`` goes through ``gradients._resolve``: one
+    validation (2-D, finite, one row per ROI) with the same messages."""
+    import subprocess
+    import sys
+
+    from sk_brainjepa.gradients import write_gradient_csv
+    from sk_brainjepa.gradients._resolve import gradient_array, resolve_gradients
+
+    X = _data()
+    values = np.asfortranarray(np.random.default_rng(0).standard_normal((6, 3)))
+    path = tmp_path / "gradients.csv"
+    write_gradient_csv(values, path)
+    positioner = GradientPositioner(n_components=3, sparsity=0.5)
+    for form in (values, path, str(path), positioner, None):
+        resolved = resolve_gradients(form, X, 6, 0)
+        assert resolved.dtype == np.float32 and resolved.flags.c_contiguous
+    np.testing.assert_array_equal(gradient_array(path), gradient_array(values))
+    with pytest.raises(ValueError, match=r"\(n_rois, n_components\); got shape \(6,\)"):
+        gradient_array(values[:, 0])
+    with pytest.raises(ValueError, match=r"= \(6, m\) to match X; got shape \(6,\)"):
+        resolve_gradients(values[:, 0], X, 6, 0)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        gradient_array(np.where(values > 1, np.nan, values))
+    with pytest.raises(ValueError, match=r"the gradients \(shape \(6, 3\)\)"):
+        resolve_gradients(values, X, 5, 0)
+    # The gradients layer does not load torch, even for the estimators' resolution.
+    code = "import sys, sk_brainjepa.gradients._resolve; print('torch' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
 class _Interrupt(Exception):
     pass
 
@@ -237,3 +271,9 @@ def test_fine_tuner_reads_time_by_roi_subjects_with_layout():
     )
     with pytest.raises(ValueError, match="looks transposed"):
         ours.predict(_data(n_rois=32, n_timepoints=6))
+
+
+def test_untrained_baseline_builds_with_the_official_recipe():
+    # Zero epochs means zero mini-batches; the official EMA schedule still builds.
+    model = BrainJEPAPretrainer(**{**PARAMS, "max_epochs": 0}, recipe="official")
+    assert model.fit(_data()).history_ == []

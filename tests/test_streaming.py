@@ -21,9 +21,10 @@ from sk_brainjepa.datasets import (
     make_loader,
     shard_batches,
 )
-from sk_brainjepa.estimators._common import embed, embedding_windows
-from sk_brainjepa.gradients._positioner import _fisher_z_mean
+from sk_brainjepa.estimators._common import embed
 from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig, read_out
+from sk_brainjepa.preprocessing import fisher_z_mean
+from sk_brainjepa.sources import cut_windows
 
 
 def crop_random_windows(subjects, n_timepoints, rng):
@@ -287,7 +288,7 @@ def _embed_in_memory(encoder, X, *, n_timepoints, window, readout, batch_size):
     """The former embed(): every window concatenated first, then batched."""
     windows, owner = [], []
     for i, x in enumerate(X):
-        w = embedding_windows(x, n_timepoints, window)
+        w = cut_windows(x, n_timepoints, window)
         windows.append(w)
         owner.extend([i] * len(w))
     windows = np.concatenate(windows).astype(np.float32, copy=False)
@@ -353,7 +354,7 @@ def test_streaming_embed_memory_does_not_grow_with_subjects(tmp_path):
 def test_group_fc_equals_the_stacked_average(rng):
     X = rng.standard_normal((5, 6, 40)).astype(np.float32)
     fc = FunctionalConnectivity().fit_transform(X)
-    assert_array_equal(group_fc(X), _fisher_z_mean(fc))
+    assert_array_equal(group_fc(X), fisher_z_mean(fc))
     assert_allclose(group_fc(X, average="mean"), fc.mean(axis=0), rtol=1e-6)
     assert_array_equal(group_fc(X[:1]), fc[0])
     positioner = GradientPositioner(n_components=3, sparsity=0.5)

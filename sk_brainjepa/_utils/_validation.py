@@ -184,11 +184,6 @@ def n_rois_of(X) -> int:
     return X.shape[1] if isinstance(X, np.ndarray) else X[0].shape[0]
 
 
-def iter_subjects(X):
-    """Yield each subject's (n_rois, n_timepoints) array of validated time series."""
-    yield from X
-
-
 def stack_if_equal(subjects: list, like) -> np.ndarray | list:
     """Return a 3-D array when ``like`` was one, else keep the list of subjects."""
     if isinstance(like, np.ndarray):

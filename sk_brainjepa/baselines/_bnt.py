@@ -6,7 +6,8 @@ Clustering Readout (OCRead) pools them into a fixed number of soft clusters. Thi
 module holds only the torch modules; the sklearn/skorch estimator lives
 elsewhere.
 
-Differences from the reference implementation (``docs/peers.md`` section 1.3):
+Differences from the reference implementation (github.com/Wayfear/
+BrainNetworkTransformer, files ``source/models/BNT/`` and ``conf/model/bnt.yaml``):
 
 * The FC rows are projected to ``hidden_dim`` before the encoder, so the
   attention width does not depend on the ROI count. The reference uses

@@ -7,7 +7,8 @@ all nodes). This module holds only the torch modules; the sklearn/skorch
 estimator lives elsewhere.
 
 Differences from the re-implementation in the Brain Network Transformer
-repository (see ``docs/peers.md`` section 1.2): dropout is an ``nn.Dropout``
+repository (github.com/Wayfear/BrainNetworkTransformer, file
+``source/models/brainnetcnn.py``): dropout is an ``nn.Dropout``
 module (off in eval mode, so predictions are deterministic), the channel widths
 default to the paper's (E2E 32, 32; E2N 64), and the output layer has no
 activation.

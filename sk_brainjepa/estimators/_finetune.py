@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import LRScheduler
 
 from sk_brainjepa._utils._validation import (
+    LAYOUTS,
     apply_layout,
     check_layout,
     check_n_rois,
@@ -17,6 +21,7 @@ from sk_brainjepa._utils._validation import (
 from sk_brainjepa.estimators._loading import load_pretrained_encoder
 from sk_brainjepa.estimators._nets import SeededNetMixin
 from sk_brainjepa.nn import BrainJEPAPredictionModel, layer_decay_groups
+from sk_brainjepa.sources import crop
 
 
 class _FineTuneMixin(SeededNetMixin):
@@ -26,6 +31,21 @@ class _FineTuneMixin(SeededNetMixin):
     that ``GridSearchCV`` fits starts from the same pretrained encoder, and the
     head is seeded by ``random_state``.
     """
+
+    _parameter_constraints: dict = {
+        **SeededNetMixin._parameter_constraints,
+        # The model source is checked when it is loaded (exactly one of
+        # checkpoint and pretrainer; the gradients against the checkpoint).
+        "checkpoint": "no_validation",
+        "pretrainer": "no_validation",
+        "gradients": "no_validation",
+        "n_timepoints": [Interval(Integral, 1, None, closed="left"), None],
+        "layout": [StrOptions(set(LAYOUTS))],
+        "freeze_encoder": ["boolean"],
+        "layer_decay": [Interval(Real, 0, 1, closed="right")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "min_lr": [Interval(Real, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -80,10 +100,6 @@ class _FineTuneMixin(SeededNetMixin):
 
     def initialize_optimizer(self, *args, **kwargs):
         """AdamW with layer-wise learning-rate decay; no decay on biases and norms."""
-        if not 0.0 < float(self.layer_decay) <= 1.0:
-            raise ValueError(
-                f"layer_decay must be in (0, 1]; got {self.layer_decay!r}."
-            )
         # A frozen encoder's parameters stay out of the optimiser altogether.
         named = [(n, p) for n, p in self.get_all_learnable_params() if p.requires_grad]
         _, opt_kwargs = self.get_params_for_optimizer("optimizer", named)
@@ -128,9 +144,7 @@ class _FineTuneMixin(SeededNetMixin):
                 )
             if isinstance(X, list):
                 window = min(x.shape[1] for x in X)
-                X = np.stack(
-                    [x[:, (x.shape[1] - window) // 2 :][:, :window] for x in X]
-                )
+                X = np.stack([crop(x, window, "center") for x in X])
             X = np.asarray(X, dtype=np.float32)
         return super().get_dataset(X, y)
 

@@ -15,10 +15,12 @@ import os
 import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from sk_brainjepa.estimators._pretrainer import CHECKPOINT_FORMAT, BrainJEPAPretrainer
-from sk_brainjepa.gradients import read_gradient_csv
+from sk_brainjepa.estimators._persistence import CHECKPOINT_FORMAT
+from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
+from sk_brainjepa.gradients._resolve import gradient_array
 from sk_brainjepa.nn import (
     BrainJEPAEncoder,
     convert_official_encoder_state_dict,
@@ -43,10 +45,6 @@ _LOAD_PARAMS = frozenset(
 
 def unfreeze(estimator):
     """The estimator inside a ``sklearn.frozen.FrozenEstimator``, or itself."""
-    try:
-        from sklearn.frozen import FrozenEstimator
-    except ImportError:  # scikit-learn < 1.6
-        return estimator
     return estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
 
 
@@ -95,20 +93,6 @@ def _official_state_dict(payload: dict, encoder: str, checkpoint) -> dict:
             f"{sorted(payload)[:10]}); use encoder='target'."
         )
     return state
-
-
-def _gradient_array(gradients) -> np.ndarray:
-    if isinstance(gradients, (str, os.PathLike)):
-        values = read_gradient_csv(gradients)
-    else:
-        values = np.asarray(gradients)
-    values = np.ascontiguousarray(values, dtype=np.float32)
-    if values.ndim != 2 or not np.all(np.isfinite(values)):
-        raise ValueError(
-            "gradients must be a finite 2-D array (n_rois, n_components); got shape "
-            f"{values.shape}."
-        )
-    return values
 
 
 def load_pretrained_encoder(
@@ -194,7 +178,7 @@ def load_pretrained_encoder(
             "(the path of gradient_mapping_450.csv or an array of shape (n_rois, 30))."
         )
     official = _official_state_dict(payload, encoder, checkpoint)
-    grads = torch.from_numpy(_gradient_array(gradients))
+    grads = torch.from_numpy(gradient_array(gradients))
     n_timepoints = int(n_timepoints or OFFICIAL_N_TIMEPOINTS)
     config = infer_encoder_config_from_state_dict(
         official, n_heads=n_heads, n_rois=grads.shape[0]

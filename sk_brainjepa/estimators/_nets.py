@@ -22,11 +22,13 @@ Only skorch's documented extension points are overridden.
 from __future__ import annotations
 
 import logging
+from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import is_classifier
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import Interval
 from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
 
@@ -86,6 +88,18 @@ class SeededNetMixin:
         skorch ``NeuralNet`` parameters.
     """
 
+    #: The parameters the project's nets add to skorch's, declared the
+    #: scikit-learn way and checked at the start of ``fit`` (``initialize``);
+    #: subclasses extend the dict. skorch checks its own parameters.
+    _parameter_constraints: dict = {
+        "random_state": ["random_state"],
+        # 0 or None: no validation part (train on everything).
+        "valid_fraction": [Interval(Real, 0, 1, closed="left"), None],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        # The regressors' (read by ModuleShapeSetter); absent from classifiers.
+        "standardize_target": ["boolean"],
+    }
+
     def __init__(
         self, *args, random_state=None, valid_fraction=0.25, patience=10, **kwargs
     ):
@@ -99,7 +113,15 @@ class SeededNetMixin:
 
     # ------------------------------------------------------------ seeding
     def initialize(self):
-        """Draw this fit's seeds, then initialise as skorch does."""
+        """Check the parameters, draw this fit's seeds, then initialise as skorch does.
+
+        skorch's ``NeuralNet._validate_params`` (a check of argument names,
+        run by skorch's ``initialize``) shadows scikit-learn's, so
+        scikit-learn's is called by name: it reads ``_parameter_constraints``
+        and skorch's ``get_params``; a bad value fails with scikit-learn's
+        message naming the parameter, before any module is built.
+        """
+        BaseEstimator._validate_params(self)
         init, split, shuffle, dropout = spawn_seeds(self.random_state, 4)
         self.seeds_ = {"init": init, "split": split % 2**32, "dropout": dropout}
         self.shuffle_generator_ = torch.Generator().manual_seed(shuffle)
@@ -143,11 +165,6 @@ class SeededNetMixin:
         """Hold out ``valid_fraction`` (seeded, stratified for classes) by default."""
         if self.train_split is not None or not self.valid_fraction:
             return super().get_split_datasets(X, y, **fit_params)
-        if not 0.0 < float(self.valid_fraction) < 1.0:
-            raise ValueError(
-                "valid_fraction must be in (0, 1) or None; got "
-                f"{self.valid_fraction!r}."
-            )
         dataset = self.get_dataset(X, y)
         splitter = ValidSplit(
             cv=float(self.valid_fraction),

@@ -1,119 +1,56 @@
-"""BrainJEPAPretrainer: self-supervised Brain-JEPA pretraining, as an estimator."""
+"""BrainJEPAPretrainer: self-supervised Brain-JEPA pretraining, as an estimator.
+
+``fit`` runs the steps of ``_pretraining_steps``; warnings and diagnostics are in
+``_pretraining_checks``, ``save`` and ``load`` in ``_persistence``.
+"""
 
 from __future__ import annotations
 
-import copy
-import gc
-import inspect
-import json
-import logging
-import time
-import warnings
-from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._random import spawn_seeds
 from sk_brainjepa._utils._validation import check_n_rois
-from sk_brainjepa._version import __version__
-from sk_brainjepa.datasets import EpochPlanner, as_source, make_loader
-from sk_brainjepa.datasets._loader import iter_batches
-from sk_brainjepa.estimators._common import (
-    embed,
-    params_from_json,
-    params_to_json,
-    resolve_device,
-    resolve_gradients,
-)
+from sk_brainjepa.estimators._common import embed, resolve_device
 from sk_brainjepa.estimators._constraints import (
     PRETRAINER_CONSTRAINTS,
     check_pretrainer_relations,
 )
-from sk_brainjepa.estimators._monitor import check_monitor, probe_score
+from sk_brainjepa.estimators._persistence import PretrainerPersistenceMixin
+from sk_brainjepa.estimators._pretraining_checks import (
+    RepresentationCollapseWarning,
+    UnscaledInputWarning,
+    warn_if_collapsed,
+    warn_if_unscaled,
+)
+from sk_brainjepa.estimators._pretraining_steps import (
+    build_modules,
+    make_objective,
+    make_trainer,
+    prepare_run,
+    train_epochs,
+)
 from sk_brainjepa.estimators._recipes import RECIPE_PARAMS, resolve_recipe
-from sk_brainjepa.estimators._resume import (
-    CHECKPOINT_FORMAT,
-    check_same_gradients,
-    data_fingerprint,
-    load_resume_checkpoint,
-)
-from sk_brainjepa.masking import make_masker
-from sk_brainjepa.nn import (
-    BrainJEPAEncoder,
-    BrainJEPAPredictor,
-    EncoderConfig,
-    PredictorConfig,
-    model_config,
-)
-from sk_brainjepa.nn._layers import fresh_generator, init_weights_
-from sk_brainjepa.training import (
-    JEPATrainer,
-    Objective,
-    collapse_diagnostics,
-    load_checkpoint,
-    offset_ratio,
-    save_checkpoint,
-)
-from sk_brainjepa.training._checkpoint import require_keys
-from sk_brainjepa.training._distributed import (
-    DistributedContext,
-    average_across_ranks,
-    barrier,
-    setup_distributed,
-    shared_seeds,
-    wrap_data_parallel,
-)
+from sk_brainjepa.sources import as_source
+from sk_brainjepa.training import offset_ratio
+from sk_brainjepa.training._distributed import release_data_parallel
 
-logger = logging.getLogger(__name__)
-
-# Diagnostics are measured on the centre windows of this many subjects.
-_DIAGNOSTIC_SUBJECTS = 64
-# Input whose ROIs' |mean| / sd has a median above this is dominated by offsets.
-_OFFSET_RATIO_LIMIT = 1.0
+__all__ = [
+    "BrainJEPAPretrainer",
+    "RepresentationCollapseWarning",
+    "UnscaledInputWarning",
+]
 
 
-# Scaled input (robust or z-scored per ROI) has values of order 1; raw BOLD has
-# values in the thousands. Above this median magnitude the input is unscaled.
-_UNSCALED_MAGNITUDE = 50.0
-
-
-class RepresentationCollapseWarning(UserWarning):
-    """The target representations stopped varying across tokens."""
-
-
-class UnscaledInputWarning(UserWarning):
-    """The training data look like raw, unscaled BOLD signal."""
-
-
-def warn_if_unscaled(x: torch.Tensor, input_offset: float) -> None:
-    """Warn before training when the input looks unscaled.
-
-    Parameters
-    ----------
-    x : Tensor of shape (n_windows, n_rois, n_timepoints)
-        The diagnostic windows, as the model reads them.
-    input_offset : float
-        Their :func:`~sk_brainjepa.training.offset_ratio`.
-    """
-    magnitude = float(x.float().abs().median())
-    if magnitude > _UNSCALED_MAGNITUDE:
-        warnings.warn(
-            f"X looks unscaled: the median |value| of its windows is {magnitude:.3g} "
-            f"and each ROI's offset is {input_offset:.3g} times its fluctuations "
-            "(median |mean| / sd). The model expects each ROI scaled to values of "
-            "order 1; scale each subject first (SubjectRobustScaler, or "
-            "official_scaling for the official checkpoint's recipe).",
-            UnscaledInputWarning,
-            stacklevel=3,
-        )
-
-
-class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+class BrainJEPAPretrainer(
+    TimeSeriesEstimatorMixin,
+    PretrainerPersistenceMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Pretrain Brain-JEPA on ROI time series, self-supervised.
 
     An observation encoder (a ViT over ROI x time-patch tokens, positioned by
@@ -161,8 +98,8 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         and the patch content rebalanced against the positional code
         (``content_gain="auto"``). The paper's recipe collapses onto token
         position at the scales we can measure; ``"vicreg"`` does not and
-        probes best in ``benchmarks/pretraining_value.py`` (README,
-        "Pretraining that learns").
+        probes best in ``benchmarks/pretraining_value.py``
+        (docs/research-notes.md).
     masking : {"spatiotemporal", "official", "random"} or None, default=None
         The paper's spatiotemporal masking; a reproduction of the official
         collator (its ranges and quirks); or random token masking (ablation).
@@ -442,7 +379,7 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         self._validate_params()
         check_pretrainer_relations(self)
         # The loss terms validate their names and weights themselves.
-        self._objective(self._objective_settings())
+        make_objective(self._objective_settings())
         if self.checkpoint_path is not None and Path(self.checkpoint_path).is_dir():
             raise ValueError(
                 f"checkpoint_path={str(self.checkpoint_path)!r} is a folder; give a "
@@ -454,34 +391,6 @@ class BrainJEPAPretrainer(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
         return resolve_recipe(
             self.recipe, {name: getattr(self, name) for name in RECIPE_PARAMS}
         )
-
-    @staticmethod
-    def _objective(settings: dict) -> Objective:
-        """The loss terms of the run (validates their names and weights)."""
-        return Objective(
-            loss=settings["loss"],
-            target_norm=settings["target_norm"],
-            vicreg_weight=settings["vicreg_weight"],
-            sigreg_weight=settings["sigreg_weight"],
-            reconstruction_weight=settings["reconstruction_weight"],
-            consistency_weight=settings["consistency_weight"],
-            consistency_readout=settings["consistency_readout"],
-        )
-
-    def _configs(
-        self, n_rois: int, gradient_dim: int
-    ) -> tuple[EncoderConfig, PredictorConfig]:
-        overrides = dict(self.model_params or {})
-        overrides.setdefault("patch_size", self.patch_size)
-        overrides.setdefault("gradient_dim", gradient_dim)
-        return model_config(self.model, n_rois=n_rois, **overrides)
-
-    def _autocast_dtype(self, device: torch.device):
-        if self.precision == "bfloat16" or (
-            self.precision == "auto" and device.type == "cuda"
-        ):
-            return torch.bfloat16
-        return None
 
     # --------------------------------------------------------------------- fit
     def fit(self, X, y=None):
@@ -507,332 +416,34 @@ np.memmap, path or TimeSeriesSource
         self : BrainJEPAPretrainer
         """
         self._check_params()
-        device = resolve_device(self.device)
-        context = setup_distributed(self.distributed, device.type)
-        device = _rank_device(device, context)
-        source = as_source(X, layout=self.layout)
-        source.check_lengths(self.n_timepoints)
-        n_rois, n_subjects = source.n_rois, len(source)
-        if n_rois < 2:
-            raise ValueError(f"X must have at least 2 ROIs; got {n_rois}.")
-        if self.batch_size % context.world_size:
-            raise ValueError(
-                f"batch_size={self.batch_size} is the global batch and must be a "
-                f"multiple of the number of processes ({context.world_size})."
-            )
-        resumed = load_resume_checkpoint(self, source) if self.resume else None
+        run = prepare_run(self, X)
         settings = self._objective_settings()
-        # Seeds 4 and 5 were added after the first three: spawn_seeds keeps the
-        # first ones unchanged, so runs without the new terms are as before.
-        init_seed, mask_seed, data_seed, regularizer_seed, monitor_seed = shared_seeds(
-            spawn_seeds(self.random_state, 5), context
-        )
-        monitor = check_monitor(self.monitor)
-        diagnostic_x = torch.from_numpy(
-            diagnostic_windows(source, self.n_timepoints)
-        ).to(device)
-        if resumed is not None:
-            gradients = resumed["gradients"].numpy()
-            if self.gradients is not None:
-                check_same_gradients(
-                    gradients,
-                    resolve_gradients(
-                        self.gradients, source, n_rois, init_seed % (2**32)
-                    ),
-                    self.checkpoint_path,
-                )
-        else:
-            gradients = resolve_gradients(
-                self.gradients, source, n_rois, init_seed % (2**32)
-            )
-        check_n_rois(
-            n_rois,
-            gradients.shape[0],
-            "gradients",
-            n_timepoints=source.lengths,
-        )
-        enc_cfg, pred_cfg = self._configs(n_rois, gradients.shape[1])
+        modules = build_modules(self, run, settings)
+        settings["content_gain"] = modules.content_gain
+        input_offset = offset_ratio(run.diagnostic_x)
+        if run.context.is_main:
+            warn_if_unscaled(run.diagnostic_x, input_offset)
+        trainer = make_trainer(self, run, modules, settings)
+        history = train_epochs(self, run, modules, trainer)
+        if history and run.context.is_main:
+            warn_if_collapsed(history[-1], input_offset, self.collapse_threshold)
+        if run.context.enabled:
+            release_data_parallel(trainer)
 
-        init_gen = torch.Generator().manual_seed(init_seed)
-        grads_t = torch.from_numpy(gradients)
-        encoder = BrainJEPAEncoder(enc_cfg, grads_t, generator=init_gen)
-        predictor = BrainJEPAPredictor(pred_cfg, grads_t, generator=init_gen)
-        if resumed is not None:
-            gain = float(resumed["encoder_config"].get("patch_gain", 1.0))
-        elif settings["content_gain"] == "auto":
-            gain = balancing_gain(encoder, diagnostic_x.cpu())
-        else:
-            gain = float(settings["content_gain"])
-        encoder.config = replace(encoder.config, patch_gain=gain)
-        head = None
-        if settings["reconstruction_weight"] > 0:
-            head = reconstruction_head(enc_cfg.embed_dim, self.patch_size, init_gen)
-        target_encoder = copy.deepcopy(encoder)
-        target_encoder.requires_grad_(False)
-        if resumed is not None:
-            modules = [
-                (encoder, "encoder"),
-                (predictor, "predictor"),
-                (target_encoder, "target_encoder"),
-            ]
-            if head is not None:
-                modules.append((head, "reconstruction_head"))
-            for module, key in modules:
-                _load_module(module, resumed[key], self.checkpoint_path)
-        for module in (encoder, predictor, target_encoder, head):
-            if module is not None:
-                module.to(device)
-        settings["content_gain"] = gain
-        input_offset = offset_ratio(diagnostic_x)
-        if context.is_main:
-            warn_if_unscaled(diagnostic_x, input_offset)
-
-        trainer = JEPATrainer(
-            *self._compiled(
-                wrap_data_parallel(encoder, context, device),
-                wrap_data_parallel(predictor, context, device),
-                target_encoder,
-            ),
-            make_masker(
-                settings["masking"],
-                n_rois,
-                self.n_timepoints // self.patch_size,
-                **(self.masking_params or {}),
-            ),
-            mask_generator=torch.Generator().manual_seed(mask_seed),
-            **self._schedule(n_subjects),
-            objective=self._objective(settings),
-            ema_schedule=settings["ema_schedule"],
-            ema_iterations=int(np.ceil(n_subjects / self.batch_size)) * self.max_epochs,
-            reconstruction_head=None
-            if head is None
-            else wrap_data_parallel(head, context, device),
-            regularizer_generator=torch.Generator().manual_seed(regularizer_seed),
-            accumulation_steps=self.accumulation_steps,
-            autocast_dtype=self._autocast_dtype(device),
-            context=context,
-        )
-        data_rng = np.random.default_rng(data_seed)
-        planner = EpochPlanner(
-            source.lengths,
-            self.n_timepoints,
-            batch_size=self.batch_size,
-            rank=context.rank,
-            world_size=context.world_size,
-        )
-        loader = make_loader(
-            source, self.n_timepoints, num_workers=self.num_workers, device=device
-        )
-        history, first_epoch = [], 1
-        fingerprint = (
-            data_fingerprint(source) if self.checkpoint_path is not None else None
-        )
-        if resumed is not None:
-            state = resumed["training"]
-            trainer.load_state_dict(state["trainer"])
-            data_rng.bit_generator.state = json.loads(state["data_rng"])
-            history = [dict(h) for h in resumed["history"]]
-            first_epoch = int(state["epoch"]) + 1
-            if context.is_main:
-                logger.info(
-                    "resuming from %s after epoch %d of %d",
-                    self.checkpoint_path,
-                    first_epoch - 1,
-                    self.max_epochs,
-                )
-
-        epochs = range(first_epoch, self.max_epochs + 1)
-        progress = None
-        if self.verbose and context.is_main:
-            from tqdm.auto import tqdm
-
-            progress = tqdm(
-                epochs,
-                desc="Brain-JEPA pretraining",
-                unit="epoch",
-                initial=first_epoch - 1,
-                total=self.max_epochs,
-            )
-            epochs = progress
-        for epoch in epochs:
-            # Windows and order come from data_rng in this process; workers only read.
-            loader.batch_sampler.set_plan(planner.plan(data_rng))
-            record = self._train_epoch(trainer, loader, context, device)
-            record["epoch"] = epoch
-            record.update(collapse_diagnostics(encoder, target_encoder, diagnostic_x))
-            if monitor is not None:
-                record["monitor_score"] = float("nan")
-                due = epoch % self.monitor_every == 0 or epoch == self.max_epochs
-                if due and context.is_main:
-                    record["monitor_score"] = self._monitor_score(
-                        target_encoder, monitor, device, monitor_seed % (2**32)
-                    )
-            history.append(record)
-            if self.verbose and context.is_main:
-                progress.set_postfix(
-                    loss=f"{record['loss']:.4f}", spread=f"{record['spread']:.3f}"
-                )
-                logger.info(
-                    "epoch %d/%d loss %.5f spread %.4f lr %.2e (%.1f s)",
-                    epoch,
-                    self.max_epochs,
-                    record["loss"],
-                    record["spread"],
-                    record["lr"],
-                    record["seconds"],
-                )
-            if self.checkpoint_path is not None and (
-                epoch % self.checkpoint_every == 0 or epoch == self.max_epochs
-            ):
-                if context.is_main:
-                    payload = self._model_payload(
-                        encoder,
-                        predictor,
-                        target_encoder,
-                        gradients,
-                        history,
-                        n_rois,
-                        head,
-                    )
-                    payload["training"] = {
-                        "epoch": epoch,
-                        "n_subjects": n_subjects,
-                        "data": fingerprint,
-                        "trainer": trainer.state_dict(),
-                        "data_rng": json.dumps(data_rng.bit_generator.state),
-                    }
-                    save_checkpoint(payload, self.checkpoint_path)
-                # No rank may go on (or finish) before the checkpoint is complete.
-                barrier(context)
-        if history and context.is_main:
-            self._warn_if_collapsed(history[-1], input_offset)
-        if context.enabled:
-            _release_data_parallel(trainer)
-
-        self.encoder_ = encoder.cpu().eval()
-        self.predictor_ = predictor.cpu().eval()
-        self.target_encoder_ = target_encoder.cpu().eval()
-        self.reconstruction_head_ = None if head is None else head.cpu().eval()
+        (
+            self.encoder_,
+            self.predictor_,
+            self.target_encoder_,
+            self.reconstruction_head_,
+        ) = modules.fitted()
         self.objective_ = settings
         self.input_offset_ratio_ = input_offset
-        self.gradients_ = gradients
+        self.gradients_ = run.gradients
         self.history_ = history
-        self.device_ = device
-        self.n_rois_ = n_rois
-        self.n_features_in_ = n_rois
+        self.device_ = run.device
+        self.n_rois_ = run.n_rois
+        self.n_features_in_ = run.n_rois
         return self
-
-    def _schedule(self, n_subjects: int) -> dict:
-        """Step counts and schedule values of :class:`JEPATrainer`."""
-        batches_per_epoch = int(np.ceil(n_subjects / self.batch_size))
-        steps_per_epoch = int(np.ceil(batches_per_epoch / self.accumulation_steps))
-        warmup_epochs = (
-            self.max_epochs * 40 / 300
-            if self.warmup_epochs is None
-            else self.warmup_epochs
-        )
-        return {
-            "total_steps": steps_per_epoch * self.max_epochs,
-            "warmup_steps": int(round(warmup_epochs * steps_per_epoch)),
-            "lr": self.lr,
-            "start_lr": 0.05 * self.lr if self.start_lr is None else self.start_lr,
-            "final_lr": self.final_lr,
-            "weight_decay": self.weight_decay,
-            "final_weight_decay": self.final_weight_decay,
-            "ema": tuple(self.ema),
-        }
-
-    def _compiled(self, encoder, predictor, target_encoder):
-        """The three modules, through ``torch.compile`` when ``compile=True``."""
-        if not self.compile:
-            return encoder, predictor, target_encoder
-        return tuple(torch.compile(m) for m in (encoder, predictor, target_encoder))
-
-    def _train_epoch(self, trainer, loader, context, device) -> dict:
-        """One pass over the loader's plan; returns the epoch's history record."""
-        tic = time.perf_counter()
-        records = []
-        n_batches = len(loader)
-        for i, batch in enumerate(iter_batches(loader)):
-            records.append(
-                trainer.train_batch(
-                    batch.to(device, non_blocking=True), sync=i == n_batches - 1
-                )
-            )
-        trainer.optimizer_step()  # apply a partial accumulation at the epoch's end
-        # The loss is already a mean over ranks; the other terms and statistics
-        # are this rank's, averaged here (NaN-aware: a batch of one sample has
-        # no sample spread).
-        loss = float(np.mean([r["loss"] for r in records]))
-        names = [name for name in records[0] if name != "loss"]
-        means = average_across_ranks(
-            [float(np.nanmean([r[name] for r in records])) for name in names], context
-        )
-        return {
-            "epoch": None,
-            "loss": loss,
-            **dict(zip(names, means, strict=True)),
-            "lr": trainer.current_lr(),
-            "momentum": trainer.current_momentum(),
-            "seconds": time.perf_counter() - tic,
-        }
-
-    def _monitor_score(self, target_encoder, monitor, device, seed: int) -> float:
-        """The online linear probe's score of the target encoder's features."""
-        X_val, y_val = monitor
-        features = embed(
-            target_encoder,
-            as_source(X_val, layout=self.layout),
-            n_timepoints=self.n_timepoints,
-            window=self.embed_window,
-            readout=self.monitor_readout,
-            batch_size=self.embed_batch_size,
-            device=device,
-        )
-        return probe_score(features, y_val, seed)
-
-    def _warn_if_collapsed(self, last: dict, input_offset: float) -> None:
-        """Warn when a collapse statistic of the last epoch is below threshold.
-
-        The message names the likely cause: input dominated by constant ROI
-        offsets (the encoder sees a constant per ROI, whatever the subject),
-        every token mapped to one vector, or a positional collapse (each token
-        its position's vector, the same for every subject).
-        """
-        threshold = self.collapse_threshold
-        spread, across = last["spread"], last["sample_spread"]
-        if spread >= threshold and across >= threshold:
-            return
-        if input_offset > _OFFSET_RATIO_LIMIT:
-            message = (
-                "The target representations barely vary (spread across tokens "
-                f"{spread:.4f}, across samples {across:.4f}; collapse_threshold="
-                f"{threshold}) and the input is dominated by constant ROI offsets: "
-                f"the median |mean| / sd of a ROI's series is {input_offset:.1f}. "
-                "Scale each subject's ROIs first (SubjectRobustScaling, or "
-                "ROIRobustScaler with per-subject statistics)."
-            )
-        elif spread < threshold:
-            message = (
-                "The target representations collapsed: their spread across tokens "
-                f"is {spread:.4f} (< collapse_threshold={threshold}) and the loss "
-                f"is {last['loss']:.4g}. Features will carry little information; "
-                "try a higher EMA start (ema), a lower lr, or more data."
-            )
-        else:
-            share = last.get("position_share", float("nan"))
-            message = (
-                "Positional collapse: the target representations barely differ "
-                f"between subjects (spread across samples {across:.4f} < "
-                f"collapse_threshold={threshold}, across tokens {spread:.4f}); "
-                f"{share:.1%} of their energy is the same for every subject at a "
-                "token position. They encode where a token is, not what the "
-                "subject's signal does there; downstream scores may be at chance. "
-                "Use recipe='vicreg' (the default) or recipe='balanced' (targets "
-                "standardised per token position, content rebalanced against "
-                "position), or add sigreg_weight / vicreg_weight."
-            )
-        warnings.warn(message, RepresentationCollapseWarning, stacklevel=3)
 
     # --------------------------------------------------------------- features
     def transform(self, X):
@@ -877,227 +488,3 @@ np.memmap, path or TimeSeriesSource
         return np.asarray(
             [f"brainjepapretrainer{i}" for i in range(width)], dtype=object
         )
-
-    # ------------------------------------------------------------ persistence
-    def save(self, path):
-        """Write the fitted model to ``path`` (atomically; read with ``load``).
-
-        The file holds the three modules' state dicts, their configs, the
-        gradients, the history, the parameters (as JSON) and the package
-        version; it is read back with ``torch.load(weights_only=True)``.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-
-        Returns
-        -------
-        path : pathlib.Path
-        """
-        check_is_fitted(self)
-        payload = self._model_payload(
-            self.encoder_,
-            self.predictor_,
-            self.target_encoder_,
-            self.gradients_,
-            self.history_,
-            self.n_rois_,
-            self.reconstruction_head_,
-        )
-        return save_checkpoint(payload, path)
-
-    def _model_payload(
-        self, encoder, predictor, target_encoder, gradients, history, n_rois, head
-    ) -> dict:
-        """What :meth:`save` writes (training checkpoints add a ``training`` key)."""
-        payload = {
-            "format": CHECKPOINT_FORMAT,
-            "version": __version__,
-            "params": params_to_json(self.get_params(deep=False)),
-            "encoder_config": asdict(encoder.config),
-            "predictor_config": asdict(predictor.config),
-            "encoder": _cpu_state(encoder),
-            "target_encoder": _cpu_state(target_encoder),
-            "predictor": _cpu_state(predictor),
-            "gradients": torch.from_numpy(np.ascontiguousarray(gradients)),
-            "history": [dict(h) for h in history],
-            "n_rois": int(n_rois),
-        }
-        if head is not None:
-            payload["reconstruction_head"] = _cpu_state(head)
-        return payload
-
-    @classmethod
-    def load(cls, path, *, device="cpu"):
-        """Rebuild a fitted pretrainer from a file written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-        device : str, default="cpu"
-            Stored as the ``device`` parameter of the returned estimator.
-
-        Returns
-        -------
-        pretrainer : BrainJEPAPretrainer
-            Fitted; ``transform`` gives the same features as the saved model.
-        """
-        payload = load_checkpoint(path)
-        if payload.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(
-                f"{path} is not a BrainJEPAPretrainer checkpoint (format "
-                f"{payload.get('format')!r}). For the official Brain-JEPA checkpoint, "
-                "use BrainJEPAEmbedder(checkpoint=..., gradients=...)."
-            )
-        require_keys(
-            payload,
-            (
-                "params",
-                "encoder_config",
-                "predictor_config",
-                "encoder",
-                "target_encoder",
-                "predictor",
-                "gradients",
-                "history",
-                "n_rois",
-            ),
-            path,
-            "BrainJEPAPretrainer.load",
-        )
-        names = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        params = params_from_json(payload["params"], names)
-        params["device"] = device
-        est = cls(**params)
-        gradients = payload["gradients"]
-        enc_cfg = EncoderConfig(**payload["encoder_config"])
-        pred_cfg = PredictorConfig(**payload["predictor_config"])
-        est.encoder_ = _load_module(
-            BrainJEPAEncoder(enc_cfg, gradients), payload["encoder"], path
-        )
-        est.target_encoder_ = _load_module(
-            BrainJEPAEncoder(enc_cfg, gradients), payload["target_encoder"], path
-        )
-        est.predictor_ = _load_module(
-            BrainJEPAPredictor(pred_cfg, gradients), payload["predictor"], path
-        )
-        est.target_encoder_.requires_grad_(False)
-        est.reconstruction_head_ = None
-        if "reconstruction_head" in payload:
-            est.reconstruction_head_ = _load_module(
-                reconstruction_head(enc_cfg.embed_dim, enc_cfg.patch_size, None),
-                payload["reconstruction_head"],
-                path,
-            )
-        est.objective_ = {
-            **est._objective_settings(),
-            "content_gain": enc_cfg.patch_gain,
-        }
-        history = list(payload["history"])
-        est.input_offset_ratio_ = float("nan")
-        est.gradients_ = gradients.numpy()
-        est.history_ = history
-        est.device_ = torch.device("cpu")
-        est.n_rois_ = est.n_features_in_ = int(payload["n_rois"])
-        return est
-
-
-def diagnostic_windows(source, n_timepoints: int) -> np.ndarray:
-    """The fixed windows the epoch diagnostics are measured on.
-
-    The centre window of each of the first ``_DIAGNOSTIC_SUBJECTS`` subjects
-    (all of them when there are fewer): the same input at every epoch, so the
-    statistics compare across epochs.
-
-    Returns
-    -------
-    windows : ndarray of shape (min(n_subjects, 64), n_rois, n_timepoints), float32
-    """
-    n = min(len(source), _DIAGNOSTIC_SUBJECTS)
-    return np.stack(
-        [
-            source.window(i, (int(source.lengths[i]) - n_timepoints) // 2, n_timepoints)
-            for i in range(n)
-        ]
-    ).astype(np.float32)
-
-
-@torch.no_grad()
-def balancing_gain(encoder: BrainJEPAEncoder, x: torch.Tensor) -> float:
-    """Patch gain that gives the content of ``x`` the RMS of the positional code.
-
-    Parameters
-    ----------
-    encoder : BrainJEPAEncoder
-        At its initial weights (its current ``patch_gain`` is ignored).
-    x : Tensor of shape (B, R, T)
-
-    Returns
-    -------
-    gain : float
-        ``rms(positional code) / rms(patch embedding of x)``; 1.0 when the
-        content is all zero or not finite.
-    """
-    content = encoder.patch_embed(x.to(encoder.patch_embed.proj.weight.device))
-    position = encoder.positional_embedding(encoder.n_time_patches(x.shape[-1]))
-    content_rms = float(content.double().pow(2).mean().sqrt())
-    # All-zero or overflowing input: leave the model as it is (training then
-    # reports the overflow as a diverged loss).
-    if not 0.0 < content_rms < float("inf"):
-        return 1.0
-    return float(position.float().pow(2).mean().sqrt()) / content_rms
-
-
-def reconstruction_head(
-    embed_dim: int, patch_size: int, generator: torch.Generator | None
-) -> torch.nn.Linear:
-    """Linear map from predicted features (..., D) to raw patch frames (..., p)."""
-    with torch.device("meta"):
-        head = torch.nn.Linear(embed_dim, patch_size)
-    head.to_empty(device="cpu")
-    init_weights_(head, fresh_generator(generator))
-    return head
-
-
-def _release_data_parallel(trainer) -> None:
-    """Free the trainer's DistributedDataParallel wrappers now, not at exit.
-
-    DDP modules sit in reference cycles, so they outlive ``fit`` until a
-    cyclic garbage collection, which may come only at interpreter shutdown,
-    after or while the process group is torn down. Before this, a gloo rank
-    aborted at exit ("terminate called without an active exception") in about
-    one two-process test run in 30.
-    """
-    trainer.encoder = trainer.predictor = trainer.reconstruction_head = None
-    gc.collect()
-
-
-def _rank_device(device: torch.device, context: DistributedContext) -> torch.device:
-    """The GPU this process trains on, with an index, made current.
-
-    A bare ``"cuda"`` means this rank's own GPU in a multi-GPU run and the
-    current GPU otherwise; ``torch.cuda.set_device`` needs the index.
-    Other devices are returned unchanged.
-    """
-    if device.type != "cuda":
-        return device
-    if device.index is None:
-        index = context.local_rank if context.enabled else torch.cuda.current_device()
-        device = torch.device("cuda", index)
-    torch.cuda.set_device(device)
-    return device
-
-
-def _cpu_state(module: torch.nn.Module) -> dict:
-    """A state dict on the CPU (cloned: later training must not change it)."""
-    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
-
-
-def _load_module(module: torch.nn.Module, state_dict: dict, path) -> torch.nn.Module:
-    try:
-        module.load_state_dict(state_dict, strict=True)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"The weights in {path} do not fit the model they describe: {exc}"
-        ) from exc
-    return module.eval()

@@ -17,42 +17,9 @@ from sk_brainjepa.gradients._embedding import (
     gradients_unchecked,
 )
 from sk_brainjepa.gradients._kernels import KERNELS
+from sk_brainjepa.preprocessing import fisher_z_mean
 
 logger = logging.getLogger(__name__)
-
-#: Correlations are clipped to +-(1 - FISHER_CLIP) before arctanh, so that
-#: perfectly correlated ROI pairs give a large finite z instead of inf.
-FISHER_CLIP = 1e-7
-
-
-def _fisher_z_mean(fc: np.ndarray) -> np.ndarray:
-    """Average correlation matrices in Fisher z space.
-
-    Parameters
-    ----------
-    fc : ndarray of shape (n_subjects, n_rois, n_rois)
-        Correlation matrices, entries in ``[-1, 1]``.
-
-    Returns
-    -------
-    group_fc : ndarray of shape (n_rois, n_rois)
-        ``tanh(mean(arctanh(r)))`` off the diagonal; the diagonal is the plain
-        mean of the subjects' diagonals (1 for correlation matrices).
-    """
-    largest = float(np.max(np.abs(fc)))
-    if largest > 1 + 1e-6:
-        raise ValueError(
-            "Averaging several subjects uses the Fisher z transform, which needs "
-            f"correlations in [-1, 1]; got |X| up to {largest:.3g}. Pass correlation "
-            "matrices, or average the matrices yourself and fit on the result."
-        )
-    z_sum = np.zeros(fc.shape[1:], dtype=np.float64)
-    # One subject at a time keeps the extra memory at one (n_rois, n_rois) matrix.
-    for subject in fc:
-        z_sum += np.arctanh(np.clip(subject, FISHER_CLIP - 1, 1 - FISHER_CLIP))
-    group = np.tanh(z_sum / fc.shape[0])
-    np.fill_diagonal(group, np.mean(np.diagonal(fc, axis1=1, axis2=2), axis=0))
-    return group
 
 
 class GradientPositioner(TransformerMixin, BaseEstimator):
@@ -243,7 +210,7 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
             # Affinities are not correlations: average them as they are.
             group = fc.mean(axis=0)
         else:
-            group = _fisher_z_mean(fc)
+            group = fisher_z_mean(fc)
         logger.debug("Group gradients from %d subject(s), %d ROIs.", n_subjects, n_rois)
         self.gradients_, self.lambdas_ = self._gradients(group, self.n_components)
         self.n_rois_ = n_rois

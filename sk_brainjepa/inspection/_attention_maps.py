@@ -19,14 +19,10 @@ import pandas as pd
 import torch
 
 from sk_brainjepa._utils._validation import check_layout, check_n_rois
-from sk_brainjepa.datasets import as_source
-from sk_brainjepa.estimators._common import (
-    WINDOWS,
-    embedding_windows,
-    resolve_device,
-)
+from sk_brainjepa.estimators._common import resolve_device
 from sk_brainjepa.estimators._loading import resolve_model
 from sk_brainjepa.nn import Attention, BrainJEPAEncoder
+from sk_brainjepa.sources import WINDOWS, as_source, cut_windows
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +118,7 @@ def _window_batches(X, length: int, window: str, batch_size: int):
     """Yield ``(owners, windows)``: subject indices (B,) and float32 (B, R, T)."""
     owners, windows = [], []
     for i, x in enumerate(X):
-        for w in embedding_windows(x, length, window):
+        for w in cut_windows(x, length, window):
             owners.append(i)
             windows.append(w)
             if len(windows) == batch_size:

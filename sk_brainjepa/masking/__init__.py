@@ -9,10 +9,10 @@ in, never from the global RNG.
 
 import inspect
 
-from sk_brainjepa.masking._official import OfficialMasker
+from sk_brainjepa.masking._masks import TARGET_KINDS, MaskBatch, apply_masks
+from sk_brainjepa.masking._official_masker import OfficialMasker
 from sk_brainjepa.masking._random_tokens import RandomTokenMasker
 from sk_brainjepa.masking._spatiotemporal import SpatiotemporalMasker
-from sk_brainjepa.masking._utils import TARGET_KINDS, MaskBatch, apply_masks
 
 _MASKERS = {
     "spatiotemporal": SpatiotemporalMasker,

@@ -6,7 +6,7 @@ from numbers import Real
 
 import torch
 
-from sk_brainjepa.masking._utils import (
+from sk_brainjepa.masking._masks import (
     MaskBatch,
     _check_call,
     _check_int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sk_brainjepa.masking._utils import (
+from sk_brainjepa.masking._masks import (
     MaskBatch,
     _check_block_scale,
     _check_call,

@@ -1,15 +1,21 @@
 """Torch modules of Brain-JEPA: encoder, predictor, their layers and configs.
 
 Nothing here knows about scikit-learn: modules take frozen dataclass configs and
-tensors. Key names follow the official checkpoint, which
-:func:`convert_official_encoder_state_dict` and friends translate.
+tensors. Key names follow the official checkpoint, whose encoders
+:func:`convert_official_encoder_state_dict` translates.
 """
 
+# The one token gather lives in masking; kept here under its former nn name.
+from sk_brainjepa.masking import apply_masks as gather_tokens
 from sk_brainjepa.nn._attention import (
     attention,
     flash_attn_available,
     math_attention,
     select_attention_backend,
+)
+from sk_brainjepa.nn._checkpoint_conversion import (
+    convert_official_encoder_state_dict,
+    infer_encoder_config_from_state_dict,
 )
 from sk_brainjepa.nn._config import (
     ATTENTION_BACKENDS,
@@ -25,29 +31,15 @@ from sk_brainjepa.nn._finetune import (
     layer_decay_groups,
     layer_id,
 )
-from sk_brainjepa.nn._flops import (
-    block_flops,
-    encoder_flops,
-    predictor_flops,
-    pretraining_step_flops,
-)
 from sk_brainjepa.nn._layers import (
     MLP,
     Attention,
     Block,
     BrainPositionalEmbedding,
     PatchEmbed,
-    gather_tokens,
     roi_sincos_embedding,
     sincos_embedding_1d,
     time_sincos_embedding,
-)
-from sk_brainjepa.nn._official import (
-    convert_official_checkpoint,
-    convert_official_encoder_state_dict,
-    convert_official_predictor_state_dict,
-    infer_encoder_config_from_state_dict,
-    infer_predictor_config_from_state_dict,
 )
 from sk_brainjepa.nn._predictor import BrainJEPAPredictor
 from sk_brainjepa.nn._readout import (
@@ -76,22 +68,15 @@ __all__ = [
     "PredictorConfig",
     "READOUTS",
     "attention",
-    "block_flops",
-    "convert_official_checkpoint",
     "convert_official_encoder_state_dict",
-    "convert_official_predictor_state_dict",
-    "encoder_flops",
     "flash_attn_available",
     "gather_tokens",
     "layer_decay_groups",
     "layer_id",
     "infer_encoder_config_from_state_dict",
-    "infer_predictor_config_from_state_dict",
     "math_attention",
     "model_config",
     "n_readout_features",
-    "predictor_flops",
-    "pretraining_step_flops",
     "read_out",
     "roi_sincos_embedding",
     "select_attention_backend",

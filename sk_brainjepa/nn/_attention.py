@@ -29,11 +29,9 @@ try:  # torch >= 2.3
 except ImportError:  # pragma: no cover - older torch has no cuDNN attention either
     SDPBackend = sdpa_kernel = None
 
-# SDPA kernels allowed on CUDA: all but cuDNN attention. cuDNN builds an
-# execution plan per new sequence length, and JEPA context and target sets
-# change length with every mask draw: measured on an H200 (torch 2.11), a
-# `tiny` training step took 0.19 s with SDPA's default choice against 0.04 s
-# with the plain math reference (benchmarks/results/throughput_cuda.md).
+# SDPA kernels allowed on CUDA: all but cuDNN attention, which builds a plan per
+# new sequence length, and JEPA's lengths change with every mask draw
+# (measured: docs/user-guide.md, "GPUs").
 _CUDA_SDPA_KERNELS = (
     None
     if SDPBackend is None

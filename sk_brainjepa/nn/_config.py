@@ -172,9 +172,10 @@ activation_checkpointing
         _check_int("PredictorConfig", "encoder_dim", self.encoder_dim, 1)
 
 
-# Widths, depths and heads of the official ViT variants (reference section 4.2/4.3);
-# the predictor reuses the encoder's head count there. "tiny" is ours, for tests
-# and CPU demos.
+# Widths, depths and heads of the official ViT variants (official repository file
+# src/models/vision_transformer.py; docs/differences-from-official.md); the
+# predictor reuses the encoder's head count there. "tiny" is ours, for tests and
+# CPU demos.
 MODEL_PRESETS: dict[str, dict[str, int]] = {
     "tiny": {
         "embed_dim": 64,

@@ -7,6 +7,7 @@ import logging
 import torch
 from torch import nn
 
+from sk_brainjepa.masking import apply_masks
 from sk_brainjepa.nn._config import EncoderConfig, PredictorConfig
 from sk_brainjepa.nn._layers import (
     Block,
@@ -14,7 +15,6 @@ from sk_brainjepa.nn._layers import (
     PatchEmbed,
     check_indices,
     fresh_generator,
-    gather_tokens,
     init_weights_,
 )
 
@@ -231,7 +231,7 @@ class BrainJEPAEncoder(nn.Module):
         tokens = self.embed_tokens(x)  # (B, R*W, D)
         if observation is not None:
             check_indices(observation, "observation", x.shape[0], tokens.shape[1])
-            tokens = gather_tokens(tokens, observation)  # (B, K, D)
+            tokens = apply_masks(tokens, observation)  # (B, K, D)
         for block in self.blocks:
             tokens = block(tokens)
         return self.norm(tokens)

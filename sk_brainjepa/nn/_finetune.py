@@ -8,13 +8,15 @@ from torch import nn
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
 from sk_brainjepa.nn._layers import init_weights_
 from sk_brainjepa.nn._readout import FEATURE_READOUTS, n_readout_features, read_out
+from sk_brainjepa.sources import crop
 
 
 class BrainJEPAPredictionModel(nn.Module):
     """Mean readout of a Brain-JEPA encoder, then LayerNorm and a linear head.
 
     ``out = head(fc_norm(mean over tokens of encoder(x)))``: the official
-    downstream model with global pooling (reference section 6.1). Other
+    downstream model with global pooling (official repository file
+    ``downstream_tasks/models_vit.py``). Other
     readouts (:func:`sk_brainjepa.nn.read_out`) can replace the mean.
 
     Parameters
@@ -127,8 +129,7 @@ class BrainJEPAPredictionModel(nn.Module):
         """
         x = x.to(self.head.weight.dtype)
         if self.n_timepoints is not None and x.shape[-1] > self.n_timepoints:
-            start = (x.shape[-1] - self.n_timepoints) // 2
-            x = x[..., start : start + self.n_timepoints]
+            x = crop(x, self.n_timepoints, "center")
         if self.freeze_encoder:
             with torch.no_grad():
                 tokens = self.encoder(x)  # (B, N, D)

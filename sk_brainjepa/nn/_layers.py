@@ -1,7 +1,8 @@
 """Building blocks: sin-cos codes, patch embedding, gradient positioning, blocks.
 
-Attribute names follow the official Brain-JEPA state dict (reference section 7), so
-that its checkpoints load key for key: ``patch_embed.proj``, ``norm1``,
+Attribute names follow the official Brain-JEPA state dict (official repository
+file ``src/models/vision_transformer.py``), so that its checkpoints load key for
+key: ``patch_embed.proj``, ``norm1``,
 ``attn.qkv``, ``attn.proj``, ``norm2``, ``mlp.fc1``, ``mlp.fc2`` and the
 gradient projection ``predictor_pos_embed_proj`` (the official name, even inside
 the encoder).
@@ -41,15 +42,24 @@ def trunc_normal_init_(
     generator: torch.Generator | None = None,
     bound: float = 2.0,
 ) -> torch.Tensor:
-    """Fill ``tensor`` in place with a normal(0, std) truncated to [-bound, bound].
+    """Fill ``tensor`` with normal(0, std) draws; any outside +-bound are redrawn.
 
-    Sampled by rejection (redraw the out-of-range entries), which is exact and,
-    with the official absolute bounds of +-2 at std 0.02 (100 standard
-    deviations), about ten times faster than ``nn.init.trunc_normal_``'s
-    inverse-CDF method. The values are drawn on the generator's device (CPU by
-    default) in float32 and copied in, so the same seed gives the same weights on
-    any device and dtype. Meta tensors are left alone (shape-only models).
-    ``generator=None`` draws a fresh OS seed (never the global torch RNG).
+    At the std the models use, 0.02, the official absolute bounds of +-2 lie
+    100 standard deviations out: no draw ever falls outside, nothing is
+    redrawn, and the result is exactly ``normal_(0, std, generator=generator)``.
+    The truncation only acts when ``bound`` is within a few ``std`` (e.g.
+    ``std=1, bound=0.5``); the entries outside are then redrawn until none
+    remain, which samples the truncated normal exactly.
+
+    Not ``torch.nn.init.trunc_normal_(..., generator=)``: torch 2.13 draws the
+    same values at these settings (it also starts with ``normal_``), but
+    releases before its 2026 rewrite, which the package supports (torch >=
+    2.1), use the inverse-CDF method (``uniform_`` then ``erfinv_``) and would
+    give other weights from the same seed. The values are drawn on the
+    generator's device (CPU by default) in float32 and copied in, so the same
+    seed gives the same weights on any device, dtype and torch version. Meta
+    tensors are left alone (shape-only models). ``generator=None`` draws a
+    fresh OS seed (never the global torch RNG).
     """
     if tensor.device.type == "meta":
         return tensor
@@ -78,9 +88,9 @@ def init_weights_(module: nn.Module, generator: torch.Generator | None = None) -
 
     Linear and Conv2d weights get trunc-normal(std=0.02), biases 0; LayerNorm
     weight 1, bias 0. The official class init also divides ``attn.proj`` and
-    ``mlp.fc2`` by sqrt(2 * layer), but its ``init_model`` re-initialises all
-    Linear layers afterwards, which undoes that (reference section 4.4), so we do
-    not rescale.
+    ``mlp.fc2`` by sqrt(2 * layer), but its ``init_model`` (official repository
+    file ``src/helper.py``) re-initialises all Linear layers afterwards, which
+    undoes that, so we do not rescale.
     """
     for sub in module.modules():
         if isinstance(sub, (nn.Linear, nn.Conv2d)):
@@ -415,23 +425,6 @@ class Block(nn.Module):
         if self.activation_checkpointing and self.training and torch.is_grad_enabled():
             return checkpoint(self._forward, x, use_reentrant=False)
         return self._forward(x)
-
-
-def gather_tokens(tokens: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-    """Select tokens per sample: ``out[b, k] = tokens[b, indices[b, k]]``.
-
-    Parameters
-    ----------
-    tokens : Tensor of shape (batch, n_tokens, dim)
-    indices : LongTensor of shape (batch, n_keep)
-        Flat token indices ``n = roi * n_time_patches + t``.
-
-    Returns
-    -------
-    kept : Tensor of shape (batch, n_keep, dim)
-    """
-    index = indices.unsqueeze(-1).expand(-1, -1, tokens.shape[-1])
-    return torch.gather(tokens, 1, index)
 
 
 def check_indices(

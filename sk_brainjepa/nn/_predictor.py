@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sk_brainjepa.masking import apply_masks
 from sk_brainjepa.nn._config import PredictorConfig
 from sk_brainjepa.nn._encoder import check_gradients, default_device
 from sk_brainjepa.nn._layers import (
@@ -12,7 +13,6 @@ from sk_brainjepa.nn._layers import (
     BrainPositionalEmbedding,
     check_indices,
     fresh_generator,
-    gather_tokens,
     init_weights_,
     trunc_normal_init_,
 )
@@ -185,8 +185,8 @@ class BrainJEPAPredictor(nn.Module):
 
         pos = self.positional_embedding(n_time_patches)  # (N, Dp)
         pos = pos.unsqueeze(0).expand(batch, -1, -1)  # (B, N, Dp)
-        context = self.predictor_embed(z) + gather_tokens(pos, observation)
-        queries = self.mask_token + gather_tokens(pos, target)  # (B, K_tgt, Dp)
+        context = self.predictor_embed(z) + apply_masks(pos, observation)
+        queries = self.mask_token + apply_masks(pos, target)  # (B, K_tgt, Dp)
         x = torch.cat([context, queries], dim=1)
         for block in self.predictor_blocks:
             x = block(x)

@@ -3,12 +3,17 @@
 Also :class:`DynamicFeatures`, hand-made lagged, higher-moment and
 connectivity-state features of the time series. Every transformer takes
 ``layout="rois_x_time"`` (or ``"time_x_rois"``) and returns time series in
-the layout it was given.
+the layout it was given. The streaming forms of the scalings
+(:class:`SubjectRobustScaling`, :class:`SampleZScoring`,
+:class:`ROIScalerTransform`) scale one window at a time inside a
+:class:`~sk_brainjepa.sources.ScaledSource`, and :func:`group_fc` averages
+a source's connectivity one subject at a time.
 """
 
 from sk_brainjepa.preprocessing._connectivity import (
     FunctionalConnectivity,
     fisher_z,
+    fisher_z_mean,
     sym_matrix_to_vec,
     vec_to_sym_matrix,
 )
@@ -21,15 +26,26 @@ from sk_brainjepa.preprocessing._scaling import (
     official_scaling,
     robust_scale_subject,
 )
+from sk_brainjepa.preprocessing._streaming import (
+    ROIScalerTransform,
+    SampleZScoring,
+    SubjectRobustScaling,
+    group_fc,
+)
 
 __all__ = [
     "DynamicFeatures",
     "FunctionalConnectivity",
     "ROIRobustScaler",
+    "ROIScalerTransform",
     "SampleZScore",
+    "SampleZScoring",
     "SubjectRobustScaler",
+    "SubjectRobustScaling",
     "TemporalResampler",
     "fisher_z",
+    "fisher_z_mean",
+    "group_fc",
     "official_scaling",
     "robust_scale_subject",
     "sym_matrix_to_vec",

@@ -20,13 +20,86 @@ from sk_brainjepa.preprocessing._base import (
 _KINDS = ("pearson", "partial")
 _OUTPUTS = ("matrix", "vector")
 
-# arctanh(1) is infinite; clipping keeps Fisher z finite for perfect correlations.
-_FISHER_CLIP = 1.0 - 1e-7
+#: The one clip of every Fisher z in the package: correlations are clipped to
+#: +-FISHER_CLIP = +-(1 - 1e-7) before arctanh, so that perfectly correlated
+#: ROI pairs give a large finite z (about 8.4) instead of inf. (The positioner
+#: and the streaming group FC used to spell it as ``1 - 1e-7`` from a constant
+#: 1e-7; the clipped values are the same floats.)
+FISHER_CLIP = 1.0 - 1e-7
 
 
 def fisher_z(r: np.ndarray) -> np.ndarray:
-    """Fisher's z transform ``arctanh(r)``, clipped to stay finite at |r| = 1."""
-    return np.arctanh(np.clip(r, -_FISHER_CLIP, _FISHER_CLIP))
+    """Fisher's z transform ``arctanh(r)``, clipped to stay finite at |r| = 1.
+
+    The result has the dtype of ``r`` (float32 stays float32).
+    """
+    return np.arctanh(np.clip(r, -FISHER_CLIP, FISHER_CLIP))
+
+
+def _check_correlations(r: np.ndarray) -> None:
+    largest = float(np.max(np.abs(r)))
+    if largest > 1 + 1e-6:
+        raise ValueError(
+            "Averaging several subjects uses the Fisher z transform, which needs "
+            f"correlations in [-1, 1]; got |X| up to {largest:.3g}. Pass correlation "
+            "matrices, or average the matrices yourself and fit on the result."
+        )
+
+
+def fisher_z_mean(matrices) -> np.ndarray:
+    """Average correlation matrices in Fisher z space, one matrix at a time.
+
+    Parameters
+    ----------
+    matrices : ndarray of shape (n_subjects, n_rois, n_rois) or iterable
+        Correlation matrices, entries in ``[-1, 1]``; an iterable (e.g. a
+        generator) of (n_rois, n_rois) arrays is consumed one matrix at a
+        time, so the stack never sits in memory.
+
+    Returns
+    -------
+    group_fc : ndarray of shape (n_rois, n_rois), float64
+        ``tanh(mean(fisher_z(r)))`` off the diagonal, each ``fisher_z`` taken
+        in the matrices' dtype and summed in float64; the diagonal is the
+        plain mean of the subjects' diagonals (1 for correlation matrices),
+        in their dtype.
+
+    Raises
+    ------
+    ValueError
+        If an entry is outside ``[-1, 1]`` (beyond 1e-6), or there is no matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = np.array([[1.0, 0.5], [0.5, 1.0]])
+    >>> bool(np.allclose(fisher_z_mean(np.stack([r, r])), r))
+    True
+    """
+    stack = isinstance(matrices, np.ndarray)
+    if stack:
+        _check_correlations(matrices)  # the whole stack, in one message
+    z_sum = diagonal_sum = None
+    n = 0
+    for r in matrices:
+        if not stack:
+            _check_correlations(r)
+        if z_sum is None:
+            z_sum = np.zeros(r.shape, dtype=np.float64)
+            diagonal_sum = np.zeros(r.shape[0], dtype=r.dtype)
+        z_sum += fisher_z(r)
+        if not stack:
+            diagonal_sum += np.diagonal(r)
+        n += 1
+    if n == 0:
+        raise ValueError("fisher_z_mean needs at least one matrix; got none.")
+    group = np.tanh(z_sum / n)
+    if stack:
+        diagonal = np.mean(np.diagonal(matrices, axis1=1, axis2=2), axis=0)
+    else:
+        diagonal = diagonal_sum / n
+    np.fill_diagonal(group, diagonal)
+    return group
 
 
 def sym_matrix_to_vec(

@@ -4,7 +4,7 @@
   training data (paper section 3.1; its ``subject_mean`` statistic is the
   official pretraining loader's).
 - :class:`SubjectRobustScaler`: per-ROI robust scaling of each subject by its
-  own statistics (nothing learnt; the scaling the README recommends).
+  own statistics (nothing learnt; the scaling docs/user-guide.md recommends).
 - :class:`SampleZScore`: per-sample global z-score (the official downstream
   loader's ``use_normalization``).
 - :func:`official_scaling`: the transformer the official code applies at each
@@ -65,7 +65,7 @@ class ROIRobustScaler(
     The statistics are fitted once, on the training participants, and the same
     ones are applied to any new data, so no test information leaks into them.
 
-    Read more in the README, section "Preprocessing".
+    Read more in docs/user-guide.md, "Data formats and preprocessing".
 
     Parameters
     ----------
@@ -77,7 +77,8 @@ class ROIRobustScaler(
         - ``"subject_mean"`` (the official code): the per-participant temporal
           mean of that ROI, i.e. the spread *between* participants. This
           removes the offsets but divides within-subject fluctuations by a
-          between-subject spread (reference-brainjepa.md section 2.2).
+          between-subject spread (official repository file
+          ``src/datasets/ukbiobank_scale.py``).
           ``official_scaling("pretrain")`` returns this scaler.
     quantile_range : tuple of float, default=(25.0, 75.0)
         Percentiles whose difference is the scale (25-75 gives the IQR).
@@ -267,7 +268,7 @@ class SubjectRobustScaler(
     computes both); each subject is scaled as given, so put it before
     :class:`TemporalResampler` to take the statistics over whole runs.
 
-    Read more in the README, section "Data formats and preprocessing".
+    Read more in docs/user-guide.md, "Data formats and preprocessing".
 
     Parameters
     ----------
@@ -375,10 +376,11 @@ class SampleZScore(
     ``x <- (x - mean(x)) / std(x)``, the mean and standard deviation taken over
     the whole ``(n_rois, n_timepoints)`` matrix of one sample. This is what the
     official Brain-JEPA downstream scripts feed the released checkpoint
-    (``use_normalization`` in ``hca_sex_datasets.py``, reference-brainjepa.md
-    section 2.3); the paper describes robust scaling instead (official issue
-    #3). Each sample is scaled by its own statistics, so nothing is learnt:
-    ``fit`` only records the ROI count that ``transform`` then checks.
+    (``use_normalization`` in the official repository file
+    ``src/datasets/hca_sex_datasets.py``); the paper describes robust scaling
+    instead (official issue #3). Each sample is scaled by its own statistics, so
+    nothing is learnt: ``fit`` only records the ROI count that ``transform``
+    then checks.
 
     Each sample is scaled as given: pass whole runs and crop afterwards (e.g.
     with :class:`TemporalResampler`) to do what the official loader does, which
@@ -386,7 +388,7 @@ class SampleZScore(
     window by window to a streamed cohort, see
     :class:`~sk_brainjepa.datasets.SampleZScoring`.
 
-    Read more in the README, section "Data formats and preprocessing".
+    Read more in docs/user-guide.md, "Data formats and preprocessing".
 
     Parameters
     ----------
@@ -504,7 +506,7 @@ def official_scaling(stage):
     """The input scaling the official Brain-JEPA code applies at ``stage``.
 
     The official code scales differently at its two stages
-    (reference-brainjepa.md sections 2.2, 2.3 and 8, item 8):
+    (docs/differences-from-official.md, "Input scaling"):
 
     - ``"pretrain"`` (UK Biobank loader, ``ukbiobank_scale.py``): per-ROI
       robust scaling whose median and IQR are taken over the training

@@ -1,11 +1,23 @@
-"""Training of Brain-JEPA: objective, EMA, schedules, the trainer and checkpoints."""
+"""Training of Brain-JEPA: objective, EMA, schedules, the trainer and checkpoints.
 
+Also the streaming of training windows: :class:`EpochPlanner` draws which
+window of which subject each batch holds (numpy, seeded, sharded per rank)
+and :func:`make_loader` reads them in DataLoader workers.
+"""
+
+from sk_brainjepa.training._build import build_trainer, schedule_steps
 from sk_brainjepa.training._checkpoint import load_checkpoint, save_checkpoint
 from sk_brainjepa.training._diagnostics import (
     collapse_diagnostics,
     effective_rank,
     offset_ratio,
     position_share,
+)
+from sk_brainjepa.training._loader import (
+    PlanBatchSampler,
+    WindowDataset,
+    iter_batches,
+    make_loader,
 )
 from sk_brainjepa.training._objective import (
     LOSSES,
@@ -16,6 +28,12 @@ from sk_brainjepa.training._objective import (
     representation_spread,
     sample_spread,
     update_ema,
+)
+from sk_brainjepa.training._plans import (
+    EpochPlan,
+    EpochPlanner,
+    draw_epoch,
+    shard_batches,
 )
 from sk_brainjepa.training._regularizers import (
     consistency_terms,
@@ -44,21 +62,29 @@ __all__ = [
     "EMA_SCHEDULES",
     "LOSSES",
     "TARGET_NORMS",
+    "EpochPlan",
+    "EpochPlanner",
     "JEPATrainer",
     "Objective",
+    "PlanBatchSampler",
     "TrainingDivergedError",
+    "build_trainer",
+    "WindowDataset",
     "collapse_diagnostics",
     "consistency_terms",
     "cosine_ramp",
+    "draw_epoch",
     "effective_rank",
     "ema_momentum",
     "epps_pulley",
     "expected_epps_pulley_under_null",
+    "iter_batches",
     "jepa_loss",
     "load_checkpoint",
+    "make_loader",
     "normalize_targets",
-    "offset_ratio",
     "official_ema_momentum",
+    "offset_ratio",
     "parameter_groups",
     "patches_of",
     "position_share",
@@ -66,6 +92,8 @@ __all__ = [
     "representation_spread",
     "sample_spread",
     "save_checkpoint",
+    "schedule_steps",
+    "shard_batches",
     "sigreg",
     "standardize_over_batch",
     "update_ema",

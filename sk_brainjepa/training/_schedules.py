@@ -2,7 +2,9 @@
 
 Each schedule is a pure function of the step, so it can be tested at its end
 points and resumed exactly from a step counter (the official code re-steps
-generator objects on resume and gets it wrong, reference section 4.6).
+generator objects on resume and gets it wrong: official repository file
+``src/train.py``; docs/differences-from-official.md, "Optimiser, schedules and
+EMA").
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def ema_momentum(
     The paper ramps the momentum from 0.996 to 1.0 over training. The official
     code advances its momentum generator only once per optimiser step while
     sizing it in iterations, so with 8 accumulation steps it stalls near 0.9965
-    (reference section 4.6); this function reaches the end value.
+    (official repository file ``src/train.py``); this function reaches the end
+    value.
 
     Parameters
     ----------

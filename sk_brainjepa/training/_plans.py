@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sk_brainjepa.sources import window_starts
+
 
 def _check_int(value, name: str, low: int) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
@@ -29,8 +31,9 @@ def draw_epoch(
 
     The draws are those of the in-memory training loop: one permutation, then
     one ``rng.integers(0, length - n_timepoints + 1)`` per subject in that
-    order (what :func:`crop_random_windows` draws batch after batch), so a
-    plan reproduces that loop's windows exactly from the same generator state.
+    order (the ``"random"`` rule of :func:`~sk_brainjepa.sources.window_starts`),
+    so a plan reproduces that loop's windows exactly from the same generator
+    state.
 
     Parameters
     ----------
@@ -65,7 +68,7 @@ def draw_epoch(
     starts = np.empty(n, dtype=np.int64)
     for k, i in enumerate(subjects):
         # One scalar draw per window, as crop_random_windows makes them.
-        starts[k] = rng.integers(0, int(lengths[i]) - n_timepoints + 1)
+        (starts[k],) = window_starts(lengths[i], n_timepoints, "random", rng=rng)
     return subjects.astype(np.int64), starts
 
 
@@ -203,11 +206,6 @@ class EpochPlanner:
     def n_batches(self) -> int:
         """Batches per epoch, the same on every rank."""
         return -(-len(self.lengths) // self.batch_size)
-
-    @property
-    def rank_batch_size(self) -> int:
-        """Windows per batch on each rank (the last batch may have fewer)."""
-        return -(-self.batch_size // self.world_size)
 
     def plan(self, rng: np.random.Generator) -> EpochPlan:
         """Draw the next epoch from ``rng`` (advancing it) and shard it."""

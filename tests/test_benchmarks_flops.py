@@ -1,6 +1,9 @@
-"""Tests for the analytic FLOP counts in sk_brainjepa.nn._flops."""
+"""Tests for the analytic FLOP counts of the benchmarks (benchmarks/_flops.py)."""
 
 import dataclasses
+import doctest
+import importlib.util
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,11 +14,18 @@ from sk_brainjepa.nn import (
     BrainJEPAPredictor,
     EncoderConfig,
     PredictorConfig,
-    block_flops,
-    encoder_flops,
-    predictor_flops,
-    pretraining_step_flops,
 )
+
+# benchmarks/ is not a package: load the module from its file, under a name that
+# cannot clash with an installed module.
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "_flops.py"
+_spec = importlib.util.spec_from_file_location("benchmarks_flops", _PATH)
+flops = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(flops)
+block_flops = flops.block_flops
+encoder_flops = flops.encoder_flops
+predictor_flops = flops.predictor_flops
+pretraining_step_flops = flops.pretraining_step_flops
 
 # R=2 ROIs, m=3 gradient components, p=4 frames per patch, D=8, one block of 2
 # heads with an MLP of 16; the predictor is 4 wide with an MLP of 8.
@@ -114,3 +124,8 @@ def test_wrong_config_type_raises_type_error():
         encoder_flops(PRED, W)
     with pytest.raises(TypeError, match="PredictorConfig; got EncoderConfig"):
         predictor_flops(ENC, 2, 3)
+
+
+def test_docstring_examples():
+    result = doctest.testmod(flops)
+    assert result.attempted > 0 and result.failed == 0

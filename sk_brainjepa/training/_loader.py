@@ -4,7 +4,8 @@
 :class:`WindowDataset` whose batches come from a :class:`PlanBatchSampler`:
 the plan is drawn in the main process, and workers only read and scale the
 windows it names, so the batches do not depend on the number of workers.
-This is the only module of the data layer that imports torch.
+The plans (:mod:`sk_brainjepa.training._plans`) are plain numpy; this module
+adds torch.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from sk_brainjepa.datasets._plans import EpochPlan, _check_int
-from sk_brainjepa.datasets._sources import TimeSeriesSource, as_source
+from sk_brainjepa.sources import TimeSeriesSource, as_source
+from sk_brainjepa.training._plans import EpochPlan, _check_int
 
 
 class WindowDataset(Dataset):

@@ -9,13 +9,16 @@ LayerNorms, softmax, GELU, gathers and the loss are left out (they are a few
 percent at most and run far below matmul speed). The count is the same for every
 attention backend: a memory-efficient kernel does the same products as the
 explicit ``softmax(q k^T) v``, without storing the matrix.
+
+Used by ``throughput.py`` (``from _flops import ...``, as the benchmarks import
+``_common``); tested in ``tests/test_benchmarks_flops.py``.
 """
 
 from __future__ import annotations
 
 from numbers import Integral
 
-from sk_brainjepa.nn._config import EncoderConfig, PredictorConfig
+from sk_brainjepa.nn import EncoderConfig, PredictorConfig
 
 
 def _check_count(name: str, value, minimum: int) -> int:

@@ -1,36 +1,29 @@
-"""Read state dicts in the official Brain-JEPA checkpoint layout.
+"""Convert encoder state dicts of the official Brain-JEPA checkpoint layout.
 
 The official ``jepa-ep300.pth.tar`` is a dict with entries ``encoder``,
 ``predictor``, ``target_encoder``, ``opt``, ... whose model state dicts carry the
-DDP prefix ``module.`` and the frozen time sin-cos tables ``pos_embed_proj.emb_h``
-/ ``predictor_2dpe_proj.emb_h`` (reference section 7). Our modules use the same
-key names but recompute the sin-cos tables and store the gradient matrix as a
-``gradients`` buffer, so conversion is: strip the prefix, verify and drop the
-sin-cos tables, check every key and shape against our module, add the gradients.
+DDP prefix ``module.`` and the frozen time sin-cos table ``pos_embed_proj.emb_h``
+(docs/differences-from-official.md, "Checkpoint layout"). Our encoder uses the
+same key names but recomputes the sin-cos tables and stores the gradient matrix
+as a ``gradients`` buffer, so conversion is: strip the prefix, verify and drop the
+sin-cos tables, check every key and shape against our encoder, add the gradients.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 
 import torch
 
-from sk_brainjepa.nn._config import MODEL_PRESETS, EncoderConfig, PredictorConfig
+from sk_brainjepa.nn._config import MODEL_PRESETS, EncoderConfig
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder, check_gradients
 from sk_brainjepa.nn._layers import roi_sincos_embedding, time_sincos_embedding
-from sk_brainjepa.nn._predictor import BrainJEPAPredictor
-
-logger = logging.getLogger(__name__)
 
 OFFICIAL_N_TIME_PATCHES = 10  # 160 frames / patch 16 in the released model
 _CHECKPOINT_KEYS = {"encoder", "predictor", "target_encoder"}
 # Head counts cannot be read from shapes: take the official variant's.
 _ENCODER_HEADS = {p["embed_dim"]: p["n_heads"] for p in MODEL_PRESETS.values()}
-_PREDICTOR_HEADS = {
-    p["embed_dim"]: p["predictor_n_heads"] for p in MODEL_PRESETS.values()
-}
 
 
 def _strip_prefix(state_dict: Mapping, what: str) -> dict[str, torch.Tensor]:
@@ -43,7 +36,7 @@ def _strip_prefix(state_dict: Mapping, what: str) -> dict[str, torch.Tensor]:
         raise ValueError(
             f"Got a whole checkpoint (keys {sorted(map(str, state_dict))[:8]}...), "
             f"not a {what} state dict: pass checkpoint['target_encoder'] (or "
-            "['encoder'] / ['predictor']), or use convert_official_checkpoint."
+            "checkpoint['encoder'])."
         )
     out = {}
     for key, value in state_dict.items():
@@ -179,62 +172,6 @@ def infer_encoder_config_from_state_dict(
     return EncoderConfig(**kwargs)
 
 
-def infer_predictor_config_from_state_dict(
-    state_dict: Mapping[str, torch.Tensor],
-    *,
-    n_heads: int | None = None,
-    n_rois: int | None = None,
-    n_time_patches: int = OFFICIAL_N_TIME_PATCHES,
-    **config_kwargs,
-) -> PredictorConfig:
-    """Predictor architecture read from the tensor shapes of a state dict.
-
-    Parameters
-    ----------
-    state_dict : mapping of str to Tensor
-        Predictor state dict (official layout or ours).
-    n_heads : int or None, default=None
-        None: the official head count for the encoder width read from
-        ``predictor_embed.weight`` (the official predictor reuses the encoder's).
-    n_rois : int or None, default=None
-        None: from ``predictor_2dpe_proj.emb_h`` or our ``gradients`` buffer.
-    n_time_patches : int, default=10
-        Time patches of the grid ``emb_h`` was built for.
-    **config_kwargs
-        Non-shape fields of :class:`PredictorConfig`.
-
-    Returns
-    -------
-    config : PredictorConfig
-    """
-    sd = _strip_prefix(state_dict, "predictor")
-    embed = _require(sd, "predictor_embed.weight", 2, "predictor")
-    embed_dim, encoder_dim = (int(s) for s in embed.shape)
-    depth = _block_depth(sd, "predictor_blocks")
-    extra = {}
-    if depth:
-        fc1 = _require(sd, "predictor_blocks.0.mlp.fc1.weight", 2, "predictor")
-        extra["mlp_ratio"] = fc1.shape[0] / embed_dim
-        extra["qkv_bias"] = "predictor_blocks.0.attn.qkv.bias" in sd
-    roi_embedding, spatial = _spatial(
-        sd, "predictor_2dpe_proj.predictor_pos_embed_proj.weight"
-    )
-    kwargs = {
-        "n_rois": _infer_n_rois(
-            sd, "predictor_2dpe_proj.emb_h", n_rois, n_time_patches
-        ),
-        "encoder_dim": encoder_dim,
-        "embed_dim": embed_dim,
-        "depth": depth,
-        "n_heads": _heads(encoder_dim, n_heads, _PREDICTOR_HEADS, "predictor"),
-        "roi_embedding": roi_embedding,
-        **spatial,
-        **extra,
-        **config_kwargs,
-    }
-    return PredictorConfig(**kwargs)
-
-
 def _check_frozen_table(
     sd: dict[str, torch.Tensor],
     key: str,
@@ -286,19 +223,15 @@ def _check_against(
 
 
 def _finish(
-    sd: dict[str, torch.Tensor],
-    config: EncoderConfig | PredictorConfig,
-    module_cls: type,
-    gradients,
-    what: str,
+    sd: dict[str, torch.Tensor], config: EncoderConfig, gradients
 ) -> dict[str, torch.Tensor]:
     # A shape-only model on the meta device: no memory, no init cost.
     meta_grads = None
     if config.roi_embedding == "gradient":
         meta_grads = torch.empty(config.n_rois, config.gradient_dim, device="meta")
     with torch.device("meta"):
-        reference = module_cls(config, meta_grads)
-    _check_against(sd, reference, what)
+        reference = BrainJEPAEncoder(config, meta_grads)
+    _check_against(sd, reference, "encoder")
     if gradients is not None:
         grads = check_gradients(gradients, config)
         if grads is not None:
@@ -376,126 +309,4 @@ def convert_official_encoder_state_dict(
         n_time_patches,
         atol,
     )
-    return _finish(sd, config, BrainJEPAEncoder, gradients, "encoder")
-
-
-def convert_official_predictor_state_dict(
-    state_dict: Mapping[str, torch.Tensor],
-    *,
-    gradients: torch.Tensor | None = None,
-    config: PredictorConfig | None = None,
-    n_time_patches: int = OFFICIAL_N_TIME_PATCHES,
-    n_heads: int | None = None,
-    atol: float = 1e-5,
-) -> dict[str, torch.Tensor]:
-    """Convert an official predictor state dict to a :class:`BrainJEPAPredictor` one.
-
-    Same steps as :func:`convert_official_encoder_state_dict`, for
-    ``predictor_2dpe_proj.emb_h``.
-
-    Parameters
-    ----------
-    state_dict : mapping of str to Tensor
-        ``checkpoint["predictor"]``.
-    gradients : Tensor of shape (n_rois, gradient_dim) or None, default=None
-        Added as ``"gradients"`` when given.
-    config : PredictorConfig or None, default=None
-        None infers it with :func:`infer_predictor_config_from_state_dict`.
-    n_time_patches : int, default=10
-    n_heads : int or None, default=None
-        Used only when ``config`` is None.
-    atol : float, default=1e-5
-
-    Returns
-    -------
-    state_dict : dict of str to Tensor
-    """
-    sd = _strip_prefix(state_dict, "predictor")
-    if config is None:
-        n_rois = None if gradients is None else int(torch.as_tensor(gradients).shape[0])
-        config = infer_predictor_config_from_state_dict(
-            sd, n_heads=n_heads, n_rois=n_rois, n_time_patches=n_time_patches
-        )
-    half = config.embed_dim // 2
-    _check_frozen_table(
-        sd,
-        "predictor_2dpe_proj.emb_h",
-        time_sincos_embedding(config.n_rois, n_time_patches, half),
-        n_time_patches,
-        atol,
-    )
-    _check_frozen_table(
-        sd,
-        "predictor_2dpe_proj.emb_w",
-        roi_sincos_embedding(config.n_rois, n_time_patches, half),
-        n_time_patches,
-        atol,
-    )
-    return _finish(sd, config, BrainJEPAPredictor, gradients, "predictor")
-
-
-def convert_official_checkpoint(
-    checkpoint: Mapping,
-    *,
-    gradients: torch.Tensor | None = None,
-    encoder_key: str = "target_encoder",
-    n_time_patches: int = OFFICIAL_N_TIME_PATCHES,
-    n_heads: int | None = None,
-) -> dict:
-    """Convert a whole official checkpoint (``jepa-ep300.pth.tar`` layout).
-
-    Parameters
-    ----------
-    checkpoint : mapping
-        The loaded checkpoint, with entries ``encoder``, ``target_encoder`` and
-        ``predictor`` (others, such as ``opt``, are ignored).
-    gradients : Tensor of shape (n_rois, gradient_dim) or None, default=None
-        Added to both converted state dicts when given.
-    encoder_key : {"target_encoder", "encoder"}, default="target_encoder"
-        Which encoder to return; the official downstream code uses the EMA
-        target encoder.
-    n_time_patches : int, default=10
-    n_heads : int or None, default=None
-        Encoder head count; None takes the official one for the width. The
-        predictor uses the same count (as the official code does).
-
-    Returns
-    -------
-    converted : dict
-        ``{"encoder": state_dict, "predictor": state_dict,
-        "encoder_config": EncoderConfig, "predictor_config": PredictorConfig}``
-        (``predictor`` entries are None when the checkpoint has no predictor).
-    """
-    if not isinstance(checkpoint, Mapping) or encoder_key not in checkpoint:
-        keys = sorted(map(str, checkpoint)) if isinstance(checkpoint, Mapping) else None
-        raise ValueError(
-            f"checkpoint must be a mapping with an entry {encoder_key!r}; got keys "
-            f"{keys}."
-        )
-    enc_sd = _strip_prefix(checkpoint[encoder_key], "encoder")
-    n_rois = None if gradients is None else int(torch.as_tensor(gradients).shape[0])
-    enc_cfg = infer_encoder_config_from_state_dict(
-        enc_sd, n_heads=n_heads, n_rois=n_rois, n_time_patches=n_time_patches
-    )
-    out = {
-        "encoder": convert_official_encoder_state_dict(
-            enc_sd, gradients=gradients, config=enc_cfg, n_time_patches=n_time_patches
-        ),
-        "encoder_config": enc_cfg,
-        "predictor": None,
-        "predictor_config": None,
-    }
-    if "predictor" in checkpoint:
-        pred_sd = _strip_prefix(checkpoint["predictor"], "predictor")
-        pred_cfg = infer_predictor_config_from_state_dict(
-            pred_sd,
-            n_heads=enc_cfg.n_heads,
-            n_rois=enc_cfg.n_rois,
-            n_time_patches=n_time_patches,
-        )
-        out["predictor"] = convert_official_predictor_state_dict(
-            pred_sd, gradients=gradients, config=pred_cfg, n_time_patches=n_time_patches
-        )
-        out["predictor_config"] = pred_cfg
-    logger.debug("Converted an official checkpoint: %s", enc_cfg)
-    return out
+    return _finish(sd, config, gradients)

@@ -1,6 +1,7 @@
 """A re-implementation of the official Brain-JEPA collator (``MaskCollator_fmri``).
 
-Written from the description of the algorithm (reference-brainjepa.md, section 5),
+Written from a description of the algorithm (docs/differences-from-official.md,
+"Masking"; official repository file ``src/masks/spatialtemporal_multiblock.py``),
 not from the official code. It reproduces the algorithm and its statistics, quirks
 included; bit-parity with the official torch RNG streams is not attempted (the
 official code mixes a seeded generator for sizes with the global RNG of the
@@ -12,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sk_brainjepa.masking._utils import (
+from sk_brainjepa.masking._masks import (
     MaskBatch,
     _check_call,
     _check_int,
@@ -96,9 +97,8 @@ class OfficialMasker:
     official grid and ``B = 16``, about 65% of batches therefore keep alpha
     targets only (a sample with ``w = 0`` on both sides, probability 1/16, sets
     the minimum), and the kept observation averages about 820 tokens (18%);
-    measured here over 1,000 batches: 67% alpha-only, ``K_enc`` 825,
-    ``K_pred`` 854, beta/gamma 3.8% of the kept targets (reference: 64-65%,
-    822, 863, about 4%).
+    this re-implementation's measured statistics against the official ones:
+    docs/differences-from-official.md, "Masking".
 
     Unlike the official code, sizes *and* positions come from the one
     ``generator`` (officially, positions use the DataLoader worker's global

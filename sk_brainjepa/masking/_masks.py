@@ -1,4 +1,8 @@
-"""The mask container, token gathering, and small sampling helpers for the maskers.
+"""Core mask types: the mask container, the token gather, sampling helpers.
+
+:class:`MaskBatch` and :data:`TARGET_KINDS` describe masks; :func:`apply_masks` is
+the package's one token gather (the maskers' users, and the encoder and predictor
+in :mod:`sk_brainjepa.nn`, use it); the private helpers serve the maskers.
 
 Tokens of one sample lie on a grid of ``n_rois`` x ``n_time_patches``; the flat
 token index is ``n = roi * n_time_patches + t`` (ROI-major), the order in which the
@@ -188,6 +192,9 @@ class MaskBatch:
 
 def apply_masks(x: Tensor, idx: Tensor) -> Tensor:
     """Gather the tokens listed in ``idx`` from every sample of ``x``.
+
+    The package's one token gather: the trainer, the encoder (its context
+    tokens) and the predictor (positional embeddings) all select tokens with it.
 
     Parameters
     ----------

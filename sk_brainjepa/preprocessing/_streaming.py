@@ -1,11 +1,13 @@
-"""Scale a cohort one window at a time, so the scaled cohort never sits in memory.
+"""Preprocessing that streams: scalings applied window by window, and group FC.
 
 :class:`ROIScalerTransform` applies a fitted ``ROIRobustScaler``'s per-ROI
 statistics, :class:`SubjectRobustScaling` each subject's own per-ROI
 statistics and :class:`SampleZScoring` each subject's one global mean and std
-to a window (or a batch); :class:`ScaledSource` wraps a source so that every
-window read from it comes out scaled. All pickle small, to run in
-DataLoader workers.
+to a window (or a batch); wrap a source in
+:class:`~sk_brainjepa.sources.ScaledSource` with one of them so that every
+window read from it comes out scaled, and the scaled cohort never sits in
+memory. All pickle small, to run in DataLoader workers. :func:`group_fc`
+averages the functional connectivity of a source one subject at a time.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from sk_brainjepa._utils._scaling import (
     zscore_samples,
 )
 from sk_brainjepa._utils._validation import check_quantile_range
-from sk_brainjepa.datasets._sources import TimeSeriesSource, as_source
+from sk_brainjepa.preprocessing._connectivity import (
+    FunctionalConnectivity,
+    fisher_z_mean,
+)
+from sk_brainjepa.sources import as_source
 
 
 class ROIScalerTransform:
@@ -39,7 +45,8 @@ class ROIScalerTransform:
     needs_full_run : bool
         True when the scaler has ``center_subjects=True``: the subject mean it
         removes is that of the whole run, so the transform must see the run
-        before it is cropped (:class:`WindowDataset` does so).
+        before it is cropped (:class:`~sk_brainjepa.sources.ScaledSource` and
+        :class:`~sk_brainjepa.training.WindowDataset` do so).
     """
 
     def __init__(self, scaler):
@@ -142,7 +149,8 @@ class SampleZScoring:
 
         - ``"run"`` (the official loader): the subject's whole run; the window
           is then cut from the scaled run (``needs_full_run`` is True, so
-          :class:`ScaledSource` reads the run). A window then equals
+          :class:`~sk_brainjepa.sources.ScaledSource` reads the run). A window
+          then equals
           ``SampleZScore().fit_transform(X)[i][:, start:start + length]``.
         - ``"window"``: only the frames the model sees, so every window has
           mean 0 and std 1. It equals
@@ -157,6 +165,7 @@ class SampleZScoring:
     Examples
     --------
     >>> import numpy as np
+    >>> from sk_brainjepa.sources import ScaledSource
     >>> X = np.random.default_rng(0).normal(8000.0, 50.0, (3, 4, 50))
     >>> scaled = ScaledSource(X, SampleZScoring(over="window"))
     >>> w = scaled.window(0, 10, 20)
@@ -184,74 +193,46 @@ class SampleZScoring:
         return f"SampleZScoring(ddof={self.ddof}, over={self.over!r})"
 
 
-class ScaledSource(TimeSeriesSource):
-    """A source whose subjects are scaled as they are read.
+def group_fc(source, *, average: str = "fisher") -> np.ndarray:
+    """Group functional connectivity, one subject in memory at a time.
 
-    Wrap a cohort once and hand the result to ``fit``, ``transform``, the
-    embedder or ``linear_probe``: every window the model sees (in training
-    batches, in DataLoader workers, when embedding) is scaled on the fly, and
-    the scaled cohort never exists in memory.
+    Gives what :class:`~sk_brainjepa.GradientPositioner` computes from
+    ``FunctionalConnectivity().fit_transform(X)`` for float32 ``X`` (which is
+    what sources return), without holding the (n_subjects, n_rois, n_rois)
+    stack: pass the result to ``positioner.fit``.
 
     Parameters
     ----------
-    source : TimeSeriesSource or anything :func:`as_source` accepts
-    transform : callable
-        Maps a float32 array of shape (n_rois, n_frames) to one of the same
-        shape, e.g. :class:`SubjectRobustScaling`, :class:`SampleZScoring` or
-        :class:`ROIScalerTransform`.
-        One with ``needs_full_run = True`` sees the whole run, then the window
-        is cut from the result. Must be picklable to run in workers.
+    source : TimeSeriesSource, array-like or path-like
+        Anything :func:`~sk_brainjepa.sources.as_source` accepts.
+    average : {"fisher", "mean"}, default="fisher"
+        Fisher z averaging (the positioner's, for correlation kernels), or the
+        plain mean (its rule for ``kernel="precomputed"``).
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.random.default_rng(0).normal(5.0, 2.0, (3, 4, 50))
-    >>> scaled = ScaledSource(X, SubjectRobustScaling())
-    >>> bool(abs(np.median(scaled[0], axis=1)).max() < 1e-6)
-    True
+    Returns
+    -------
+    fc : ndarray of shape (n_rois, n_rois)
+        float64; a single subject's float32 matrix when there is one subject.
     """
+    if average not in ("fisher", "mean"):
+        raise ValueError(f"average must be 'fisher' or 'mean'; got {average!r}.")
+    source = as_source(source)
+    measure = FunctionalConnectivity()
 
-    def __init__(self, source, transform):
-        if not callable(transform):
-            raise TypeError(f"transform must be callable; got {transform!r}.")
-        self.source = as_source(source)
-        self.transform = transform
-        self.n_rois = self.source.n_rois
-        self.lengths = self.source.lengths
-        self.in_memory = False  # scaled lazily, window by window
+    def matrices():
+        for index in range(len(source)):
+            try:
+                fc = measure.fit_transform(source[index][np.newaxis])[0]
+            except ValueError as exc:
+                raise ValueError(f"{source.subject_name(index)}: {exc}") from exc
+            yield fc
 
-    @property
-    def subject_ids(self):
-        return getattr(self.source, "subject_ids", None)
-
-    def subject_name(self, index: int) -> str:
-        return self.source.subject_name(index)
-
-    def window(self, index: int, start: int, length: int) -> np.ndarray:
-        index = self._check_index(index)
-        if not 0 <= int(start) < int(start) + int(length) <= self.lengths[index]:
-            raise ValueError(
-                f"Frames {start} to {int(start) + int(length)} are outside "
-                f"{self.subject_name(index)}, which has {self.lengths[index]} frames."
-            )
-        if getattr(self.transform, "needs_full_run", False):
-            raw, offset = self.source[index], int(start)
-        else:
-            raw, offset = self.source.window(index, start, length), 0
-        try:
-            out = self.transform(raw)
-        except ValueError as exc:
-            raise ValueError(
-                f"{self.transform!r} failed on {self.subject_name(index)}: {exc}"
-            ) from exc
-        if out.shape != raw.shape:
-            raise ValueError(
-                f"transform returned shape {out.shape} for {self.subject_name(index)} "
-                f"of shape {raw.shape}; it must keep the shape."
-            )
-        return np.ascontiguousarray(
-            out[:, offset : offset + int(length)], dtype=np.float32
-        )
-
-    def __repr__(self) -> str:
-        return f"ScaledSource({self.source!r}, {self.transform!r})"
+    if len(source) == 1:
+        return next(matrices())
+    if average == "fisher":
+        return fisher_z_mean(matrices())
+    # float32 running sum, as fc.mean(axis=0) reduces a float32 stack.
+    plain_sum = np.zeros((source.n_rois, source.n_rois), dtype=np.float32)
+    for fc in matrices():
+        plain_sum += fc
+    return plain_sum / len(source)

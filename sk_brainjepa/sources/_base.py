@@ -1,0 +1,162 @@
+"""The lazy view of a cohort that every source implements.
+
+:class:`TimeSeriesSource` (made by :func:`~sk_brainjepa.sources.as_source`) is
+a lazy, picklable view of the subjects: it knows every subject's shape
+without reading data and returns one subject, or one window of it, as
+float32 on demand, so it can be handed to DataLoader workers and cohorts
+larger than memory can be streamed. :class:`~sk_brainjepa.sources.ArraySource`
+holds arrays or memory maps, :class:`~sk_brainjepa.sources.FileSource`
+per-subject files and :class:`~sk_brainjepa.sources.ScaledSource` scales
+another source as it is read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check_real_dtype(dtype: np.dtype, where: str) -> None:
+    if dtype.hasobject:
+        raise ValueError(
+            f"{where} stores Python objects (pickle), which are refused; save plain "
+            "numeric arrays instead."
+        )
+    if not (
+        np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)
+    ) or np.issubdtype(dtype, np.complexfloating):
+        raise ValueError(f"{where} must hold real numbers; got dtype {dtype}.")
+
+
+class TimeSeriesSource:
+    """Lazy view of a cohort: shapes up front, data one subject at a time.
+
+    Build one with :func:`as_source`. Subjects are returned as float32 arrays
+    of shape (n_rois, n_timepoints_i), read when asked for; whether their
+    values are finite is checked then, on what was read. A source pickles
+    without its data (memory-mapped arrays and files are opened again where
+    it is unpickled), so it can be handed to DataLoader workers.
+
+    Attributes
+    ----------
+    n_rois : int
+    lengths : ndarray of shape (n_subjects,), int64
+        Frames of each subject.
+    in_memory : bool
+        True when the data already sits in this process's memory (plain
+        arrays, validated in full); False for memory-mapped arrays and files,
+        which are read lazily.
+    """
+
+    n_rois: int
+    lengths: np.ndarray
+    in_memory: bool
+
+    # -- to implement
+    def _read(self, index: int, frames: slice) -> np.ndarray:
+        """Frames ``frames`` of subject ``index`` as stored (maybe a view)."""
+        raise NotImplementedError
+
+    def subject_name(self, index: int) -> str:
+        """How messages name subject ``index``."""
+        raise NotImplementedError
+
+    # -- shared
+    @property
+    def n_subjects(self) -> int:
+        return len(self.lengths)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def _check_index(self, index) -> int:
+        if isinstance(index, (bool, np.bool_)) or not isinstance(
+            index, (int, np.integer)
+        ):
+            raise TypeError(f"Subject index must be an integer; got {index!r}.")
+        if not 0 <= index < len(self.lengths):
+            raise IndexError(
+                f"Subject index {index} is out of range for {len(self.lengths)} "
+                "subject(s)."
+            )
+        return int(index)
+
+    def window(self, index: int, start: int, length: int) -> np.ndarray:
+        """Frames ``start`` to ``start + length`` of one subject.
+
+        Parameters
+        ----------
+        index : int
+            Subject.
+        start, length : int
+            First frame and number of frames.
+
+        Returns
+        -------
+        window : ndarray of shape (n_rois, length), float32
+            A new C-ordered array (never a view of the stored data).
+
+        Raises
+        ------
+        ValueError
+            If the window leaves the run, or holds NaN or infinite values
+            (the message names the subject).
+        """
+        index = self._check_index(index)
+        start, stop = int(start), int(start) + int(length)
+        if not 0 <= start < stop <= self.lengths[index]:
+            raise ValueError(
+                f"Frames {start} to {stop} are outside {self.subject_name(index)}, "
+                f"which has {self.lengths[index]} frames."
+            )
+        try:
+            raw = self._read(index, slice(start, stop))
+            out = np.array(raw, dtype=np.float32, order="C")
+        except OSError as exc:
+            raise ValueError(
+                f"Could not read {self.subject_name(index)}: {exc}"
+            ) from exc
+        if out.shape != (self.n_rois, stop - start):
+            raise ValueError(
+                f"{self.subject_name(index)} gave an array of shape {out.shape}; "
+                f"expected {(self.n_rois, stop - start)}. Did its file change after "
+                "the source was made?"
+            )
+        finite = np.isfinite(out)
+        if not finite.all():
+            n_bad = int(out.size - np.count_nonzero(finite))
+            raise ValueError(
+                f"{self.subject_name(index)} contains {n_bad} NaN or infinite "
+                f"value(s) in frames {start} to {stop}; expected finite values. Impute "
+                "or drop the affected ROIs/frames first."
+            )
+        return out
+
+    def __getitem__(self, index) -> np.ndarray:
+        """The whole run of one subject, float32 of shape (n_rois, n_timepoints_i)."""
+        index = self._check_index(index)
+        return self.window(index, 0, self.lengths[index])
+
+    def __iter__(self):
+        for index in range(len(self.lengths)):
+            yield self[index]
+
+    def check_lengths(self, n_timepoints: int) -> None:
+        """Raise a ValueError naming the first subject shorter than ``n_timepoints``."""
+        short = np.flatnonzero(self.lengths < n_timepoints)
+        if short.size:
+            i = int(short[0])
+            name = self.subject_name(i)
+            raise ValueError(
+                f"{name[:1].upper()}{name[1:]} has {self.lengths[i]} time "
+                f"points, fewer than the model window n_timepoints={n_timepoints}"
+                f"{f' ({short.size} subjects are)' if short.size > 1 else ''}. Pad or "
+                f"resample first, e.g. TemporalResampler(n_timepoints={n_timepoints}, "
+                "pad='edge'), or use a smaller n_timepoints."
+            )
+
+    def __repr__(self) -> str:
+        kind = "in memory" if self.in_memory else "lazy"
+        return (
+            f"{type(self).__name__}({len(self)} subjects, {self.n_rois} ROIs, "
+            f"{self.lengths.min()}-{self.lengths.max()} frames, {kind})"
+        )
