@@ -275,5 +275,6 @@ def test_fine_tuner_reads_time_by_roi_subjects_with_layout():
 
 def test_untrained_baseline_builds_with_the_official_recipe():
     # Zero epochs means zero mini-batches; the official EMA schedule still builds.
-    model = BrainJEPAPretrainer(**{**PARAMS, "max_epochs": 0}, recipe="official")
-    assert model.fit(_data()).history_ == []
+    params = {**PARAMS, "max_epochs": 0, "n_timepoints": 48}  # 3 time patches
+    model = BrainJEPAPretrainer(**params, recipe="official")
+    assert model.fit(_data(n_timepoints=48)).history_ == []
