@@ -8,10 +8,10 @@ and for each attention backend, it measures
   as ``BrainJEPAPretrainer.fit`` builds it;
 - embedding samples/s: the encoder on all tokens, in eval mode without
   gradients;
-- achieved model FLOP/s (matmul FLOPs counted by
-  ``sk_brainjepa.nn.pretraining_step_flops`` / ``encoder_flops`` from the masks
-  actually drawn) and its ratio to the dense matmul FLOP/s measured in the
-  same process just before, on the same device and thread count;
+- achieved model FLOP/s (matmul FLOPs counted by ``pretraining_step_flops`` /
+  ``encoder_flops`` of ``benchmarks/_flops.py`` from the masks actually drawn)
+  and its ratio to the dense matmul FLOP/s measured in the same process just
+  before, on the same device and thread count;
 - peak memory: on the CPU, the resident-set high-water mark of a fresh
   process per configuration and mode, above its size after the imports; on CUDA,
   ``torch.cuda.max_memory_allocated``.
@@ -560,8 +560,9 @@ def render(results: dict) -> str:
         "loss, backward, AdamW, EMA update). Every backend draws the same masks "
         "from the same seed and starts from the same weights.",
         "- Embedding: the encoder in eval mode on all tokens, without gradients.",
-        "- Model FLOPs: matmul FLOPs from `sk_brainjepa.nn.pretraining_step_flops`"
-        " / `encoder_flops` for the context and target sizes actually drawn "
+        "- Model FLOPs: matmul FLOPs from `pretraining_step_flops`"
+        " (benchmarks/_flops.py) / `encoder_flops` for the context and target "
+        "sizes actually drawn "
         "(patch embedding, gradient projection, qkv, attention scores and values, "
         "proj, MLP, predictor projections; backward = 2 x forward for the encoder "
         "and the predictor; the target encoder forward only). The same count for "
