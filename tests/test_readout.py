@@ -237,7 +237,9 @@ def test_brainjepa_probe_beats_chance_on_a_dynamics_label(cohort, pretrained, la
         n_repeats=5,
         random_state=0,
     )
-    assert table.attrs["readout"] == "connectivity"
+    # The features probed are the connectivity readout's (20 x 19 / 2 ROI pairs),
+    # not the readout's name echoed back.
+    assert table.attrs["n_features"] == 20 * 19 // 2
     # Chance is 0.5. Measured: 0.79 (sex), 0.69 (diagnosis) balanced accuracy;
     # the mean readout of the same model: 0.50, 0.56.
     assert table.loc["mean", "balanced_accuracy"] > 0.62
