@@ -8,8 +8,7 @@ does not load torch, skorch or pandas.
 
 from __future__ import annotations
 
-import importlib
-
+from sk_brainjepa._utils._lazy import lazy_attributes
 from sk_brainjepa._version import __version__ as __version__
 
 # Public name -> the subpackage that defines it.
@@ -43,17 +42,8 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 
-def __getattr__(name: str):
-    try:
-        subpackage = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(
-            f"module 'sk_brainjepa' has no attribute {name!r}"
-        ) from None
-    value = getattr(importlib.import_module(f"sk_brainjepa.{subpackage}"), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_attributes(
+    "sk_brainjepa",
+    {name: f"sk_brainjepa.{subpackage}" for name, subpackage in _EXPORTS.items()},
+    globals(),
+)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sk_brainjepa import BrainJEPAPretrainer, linear_probe, probe_features
-from sk_brainjepa._utils._validation import infer_task, is_classification_target
+from sk_brainjepa._utils._targets import infer_task, is_classification_target
 from sk_brainjepa.estimators._monitor import probe_score
 
 N = 40

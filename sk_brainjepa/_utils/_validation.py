@@ -8,16 +8,16 @@ what was received and what was expected.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Real
 
 import numpy as np
-import pandas as pd
-from pandas import CategoricalDtype
 
 TIMESERIES_CONTRACT = (
     "a 3-D array of shape (n_subjects, n_rois, n_timepoints) or a list of 2-D "
     "arrays of shape (n_rois, n_timepoints)"
 )
+
+#: What one subject's array must be.
+SUBJECT_CONTRACT = "a 2-D array of shape (n_rois, n_timepoints)"
 
 #: How one subject's 2-D array is laid out: the package's own (n_rois,
 #: n_timepoints), or (n_timepoints, n_rois) as nilearn maskers and most
@@ -96,6 +96,48 @@ def _as_float_array(x, name: str) -> np.ndarray:
     return arr
 
 
+def check_real_dtype(dtype: np.dtype, name: str) -> None:
+    """Raise a ValueError unless ``dtype`` holds real numbers (booleans count)."""
+    if not (
+        np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)
+    ) or np.issubdtype(dtype, np.complexfloating):
+        raise ValueError(f"{name} must hold real numbers; got dtype {dtype}.")
+
+
+def check_ndim(
+    arr: np.ndarray,
+    name: str,
+    ndim: int,
+    expected: str,
+    *,
+    hint: str = "",
+    say_ndim: bool = False,
+) -> None:
+    """Raise a ValueError unless ``arr`` has ``ndim`` axes, none of them empty.
+
+    Parameters
+    ----------
+    arr : ndarray
+    name : str
+        What ``arr`` is called in the messages (``"X"``, ``"X[3]"``).
+    ndim : int
+        The number of axes ``arr`` must have.
+    expected : str
+        What ``arr`` must be, e.g. ``"a 2-D array of shape (n_rois,
+        n_timepoints)"``; the message says ``"{name} must be {expected}; got
+        shape {arr.shape}."``.
+    hint : str, default=""
+        Appended to the message on a wrong number of axes.
+    say_ndim : bool, default=False
+        Say ``"got a 1-D array of shape ..."`` instead of ``"got shape ..."``.
+    """
+    if arr.ndim != ndim:
+        got = f"a {arr.ndim}-D array of shape" if say_ndim else "shape"
+        raise ValueError(f"{name} must be {expected}; got {got} {arr.shape}.{hint}")
+    if 0 in arr.shape:
+        raise ValueError(f"{name} is empty: got shape {arr.shape}.")
+
+
 def _check_finite(arr: np.ndarray, name: str) -> None:
     if not np.all(np.isfinite(arr)):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
@@ -132,16 +174,10 @@ def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
     """
     if isinstance(X, np.ndarray) or not isinstance(X, Sequence):
         arr = _as_float_array(X, name)
-        if arr.ndim != 3:
-            hint = ""
-            if arr.ndim == 2:
-                hint = " For a single subject, pass X[np.newaxis] (or [X])."
-            raise ValueError(
-                f"{name} must be {TIMESERIES_CONTRACT}; got a {arr.ndim}-D array of "
-                f"shape {arr.shape}.{hint}"
-            )
-        if 0 in arr.shape:
-            raise ValueError(f"{name} is empty: got shape {arr.shape}.")
+        hint = ""
+        if arr.ndim == 2:
+            hint = " For a single subject, pass X[np.newaxis] (or [X])."
+        check_ndim(arr, name, 3, TIMESERIES_CONTRACT, hint=hint, say_ndim=True)
         if arr.shape[2] < min_timepoints:
             raise ValueError(
                 f"{name} has {arr.shape[2]} time points per subject; at least "
@@ -155,13 +191,13 @@ def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
     subjects = []
     for i, x in enumerate(X):
         arr = _as_float_array(x, f"{name}[{i}]")
-        if arr.ndim != 2:
-            raise ValueError(
-                f"{name}[{i}] must be a 2-D array of shape (n_rois, n_timepoints); "
-                f"got shape {arr.shape}. Overall, {name} must be {TIMESERIES_CONTRACT}."
-            )
-        if 0 in arr.shape:
-            raise ValueError(f"{name}[{i}] is empty: got shape {arr.shape}.")
+        check_ndim(
+            arr,
+            f"{name}[{i}]",
+            2,
+            SUBJECT_CONTRACT,
+            hint=f" Overall, {name} must be {TIMESERIES_CONTRACT}.",
+        )
         if arr.shape[1] < min_timepoints:
             raise ValueError(
                 f"{name}[{i}] has {arr.shape[1]} time points; at least "
@@ -300,160 +336,3 @@ def check_n_rois(
         f"{fitted_n_rois} ROIs. Check the ROI set, and the layout: subjects are "
         "read as (n_rois, n_timepoints) unless layout='time_x_rois'."
     )
-
-
-#: A numeric target with more than two but fewer distinct values than this
-#: could be class codes or a coarse measurement: ``infer_task`` then guesses.
-FEW_DISTINCT_VALUES = 10
-
-
-def _numeric_values(y) -> np.ndarray | None:
-    """``y`` as a float array when it holds plain real numbers, else None."""
-    if isinstance(getattr(y, "dtype", None), CategoricalDtype):
-        return None  # declared categories are classes, whatever their labels
-    arr = np.asarray(y)
-    if arr.dtype.kind in "iuf":
-        return arr.astype(np.float64, copy=False)
-    if arr.dtype.kind == "O" and all(
-        isinstance(v, Real) and not isinstance(v, (bool, np.bool_)) for v in arr.flat
-    ):
-        # e.g. a pandas column of Python numbers stored as objects.
-        return arr.astype(np.float64)
-    return None  # strings, booleans, mixed objects: labels
-
-
-def infer_task(y) -> tuple[str, str | None]:
-    """The task a target calls for, and why the choice is a guess when it is one.
-
-    Strings, booleans and pandas categoricals are class labels. Numbers are
-    class labels when they take two distinct values (e.g. 0/1), and real
-    values when they take :data:`FEW_DISTINCT_VALUES` or more (e.g. integer
-    ages 20 to 80) or never repeat. In between the target could be either:
-    integers (0 to 4, say) are taken as class codes and other numbers as
-    measurements, and the reason is returned so that the caller can warn.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        Target without missing values; a pandas Series keeps its dtype.
-
-    Returns
-    -------
-    task : {"classification", "regression"}
-    ambiguity : str or None
-        None when the choice is clear; otherwise what makes ``y`` ambiguous,
-        e.g. ``"y holds 5 distinct integer values (0, 1, 2, 3, 4)"``.
-
-    Examples
-    --------
-    >>> infer_task(["ctl", "asd", "ctl"])
-    ('classification', None)
-    >>> infer_task(list(range(20, 80)))
-    ('regression', None)
-    >>> infer_task([0, 1, 2, 3, 4, 0])[0]
-    'classification'
-    """
-    values = _numeric_values(y)
-    if values is None:
-        return "classification", None
-    distinct = np.unique(values)
-    if len(distinct) <= 2:
-        return "classification", None
-    # Values that never repeat cannot be classes (one sample each), however
-    # few there are.
-    if len(distinct) >= FEW_DISTINCT_VALUES or len(distinct) == len(values):
-        return "regression", None
-    shown = ", ".join(f"{v:g}" for v in distinct)
-    if np.all(np.isfinite(distinct)) and np.all(distinct == np.round(distinct)):
-        return (
-            "classification",
-            f"y holds {len(distinct)} distinct integer values ({shown})",
-        )
-    return "regression", f"y holds only {len(distinct)} distinct values ({shown})"
-
-
-def is_classification_target(y) -> bool:
-    """True when ``y`` holds class labels (binary or multiclass), not real values.
-
-    The one rule that decides the task wherever labels are probed
-    (``linear_probe``, ``probe_features``, the pretrainer's ``monitor``) and
-    whether splits are stratified; see :func:`infer_task`. Never warns.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-
-    Returns
-    -------
-    is_classification : bool
-    """
-    return infer_task(y)[0] == "classification"
-
-
-def _positions(bad: np.ndarray) -> str:
-    """``"3 values, at positions 1, 4, 9"`` for a boolean mask (5 shown at most)."""
-    where = np.flatnonzero(bad)
-    shown = ", ".join(str(i) for i in where[:5]) + (", ..." if len(where) > 5 else "")
-    plural = "s" if len(where) > 1 else ""
-    return f"{len(where)} value{plural}, at position{plural} {shown}"
-
-
-def check_target_values(y, task: str, *, name: str = "y") -> np.ndarray:
-    """Refuse a supervised target that nothing can be learned from.
-
-    The one check behind ``linear_probe``, ``probe_features`` and every skorch
-    network (fine-tuners and baselines): missing or infinite values, a single
-    class, a constant regression target.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-    task : {"classification", "regression", "auto"}
-        "auto" reads a constant numeric target as a constant, a constant
-        label as a single class.
-    name : str, default="y"
-        Name used in messages.
-
-    Returns
-    -------
-    y : ndarray of shape (n_samples,)
-
-    Raises
-    ------
-    ValueError
-        Naming ``name`` and the cause.
-    """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (n_samples,); got shape {y.shape}.")
-    missing = np.asarray(pd.isna(y), dtype=bool)
-    if missing.any():
-        raise ValueError(
-            f"{name} has missing values (NaN or None): {_positions(missing)}. "
-            "Every subject needs a target: drop those subjects or impute "
-            f"{name} first."
-        )
-    try:
-        # Numbers, also when stored as objects (strings do not convert).
-        values = y.astype(np.float64) if y.dtype.kind in "fO" else None
-    except (TypeError, ValueError):
-        values = None
-    if values is not None and not np.all(np.isfinite(values)):
-        raise ValueError(
-            f"{name} has infinite values: {_positions(~np.isfinite(values))}. "
-            "Targets must be finite: drop those subjects or fix "
-            f"{name} first."
-        )
-    distinct = pd.unique(pd.Series(y, dtype=object))
-    if len(distinct) < 2:
-        if task == "classification" or (task == "auto" and y.dtype.kind not in "iuf"):
-            raise ValueError(
-                f"{name} has a single class ({distinct[0]!r}) for all {len(y)} "
-                "subjects: classification needs at least two classes."
-            )
-        raise ValueError(
-            f"{name} is constant ({distinct[0]!r} for all {len(y)} subjects): "
-            "there is nothing to predict (a regression of a constant scores a "
-            "meaningless perfect R^2)."
-        )
-    return y

@@ -145,7 +145,53 @@ def check_fc_tensor(x: torch.Tensor, n_rois: int, n_channels: int | None = None)
 # ---------------------------------------------------------------------- layers
 
 
-class EdgeToEdge(nn.Module):
+class _RoiFilterBank(nn.Module):
+    """F filters, each a weight per (input channel, ROI), plus a bias per filter.
+
+    The shared parameters of the Edge-to-Edge, Edge-to-Node and Node-to-Graph
+    layers, whose filters span all ROIs (a 1 x R or R x 1 convolution): one
+    ``(F, C, R)`` weight per name in ``_weight_names``, Glorot-uniform with
+    fans ``C * R`` and ``F * R`` times ``_gain``, as in the BrainNetCNN paper,
+    and zero biases.
+    """
+
+    _weight_names: tuple[str, ...] = ("weight",)
+    _gain: float = 1.0
+
+    def __init__(self, in_channels: int, out_channels: int, n_rois: int) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.n_rois = check_positive_int(n_rois, "n_rois")
+        # torch.empty draws nothing; reset_parameters fills these.
+        for name in self._weight_names:
+            weight = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
+            setattr(self, name, weight)
+        self.bias = nn.Parameter(torch.empty(out_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        """Glorot-uniform weights (fans C * R, F * R, times ``_gain``), zero biases.
+
+        Parameters
+        ----------
+        generator : torch.Generator or None, default=None
+            Source of randomness; None draws a fresh OS seed.
+        """
+        generator = fresh_generator(generator)
+        fan_in = self.in_channels * self.n_rois
+        fan_out = self.out_channels * self.n_rois
+        for name in self._weight_names:
+            weight = getattr(self, name)
+            glorot_uniform_(weight, fan_in, fan_out, generator, gain=self._gain)
+        with torch.no_grad():
+            self.bias.zero_()
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, n_rois={self.n_rois}"
+
+
+class EdgeToEdge(_RoiFilterBank):
     """Edge-to-Edge (E2E) layer: a cross-shaped filter over row i and column j.
 
     ``out[b, f, i, j] = sum_c sum_k (w_row[f, c, k] * x[b, c, i, k]
@@ -171,37 +217,11 @@ class EdgeToEdge(nn.Module):
         One bias per filter (the two convolutions' biases would be redundant).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, n_rois: int) -> None:
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.n_rois = check_positive_int(n_rois, "n_rois")
-        # torch.empty draws nothing; reset_parameters fills these.
-        self.weight_row = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
-        self.weight_col = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
-        self.bias = nn.Parameter(torch.empty(out_channels))
-        self.reset_parameters()
-
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Glorot-uniform filters, zero bias.
-
-        Each of the two convolutions gets the Glorot bound of a conv with a
-        1 x R kernel (fan_in = C * R, fan_out = F * R), scaled by 1/sqrt(2)
-        because their responses are summed, so the output variance matches a
-        single convolution's.
-
-        Parameters
-        ----------
-        generator : torch.Generator or None, default=None
-            Source of randomness; None draws a fresh OS seed.
-        """
-        generator = fresh_generator(generator)
-        fan_in = self.in_channels * self.n_rois
-        fan_out = self.out_channels * self.n_rois
-        for weight in (self.weight_row, self.weight_col):
-            glorot_uniform_(weight, fan_in, fan_out, generator, gain=math.sqrt(0.5))
-        with torch.no_grad():
-            self.bias.zero_()
+    # Two summed convolutions: each gets the Glorot bound of a conv with a
+    # 1 x R kernel (fan_in = C * R, fan_out = F * R) scaled by 1/sqrt(2), so the
+    # output variance matches a single convolution's.
+    _weight_names = ("weight_row", "weight_col")
+    _gain = math.sqrt(0.5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map (B, C, R, R) edge features (or (B, R, R) if C = 1) to (B, F, R, R)."""
@@ -210,49 +230,6 @@ class EdgeToEdge(nn.Module):
         col = torch.einsum("bckj,fck->bfj", x, self.weight_col)  # (B, F, R)
         # row response tiled along j, column response tiled along i
         return row[..., :, None] + col[..., None, :] + self.bias[:, None, None]
-
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, n_rois={self.n_rois}"
-
-
-class _RoiFilterBank(nn.Module):
-    """F filters, each a weight per (input channel, ROI), plus a bias per filter.
-
-    The shared parameters of the Edge-to-Node and Node-to-Graph layers, whose
-    filters span all ROIs (a 1 x R or R x 1 convolution): Glorot-uniform
-    weights with fans ``C * R`` and ``F * R``, as in the BrainNetCNN paper,
-    and zero biases.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, n_rois: int) -> None:
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.n_rois = check_positive_int(n_rois, "n_rois")
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
-        self.bias = nn.Parameter(torch.empty(out_channels))
-        self.reset_parameters()
-
-    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
-        """Glorot-uniform weights (fans C * R, F * R) and zero biases.
-
-        Parameters
-        ----------
-        generator : torch.Generator or None, default=None
-            Source of randomness; None draws a fresh OS seed.
-        """
-        generator = fresh_generator(generator)
-        glorot_uniform_(
-            self.weight,
-            self.in_channels * self.n_rois,
-            self.out_channels * self.n_rois,
-            generator,
-        )
-        with torch.no_grad():
-            self.bias.zero_()
-
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, n_rois={self.n_rois}"
 
 
 class EdgeToNode(_RoiFilterBank):

@@ -19,8 +19,7 @@ the layers above it.
 
 from __future__ import annotations
 
-import importlib
-
+from sk_brainjepa._utils._lazy import lazy_attributes
 from sk_brainjepa.datasets._folder import Cohort, load_timeseries
 from sk_brainjepa.datasets._offline import (
     HCP_TR,
@@ -79,17 +78,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(
-            f"module 'sk_brainjepa.datasets' has no attribute {name!r}"
-        ) from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_attributes("sk_brainjepa.datasets", _LAZY, globals())

@@ -35,15 +35,24 @@ _BURST_RATE, _BURST_RATE_LOG_SD = 3.0, 0.3  # bursts per minute per network
 _DWELL_SHORT, _DWELL_LONG, _DWELL_LOG_SD = 3.0, 60.0, 0.15  # seconds
 
 
+def _label_and_spread(
+    rng: np.random.Generator, n_subjects: int, log_sd: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A 0/1 label and a log-normal factor ``exp(log_sd * z)`` per subject.
+
+    Both come from one ``(n_subjects, 2)`` standard-normal draw, the label
+    from its first column and the factor from its second.
+    """
+    z = rng.standard_normal((n_subjects, 2))
+    return (z[:, 0] > 0).astype(int), np.exp(log_sd * z[:, 1])
+
+
 def _lag_parameters(
     rng: np.random.Generator, n_subjects: int, strength: float
 ) -> dict[str, np.ndarray]:
     """Direction (0: network 0 leads, 1: network 1 leads) and per-subject strength."""
-    z = rng.standard_normal((n_subjects, 2))
-    return {
-        "direction": (z[:, 0] > 0).astype(int),
-        "lag_strength": strength * np.exp(_LAG_STRENGTH_LOG_SD * z[:, 1]),
-    }
+    direction, spread = _label_and_spread(rng, n_subjects, _LAG_STRENGTH_LOG_SD)
+    return {"direction": direction, "lag_strength": strength * spread}
 
 
 def _lagged_drive(
@@ -84,11 +93,8 @@ def _burst_parameters(
     rng: np.random.Generator, n_subjects: int, strength: float
 ) -> dict[str, np.ndarray]:
     """Burst polarity (0: dips, 1: bursts) and rate (per minute) per subject."""
-    z = rng.standard_normal((n_subjects, 2))
-    return {
-        "burst_polarity": (z[:, 0] > 0).astype(int),
-        "burst_rate": _BURST_RATE * np.exp(_BURST_RATE_LOG_SD * z[:, 1]),
-    }
+    polarity, spread = _label_and_spread(rng, n_subjects, _BURST_RATE_LOG_SD)
+    return {"burst_polarity": polarity, "burst_rate": _BURST_RATE * spread}
 
 
 def _burst_drive(
@@ -125,10 +131,9 @@ def _state_parameters(
     rng: np.random.Generator, n_subjects: int, strength: float
 ) -> dict[str, np.ndarray]:
     """Dwell class (0: short, 1: long) and mean dwell time (s) per subject."""
-    z = rng.standard_normal((n_subjects, 2))
-    dwell = (z[:, 0] > 0).astype(int)
+    dwell, spread = _label_and_spread(rng, n_subjects, _DWELL_LOG_SD)
     base = np.where(dwell == 1, _DWELL_LONG, _DWELL_SHORT)
-    return {"dwell": dwell, "dwell_time": base * np.exp(_DWELL_LOG_SD * z[:, 1])}
+    return {"dwell": dwell, "dwell_time": base * spread}
 
 
 def _telegraph(

@@ -8,7 +8,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_brainjepa._utils._validation import is_classification_target
+from sk_brainjepa._utils._targets import is_classification_target
 
 _FOLDS = 5
 

@@ -33,7 +33,7 @@ from skorch.callbacks import Callback, EarlyStopping
 from skorch.dataset import ValidSplit
 
 from sk_brainjepa._utils._random import spawn_seeds
-from sk_brainjepa._utils._validation import check_target_values
+from sk_brainjepa._utils._targets import check_target_values
 
 logger = logging.getLogger(__name__)
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from sk_brainjepa._utils._validation import check_ndim
+
 
 def _check_matrix(x, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric 2-D array: {exc}") from exc
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (n_rois, n_components); got shape "
-            f"{arr.shape}."
-        )
-    if 0 in arr.shape:
-        raise ValueError(f"{name} is empty: got shape {arr.shape}.")
+    check_ndim(arr, name, 2, "a 2-D array of shape (n_rois, n_components)")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite values.")
     return arr

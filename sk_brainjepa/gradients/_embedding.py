@@ -255,13 +255,14 @@ def diffusion_gradients(
         raise ValueError(
             f"solver must be one of {list(SOLVERS)}; got solver={solver!r}."
         )
-    check_gradient_params(
-        n_components=n_components,
-        kernel=kernel,
-        sparsity=sparsity,
-        alpha=alpha,
-        diffusion_time=diffusion_time,
-    )
+    # What every step below is given, by keyword.
+    params = {
+        "kernel": kernel,
+        "sparsity": sparsity,
+        "alpha": alpha,
+        "diffusion_time": diffusion_time,
+    }
+    check_gradient_params(n_components=n_components, **params)
     name = "affinity" if kernel == "precomputed" else "fc"
     matrix = check_fc(affinity_or_fc, name=name)
     if matrix.shape[0] != 1:
@@ -270,23 +271,9 @@ def diffusion_gradients(
             f"of shape {matrix.shape}. Use GradientPositioner for several subjects."
         )
     matrix = matrix[0].astype(np.float64, copy=False)
-    check_gradient_params(
-        n_components=n_components,
-        kernel=kernel,
-        sparsity=sparsity,
-        alpha=alpha,
-        diffusion_time=diffusion_time,
-        n_rois=matrix.shape[0],
-    )
+    check_gradient_params(n_components=n_components, n_rois=matrix.shape[0], **params)
     return gradients_unchecked(
-        matrix,
-        n_components,
-        kernel=kernel,
-        sparsity=sparsity,
-        alpha=alpha,
-        diffusion_time=diffusion_time,
-        random_state=random_state,
-        solver=solver,
+        matrix, n_components, random_state=random_state, solver=solver, **params
     )
 
 

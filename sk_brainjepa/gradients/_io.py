@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from sk_brainjepa._utils._io import atomic_write
+from sk_brainjepa._utils._validation import check_real_dtype
 
 LAYOUT = (
     "rows = ROIs, columns = gradient components, comma-separated numbers, no "
@@ -119,10 +120,7 @@ def write_gradient_csv(gradients, path: str | os.PathLike) -> Path:
     read_gradient_csv : The inverse.
     """
     arr = np.asarray(gradients)
-    if not (
-        np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
-    ) or np.iscomplexobj(arr):
-        raise ValueError(f"gradients must hold real numbers; got dtype {arr.dtype}.")
+    check_real_dtype(arr.dtype, "gradients")
     if arr.ndim != 2 or 0 in arr.shape:
         raise ValueError(
             "gradients must be a non-empty 2-D array of shape (n_rois, n_components); "

@@ -137,14 +137,18 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         return tags
 
+    def _diffusion_params(self) -> dict:
+        """The diffusion-map settings every step is given, by keyword."""
+        return {
+            "kernel": self.kernel,
+            "sparsity": self.sparsity,
+            "alpha": self.alpha,
+            "diffusion_time": self.diffusion_time,
+        }
+
     def _check_params(self, n_rois: int | None = None) -> None:
         check_gradient_params(
-            n_components=self.n_components,
-            kernel=self.kernel,
-            sparsity=self.sparsity,
-            alpha=self.alpha,
-            diffusion_time=self.diffusion_time,
-            n_rois=n_rois,
+            n_components=self.n_components, n_rois=n_rois, **self._diffusion_params()
         )
 
     def _gradients(self, matrix: np.ndarray, n_components: int):
@@ -153,11 +157,8 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
         return gradients_unchecked(
             matrix.astype(np.float64, copy=False),
             n_components,
-            kernel=self.kernel,
-            sparsity=self.sparsity,
-            alpha=self.alpha,
-            diffusion_time=self.diffusion_time,
             random_state=self.random_state,
+            **self._diffusion_params(),
         )
 
     def _validate(self, X, reset: bool) -> tuple[np.ndarray, bool]:

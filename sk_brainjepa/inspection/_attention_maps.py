@@ -135,6 +135,27 @@ def _check_int(value, name: str, allow_none: bool = True) -> None:
         raise ValueError(f"{name} must be a positive integer; got {value!r}.")
 
 
+def _resolve_embedder(
+    model, gradients, n_timepoints, window, layout, batch_size, query_chunk_size
+):
+    """Check the options :func:`roi_attention` and :func:`network_attention`
+    share, then resolve ``model`` to an embedder (see ``resolve_model``)."""
+    if window is not None and window not in WINDOWS:
+        raise ValueError(f"window must be one of {WINDOWS} or None; got {window!r}.")
+    if layout is not None:
+        check_layout(layout)
+    _check_int(batch_size, "batch_size", allow_none=False)
+    _check_int(query_chunk_size, "query_chunk_size")
+    _check_int(n_timepoints, "n_timepoints")
+    return resolve_model(
+        model,
+        gradients=gradients,
+        n_timepoints=n_timepoints,
+        window=window,
+        layout=layout,
+    )
+
+
 def roi_attention(
     model,
     X,
@@ -217,19 +238,8 @@ def roi_attention(
     >>> a.shape, round(float(a.sum()), 6)
     ((6,), 1.0)
     """
-    if window is not None and window not in WINDOWS:
-        raise ValueError(f"window must be one of {WINDOWS} or None; got {window!r}.")
-    if layout is not None:
-        check_layout(layout)
-    _check_int(batch_size, "batch_size", allow_none=False)
-    _check_int(query_chunk_size, "query_chunk_size")
-    _check_int(n_timepoints, "n_timepoints")
-    embedder = resolve_model(
-        model,
-        gradients=gradients,
-        n_timepoints=n_timepoints,
-        window=window,
-        layout=layout,
+    embedder = _resolve_embedder(
+        model, gradients, n_timepoints, window, layout, batch_size, query_chunk_size
     )
     # Validated once; memory-mapped data stays on disk.
     X = as_source(X, layout=embedder.layout)
@@ -359,19 +369,10 @@ def network_attention(
     >>> list(att.index), round(float(att.sum()), 6)
     (['net0', 'net1'], 1.0)
     """
-    if window is not None and window not in WINDOWS:
-        raise ValueError(f"window must be one of {WINDOWS} or None; got {window!r}.")
-    if layout is not None:
-        check_layout(layout)
-    _check_int(n_timepoints, "n_timepoints")
     # Resolved once, so the labels are checked against the model's ROI count
     # before any attention is computed, whatever the model argument.
-    embedder = resolve_model(
-        model,
-        gradients=gradients,
-        n_timepoints=n_timepoints,
-        window=window,
-        layout=layout,
+    embedder = _resolve_embedder(
+        model, gradients, n_timepoints, window, layout, batch_size, query_chunk_size
     )
     labels = _check_network_labels(network_labels, embedder.n_rois_)
     per_roi = roi_attention(

@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from sk_brainjepa.masking._base import _block_masks, _check_grid, _Masker
 from sk_brainjepa.masking._masks import (
     MaskBatch,
-    _check_call,
     _check_int,
     _check_scale,
     _randint,
@@ -28,7 +28,7 @@ from sk_brainjepa.masking._masks import (
 __all__ = ["OfficialMasker"]
 
 
-class OfficialMasker:
+class OfficialMasker(_Masker):
     """Masks as the official Brain-JEPA pretraining code draws them.
 
     Parameters
@@ -90,6 +90,9 @@ class OfficialMasker:
     d. Left block: the same with fresh draws and the first ``n_edge_patches``.
     e. Observation = sorted flat indices; target = alpha, right, left, each
        sorted, concatenated **without** de-duplication.
+       ``MaskBatch.observation_rois`` is the drawn set ``O`` and
+       ``observation_window`` the drawn window, before alpha rows and edge
+       columns are deleted.
 
     Finally every row is truncated to the batch minimum by keeping its *first*
     ``K`` indices: the observation loses its highest ROI indices, the target
@@ -148,18 +151,14 @@ class OfficialMasker:
         pred_mask_T_scale=(0.0, 0.4),
         n_edge_patches: int | None = None,
     ):
-        for name, value in (("n_rois", n_rois), ("n_time_patches", n_time_patches)):
-            _check_int(name, value, 1)
-        if n_rois < 3 or n_time_patches < 3:
-            raise ValueError(
-                f"The grid n_rois={n_rois} x n_time_patches={n_time_patches} is too "
-                "small for the official masking: it needs at least 3 ROIs (so "
-                "that alpha rows cannot remove the whole observation) and 3 time "
-                "patches (a window inside which alpha is offset, plus two edge "
-                "column sets)."
-            )
-        self.n_rois = int(n_rois)
-        self.n_time_patches = int(n_time_patches)
+        self.n_rois, self.n_time_patches = _check_grid(
+            n_rois,
+            n_time_patches,
+            3,
+            " for the official masking: it needs at least 3 ROIs (so that alpha "
+            "rows cannot remove the whole observation) and 3 time patches (a "
+            "window inside which alpha is offset, plus two edge column sets).",
+        )
         self.enc_mask_scale = _check_scale("enc_mask_scale", enc_mask_scale)
         self.pred_mask_R_scale = _check_scale("pred_mask_R_scale", pred_mask_R_scale)
         self.pred_mask_T_roi_scale = _check_scale(
@@ -182,40 +181,7 @@ class OfficialMasker:
             )
         self.n_edge_patches = n_edge_patches
 
-    @property
-    def n_tokens(self) -> int:
-        return self.n_rois * self.n_time_patches
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(n_rois={self.n_rois}, "
-            f"n_time_patches={self.n_time_patches}, "
-            f"enc_mask_scale={self.enc_mask_scale}, "
-            f"pred_mask_R_scale={self.pred_mask_R_scale}, "
-            f"pred_mask_T_roi_scale={self.pred_mask_T_roi_scale}, "
-            f"pred_mask_R_roi_scale={self.pred_mask_R_roi_scale}, "
-            f"pred_mask_T_scale={self.pred_mask_T_scale}, "
-            f"n_edge_patches={self.n_edge_patches})"
-        )
-
-    def __call__(self, batch_size: int, generator: torch.Generator) -> MaskBatch:
-        """Sample the masks of one batch.
-
-        Parameters
-        ----------
-        batch_size : int
-            Number of samples.
-        generator : torch.Generator
-            Source of all randomness (sizes and positions).
-
-        Returns
-        -------
-        masks : MaskBatch
-            ``observation_rois`` is the drawn set ``O`` and
-            ``observation_window`` the drawn window, before alpha rows and edge
-            columns are deleted.
-        """
-        batch_size = _check_call(batch_size, generator)
+    def _sample(self, batch_size: int, generator: torch.Generator) -> MaskBatch:
         n_rois, n_times = self.n_rois, self.n_time_patches
         device = generator.device
 
@@ -283,13 +249,7 @@ class OfficialMasker:
         # Kinds per the official comments: alpha 0, "beta" stratum 1, else 2.
         in_mask_set = mask_set.gather(1, target_rois)
         target_kind = torch.where(part == 0, 0, torch.where(in_mask_set, 1, 2))
-        return MaskBatch(
-            observation=observation,
-            target=target,
-            target_kind=target_kind,
-            observation_rois=obs_rois,
-            observation_window=torch.stack([start, start + n_window], dim=1),
-        )
+        return _block_masks(observation, target, target_kind, obs_rois, start, n_window)
 
     def _edge_block(self, mask_set, nonmask, edge, generator):
         """One beta/gamma block: per-sample sizes, stratified ROIs, edge columns.

@@ -6,17 +6,13 @@ from numbers import Real
 
 import torch
 
-from sk_brainjepa.masking._masks import (
-    MaskBatch,
-    _check_call,
-    _check_int,
-    _random_permutations,
-)
+from sk_brainjepa.masking._base import _check_grid, _Masker
+from sk_brainjepa.masking._masks import MaskBatch, _random_permutations
 
 __all__ = ["RandomTokenMasker"]
 
 
-class RandomTokenMasker:
+class RandomTokenMasker(_Masker):
     """Observe and predict uniformly random tokens (no block structure).
 
     For every sample the ``n_rois * n_time_patches`` tokens are shuffled; the
@@ -71,8 +67,7 @@ class RandomTokenMasker:
         observation_ratio: float = 0.3,
         target_ratio: float = 0.24,
     ):
-        self.n_rois = _check_int("n_rois", n_rois, 1)
-        self.n_time_patches = _check_int("n_time_patches", n_time_patches, 1)
+        self.n_rois, self.n_time_patches = _check_grid(n_rois, n_time_patches, 1, "")
         for name, value in (
             ("observation_ratio", observation_ratio),
             ("target_ratio", target_ratio),
@@ -95,10 +90,6 @@ class RandomTokenMasker:
                 f"{n_tokens}; lower the ratios."
             )
 
-    @property
-    def n_tokens(self) -> int:
-        return self.n_rois * self.n_time_patches
-
     def _sizes(self) -> tuple[int, int]:
         # At least one token of each, so the batch is usable on tiny grids.
         return (
@@ -106,30 +97,7 @@ class RandomTokenMasker:
             max(1, int(self.target_ratio * self.n_tokens)),
         )
 
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(n_rois={self.n_rois}, "
-            f"n_time_patches={self.n_time_patches}, "
-            f"observation_ratio={self.observation_ratio}, "
-            f"target_ratio={self.target_ratio})"
-        )
-
-    def __call__(self, batch_size: int, generator: torch.Generator) -> MaskBatch:
-        """Sample the masks of one batch.
-
-        Parameters
-        ----------
-        batch_size : int
-            Number of samples.
-        generator : torch.Generator
-            Source of all randomness.
-
-        Returns
-        -------
-        masks : MaskBatch
-            Observation and target sorted per row; all target kinds are 0.
-        """
-        batch_size = _check_call(batch_size, generator)
+    def _sample(self, batch_size: int, generator: torch.Generator) -> MaskBatch:
         n_obs, n_tgt = self._sizes()
         perm = _random_permutations(batch_size, self.n_tokens, generator)
         target = perm[:, n_obs : n_obs + n_tgt].sort(dim=1).values

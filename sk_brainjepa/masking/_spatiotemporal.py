@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from sk_brainjepa.masking._base import _block_masks, _check_grid, _Masker
 from sk_brainjepa.masking._masks import (
     MaskBatch,
     _check_block_scale,
-    _check_call,
     _check_int,
     _check_scale,
     _compact,
@@ -23,7 +23,7 @@ from sk_brainjepa.masking._masks import (
 __all__ = ["SpatiotemporalMasker"]
 
 
-class SpatiotemporalMasker:
+class SpatiotemporalMasker(_Masker):
     """Sample observation and cross-ROI / cross-time / double-cross targets.
 
     One observation block and three kinds of target blocks, following the
@@ -97,6 +97,8 @@ class SpatiotemporalMasker:
     kind every sample has the same counts; otherwise each row is cut to the
     batch minimum by dropping a random subset of its tokens (one token of each
     kind is always kept). Observation and targets are sorted per row.
+    ``MaskBatch.observation_rois`` and ``observation_window`` hold ``O`` and
+    ``T``.
 
     **Defaults.** The paper gives ``(eta_R, eta_T)`` ranges but its table was not
     readable here, and the official ranges only make sense for the official
@@ -142,17 +144,14 @@ class SpatiotemporalMasker:
     ):
         # Masker objects are not estimators: validating here fails fast, at
         # configuration time, instead of inside a DataLoader worker.
-        for name, value in (("n_rois", n_rois), ("n_time_patches", n_time_patches)):
-            _check_int(name, value, 1)
-        if n_rois < 2 or n_time_patches < 2:
-            raise ValueError(
-                f"The grid n_rois={n_rois} x n_time_patches={n_time_patches} is too "
-                "small: spatiotemporal masking needs at least 2 ROIs and 2 time "
-                "patches, so that some ROIs and times stay unobserved for the "
-                "cross-ROI, cross-time and double-cross targets."
-            )
-        self.n_rois = int(n_rois)
-        self.n_time_patches = int(n_time_patches)
+        self.n_rois, self.n_time_patches = _check_grid(
+            n_rois,
+            n_time_patches,
+            2,
+            ": spatiotemporal masking needs at least 2 ROIs and 2 time patches, "
+            "so that some ROIs and times stay unobserved for the cross-ROI, "
+            "cross-time and double-cross targets.",
+        )
         self.observation_roi_scale = _check_scale(
             "observation_roi_scale", observation_roi_scale
         )
@@ -166,39 +165,7 @@ class SpatiotemporalMasker:
         )
         self.n_blocks = _check_int("n_blocks", n_blocks, 1)
 
-    @property
-    def n_tokens(self) -> int:
-        return self.n_rois * self.n_time_patches
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(n_rois={self.n_rois}, "
-            f"n_time_patches={self.n_time_patches}, "
-            f"observation_roi_scale={self.observation_roi_scale}, "
-            f"observation_time_scale={self.observation_time_scale}, "
-            f"cross_roi_scale={self.cross_roi_scale}, "
-            f"cross_time_scale={self.cross_time_scale}, "
-            f"double_cross_scale={self.double_cross_scale}, "
-            f"n_blocks={self.n_blocks})"
-        )
-
-    def __call__(self, batch_size: int, generator: torch.Generator) -> MaskBatch:
-        """Sample the masks of one batch.
-
-        Parameters
-        ----------
-        batch_size : int
-            Number of samples.
-        generator : torch.Generator
-            Source of all randomness (sizes and positions). Tensors are created
-            on ``generator.device``.
-
-        Returns
-        -------
-        masks : MaskBatch
-            With ``observation_rois`` and ``observation_window`` filled in.
-        """
-        batch_size = _check_call(batch_size, generator)
+    def _sample(self, batch_size: int, generator: torch.Generator) -> MaskBatch:
         n_rois, n_times = self.n_rois, self.n_time_patches
         device = generator.device
 
@@ -269,13 +236,7 @@ class SpatiotemporalMasker:
         overlap &= time < window[:, :1] + n_window
         if bool(overlap.any()):
             observation = _remove_tokens(observation, target, generator)
-        return MaskBatch(
-            observation=observation,
-            target=target,
-            target_kind=target_kind,
-            observation_rois=obs_rois,
-            observation_window=torch.stack([start, start + n_window], dim=1),
-        )
+        return _block_masks(observation, target, target_kind, obs_rois, start, n_window)
 
 
 def _clamp(value: int, low: int, high: int) -> int:

@@ -14,11 +14,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
-from sk_brainjepa._utils._validation import (
-    check_layout,
-    check_target_values,
-    infer_task,
-)
+from sk_brainjepa._utils._targets import check_target_values, infer_task
+from sk_brainjepa._utils._validation import check_layout
 from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._loading import check_encoder, resolve_model, unfreeze
 from sk_brainjepa.model_selection._metrics import (

@@ -12,7 +12,7 @@ from sklearn.model_selection import (
 )
 
 from sk_brainjepa._utils._random import spawn_seeds
-from sk_brainjepa._utils._validation import is_classification_target
+from sk_brainjepa._utils._targets import is_classification_target
 
 
 def _check_ratios(ratios) -> tuple[float, float, float]:

@@ -59,7 +59,69 @@ def check_gradients(
     return grads.detach().to(torch.float32).clone()
 
 
-class BrainJEPAEncoder(nn.Module):
+class _GradientTransformer(nn.Module):
+    """The build the encoder and the predictor share.
+
+    Checks ``config`` against ``_config_type``, validates the gradients, builds
+    the layers of ``_build`` shape-only on the meta device, allocates them on
+    the current default device, stores the gradients as the persistent buffer
+    ``gradients`` and draws the weights with ``reset_parameters(generator)``.
+    """
+
+    _config_type: type = EncoderConfig
+
+    def __init__(
+        self,
+        config: EncoderConfig | PredictorConfig,
+        gradients: torch.Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(config, self._config_type):
+            name = self._config_type.__name__
+            article = "an" if name[0] in "AEIOU" else "a"
+            raise ValueError(
+                f"config must be {article} {name}; got {type(config).__name__}."
+            )
+        self.config = config
+        grads = check_gradients(gradients, config)
+        # nn.Linear & co. would initialise themselves from the global RNG; build
+        # them shape-only on the meta device instead, then allocate and draw the
+        # real init from `generator` (faster, and the global RNG stays untouched).
+        device = default_device()
+        with torch.device("meta"):
+            self._build(config)
+        self.to_empty(device=device)
+        if grads is not None:
+            grads = grads.to(device)
+        self.register_buffer("gradients", grads, persistent=True)
+        self.reset_parameters(generator)
+
+    def _build(self, config) -> None:
+        raise NotImplementedError
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        raise NotImplementedError
+
+    def _blocks(self, dim: int) -> nn.ModuleList:
+        """``config.depth`` transformer blocks of width ``dim``."""
+        config = self.config
+        return nn.ModuleList(
+            Block(
+                dim,
+                config.n_heads,
+                mlp_ratio=config.mlp_ratio,
+                qkv_bias=config.qkv_bias,
+                norm_eps=config.norm_eps,
+                attention_backend=config.attention_backend,
+                activation_checkpointing=config.activation_checkpointing,
+            )
+            for _ in range(config.depth)
+        )
+
+
+class BrainJEPAEncoder(_GradientTransformer):
     """Brain-JEPA encoder: patch embedding, gradient positioning, ViT blocks, norm.
 
     Parameters
@@ -106,50 +168,18 @@ class BrainJEPAEncoder(nn.Module):
     torch.Size([2, 10, 64])
     """
 
-    def __init__(
-        self,
-        config: EncoderConfig,
-        gradients: torch.Tensor | None = None,
-        *,
-        generator: torch.Generator | None = None,
-    ) -> None:
-        super().__init__()
-        if not isinstance(config, EncoderConfig):
-            raise ValueError(
-                f"config must be an EncoderConfig; got {type(config).__name__}."
-            )
-        self.config = config
-        grads = check_gradients(gradients, config)
-        # nn.Linear & co. would initialise themselves from the global RNG; build
-        # them shape-only on the meta device instead, then allocate and draw the
-        # real init from `generator` (faster, and the global RNG stays untouched).
-        device = default_device()
-        with torch.device("meta"):
-            self.patch_embed = PatchEmbed(config.patch_size, config.embed_dim)
-            self.pos_embed_proj = BrainPositionalEmbedding(
-                config.embed_dim,
-                config.n_rois,
-                config.gradient_dim,
-                config.roi_embedding,
-            )
-            self.blocks = nn.ModuleList(
-                Block(
-                    config.embed_dim,
-                    config.n_heads,
-                    mlp_ratio=config.mlp_ratio,
-                    qkv_bias=config.qkv_bias,
-                    norm_eps=config.norm_eps,
-                    attention_backend=config.attention_backend,
-                    activation_checkpointing=config.activation_checkpointing,
-                )
-                for _ in range(config.depth)
-            )
-            self.norm = nn.LayerNorm(config.embed_dim, eps=config.norm_eps)
-        self.to_empty(device=device)
-        if grads is not None:
-            grads = grads.to(device)
-        self.register_buffer("gradients", grads, persistent=True)
-        self.reset_parameters(generator)
+    _config_type = EncoderConfig
+
+    def _build(self, config: EncoderConfig) -> None:
+        self.patch_embed = PatchEmbed(config.patch_size, config.embed_dim)
+        self.pos_embed_proj = BrainPositionalEmbedding(
+            config.embed_dim,
+            config.n_rois,
+            config.gradient_dim,
+            config.roi_embedding,
+        )
+        self.blocks = self._blocks(config.embed_dim)
+        self.norm = nn.LayerNorm(config.embed_dim, eps=config.norm_eps)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Re-draw all weights (official effective init, see :func:`init_weights_`).

@@ -7,9 +7,8 @@ from torch import nn
 
 from sk_brainjepa.masking import apply_masks
 from sk_brainjepa.nn._config import PredictorConfig
-from sk_brainjepa.nn._encoder import check_gradients, default_device
+from sk_brainjepa.nn._encoder import _GradientTransformer
 from sk_brainjepa.nn._layers import (
-    Block,
     BrainPositionalEmbedding,
     check_indices,
     fresh_generator,
@@ -18,7 +17,7 @@ from sk_brainjepa.nn._layers import (
 )
 
 
-class BrainJEPAPredictor(nn.Module):
+class BrainJEPAPredictor(_GradientTransformer):
     """Narrow ViT that predicts target-token features from the context features.
 
     The context features are projected to the predictor width and given their
@@ -65,48 +64,18 @@ class BrainJEPAPredictor(nn.Module):
     torch.Size([2, 2, 64])
     """
 
-    def __init__(
-        self,
-        config: PredictorConfig,
-        gradients: torch.Tensor | None = None,
-        *,
-        generator: torch.Generator | None = None,
-    ) -> None:
-        super().__init__()
-        if not isinstance(config, PredictorConfig):
-            raise ValueError(
-                f"config must be a PredictorConfig; got {type(config).__name__}."
-            )
-        self.config = config
-        grads = check_gradients(gradients, config)
+    _config_type = PredictorConfig
+
+    def _build(self, config: PredictorConfig) -> None:
         dim = config.embed_dim
-        # Shape-only build, then allocation and seeded init (see BrainJEPAEncoder).
-        device = default_device()
-        with torch.device("meta"):
-            self.predictor_embed = nn.Linear(config.encoder_dim, dim)
-            self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
-            self.predictor_2dpe_proj = BrainPositionalEmbedding(
-                dim, config.n_rois, config.gradient_dim, config.roi_embedding
-            )
-            self.predictor_blocks = nn.ModuleList(
-                Block(
-                    dim,
-                    config.n_heads,
-                    mlp_ratio=config.mlp_ratio,
-                    qkv_bias=config.qkv_bias,
-                    norm_eps=config.norm_eps,
-                    attention_backend=config.attention_backend,
-                    activation_checkpointing=config.activation_checkpointing,
-                )
-                for _ in range(config.depth)
-            )
-            self.predictor_norm = nn.LayerNorm(dim, eps=config.norm_eps)
-            self.predictor_proj = nn.Linear(dim, config.encoder_dim)
-        self.to_empty(device=device)
-        if grads is not None:
-            grads = grads.to(device)
-        self.register_buffer("gradients", grads, persistent=True)
-        self.reset_parameters(generator)
+        self.predictor_embed = nn.Linear(config.encoder_dim, dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.predictor_2dpe_proj = BrainPositionalEmbedding(
+            dim, config.n_rois, config.gradient_dim, config.roi_embedding
+        )
+        self.predictor_blocks = self._blocks(dim)
+        self.predictor_norm = nn.LayerNorm(dim, eps=config.norm_eps)
+        self.predictor_proj = nn.Linear(dim, config.encoder_dim)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Re-draw all weights: Linear trunc-normal(0.02), biases 0, LayerNorm 1/0,

@@ -18,12 +18,11 @@ from sk_brainjepa.preprocessing._connectivity import (
     vec_to_sym_matrix,
 )
 from sk_brainjepa.preprocessing._dynamics import DynamicFeatures
+from sk_brainjepa.preprocessing._official_scaling import SampleZScore, official_scaling
 from sk_brainjepa.preprocessing._resample import TemporalResampler
 from sk_brainjepa.preprocessing._scaling import (
     ROIRobustScaler,
-    SampleZScore,
     SubjectRobustScaler,
-    official_scaling,
     robust_scale_subject,
 )
 from sk_brainjepa.preprocessing._streaming import (

@@ -2,13 +2,17 @@
 
 Every transformer here takes ROI time series; the helpers below read them in
 the transformer's ``layout``, check the ROI count against the one seen in
-``fit`` (naming transposed data), and give the feature names that let a
-``Pipeline`` of these steps report ``get_feature_names_out``.
+``fit`` (naming transposed data), give the ``fit`` of the transformers that
+learn nothing else, and give the feature names that let a ``Pipeline`` of
+these steps report ``get_feature_names_out``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+from sklearn.base import _fit_context
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from sk_brainjepa._utils._validation import (
@@ -59,6 +63,73 @@ def check_fitted_rois(estimator, X) -> None:
         type(estimator).__name__,
         n_timepoints=frame_counts(X),
     )
+
+
+def read_fitted(estimator, X, **kwargs):
+    """Validated time series for ``transform``: in ``layout``, with the fitted ROIs.
+
+    :func:`read_timeseries` in ``estimator.layout`` (``kwargs`` passed on),
+    then :func:`check_fitted_rois`.
+    """
+    X = read_timeseries(X, estimator.layout, **kwargs)
+    check_fitted_rois(estimator, X)
+    return X
+
+
+def per_subject(X, compute: Callable[[np.ndarray, int], np.ndarray]) -> np.ndarray:
+    """``compute(x, index)`` of every subject, stacked, in the input's dtype.
+
+    Each subject of validated time series ``X`` is passed as a float64
+    (n_rois, n_timepoints) array with its index (for messages); the stacked
+    results are cast back to the dtype of ``X``, so float32 stays float32.
+    """
+    dtype = X.dtype if isinstance(X, np.ndarray) else X[0].dtype
+    out = np.stack([compute(x.astype(np.float64), i) for i, x in enumerate(X)])
+    return out.astype(dtype, copy=False)
+
+
+def edge_names(rois) -> list[str]:
+    """``"{a}_{b}"`` for every ROI pair ``a < b``, row by row.
+
+    The order of :func:`~sk_brainjepa.preprocessing.sym_matrix_to_vec`.
+    """
+    rows, cols = np.triu_indices(len(rois), k=1)
+    return [f"{rois[i]}_{rois[j]}" for i, j in zip(rows, cols, strict=True)]
+
+
+class FitROICountMixin:
+    """``fit`` for transformers that learn nothing but the ROI count.
+
+    ``fit`` validates the parameters (``_parameter_constraints``), reads
+    ``X`` with ``_fit_input`` and records ``n_rois_`` and ``n_features_in_``,
+    which ``transform`` then checks.
+    """
+
+    def _fit_input(self, X):
+        """``X`` read in ``layout``; subclasses add their parameter checks."""
+        return read_timeseries(X, self.layout)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check the parameters and record the ROI count; there is nothing to learn.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
+            Time series in ``layout``; a list may hold subjects of different
+            lengths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        X = self._fit_input(X)
+        self.n_rois_ = n_rois_of(X)
+        self.n_features_in_ = self.n_rois_
+        return self
 
 
 def roi_names(estimator, input_features=None) -> np.ndarray:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.covariance import ledoit_wolf
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._validation import LAYOUTS, n_rois_of
+from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.preprocessing._base import (
-    check_fitted_rois,
+    FitROICountMixin,
+    edge_names,
+    per_subject,
+    read_fitted,
     read_timeseries,
     roi_names,
 )
@@ -194,7 +197,9 @@ def _has_vector_output(estimator) -> bool:
     return True
 
 
-class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+class FunctionalConnectivity(
+    FitROICountMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
+):
     """Compute functional connectivity (FC) for each subject.
 
     Parameters
@@ -245,25 +250,19 @@ class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEst
         self.output = output
         self.layout = layout
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check parameters and record the ROI count (nothing is learnt).
+    def _fit_input(self, X):
+        return read_timeseries(X, self.layout, min_timepoints=3)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Time series in ``layout``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : FunctionalConnectivity
-        """
-        X = read_timeseries(X, self.layout, min_timepoints=3)
-        self.n_rois_ = n_rois_of(X)
-        self.n_features_in_ = self.n_rois_
-        return self
+    def _subject_fc(self, x: np.ndarray, index: int) -> np.ndarray:
+        """One subject's float64 matrix (or vector) from its float64 series."""
+        measure = _correlation if self.kind == "pearson" else _partial_correlation
+        fc = measure(x, index)
+        if self.fisher_z:
+            fc = fisher_z(fc)
+            np.fill_diagonal(fc, 0.0)
+        if self.output == "vector":
+            fc = sym_matrix_to_vec(fc)
+        return fc
 
     def transform(self, X):
         """Compute one connectivity matrix (or vector) per subject.
@@ -280,18 +279,8 @@ class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEst
             The dtype follows the input (float32 stays float32).
         """
         check_is_fitted(self)
-        X = read_timeseries(X, self.layout, min_timepoints=3)
-        check_fitted_rois(self, X)
-        measure = _correlation if self.kind == "pearson" else _partial_correlation
-        dtype = X.dtype if isinstance(X, np.ndarray) else X[0].dtype
-        fc = np.stack([measure(x.astype(np.float64), i) for i, x in enumerate(X)])
-        if self.fisher_z:
-            fc = fisher_z(fc)
-            idx = np.arange(fc.shape[-1])
-            fc[:, idx, idx] = 0.0
-        if self.output == "vector":
-            fc = sym_matrix_to_vec(fc)
-        return fc.astype(dtype, copy=False)
+        X = read_fitted(self, X, min_timepoints=3)
+        return per_subject(X, self._subject_fc)
 
     @available_if(_has_vector_output)
     def get_feature_names_out(self, input_features=None):
@@ -307,9 +296,5 @@ class FunctionalConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEst
         feature_names_out : ndarray of object of shape (n_edges,)
         """
         check_is_fitted(self)
-        names = roi_names(self, input_features)
-        rows, cols = np.triu_indices(self.n_rois_, k=1)
-        return np.asarray(
-            [f"fc_{names[i]}_{names[j]}" for i, j in zip(rows, cols, strict=True)],
-            dtype=object,
-        )
+        edges = edge_names(roi_names(self, input_features))
+        return np.asarray([f"fc_{edge}" for edge in edges], dtype=object)

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from functools import partial
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._validation import LAYOUTS, n_rois_of
+from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.preprocessing._base import (
+    FitROICountMixin,
     check_fitted_rois,
+    edge_names,
     frame_counts,
+    per_subject,
     read_timeseries,
     roi_names,
 )
-from sk_brainjepa.preprocessing._connectivity import _check_no_constant_roi
+from sk_brainjepa.preprocessing._connectivity import (
+    _check_no_constant_roi,
+    sym_matrix_to_vec,
+)
 
 _KINDS = ("all", "lagged", "moments", "states")
 # The order in which kind="all" concatenates the groups.
@@ -41,12 +48,6 @@ def _zscore(x: np.ndarray) -> np.ndarray:
     return x / x.std(axis=1, keepdims=True)
 
 
-def _upper(matrix: np.ndarray) -> np.ndarray:
-    """Upper triangle (without the diagonal) of the last two axes, row by row."""
-    rows, cols = np.triu_indices(matrix.shape[-1], k=1)
-    return matrix[..., rows, cols]
-
-
 def _lagged_asymmetry(z: np.ndarray, lags: tuple[int, ...]) -> np.ndarray:
     """Upper triangle of ``C(L) - C(L).T`` for each lag ``L``.
 
@@ -66,7 +67,7 @@ def _lagged_asymmetry(z: np.ndarray, lags: tuple[int, ...]) -> np.ndarray:
     out = []
     for lag in lags:
         c = z[:, :-lag] @ z[:, lag:].T / (z.shape[1] - lag)
-        out.append(_upper(c - c.T))
+        out.append(sym_matrix_to_vec(c - c.T))
     return np.concatenate(out)
 
 
@@ -116,7 +117,7 @@ def _windowed_fc(z: np.ndarray, window: int, step: int) -> np.ndarray:
     sd = np.sqrt(np.mean(w**2, axis=2, keepdims=True))
     w = np.where(sd > 0, w / np.where(sd > 0, sd, 1.0), 0.0)
     fc = np.einsum("iwt,jwt->wij", w, w) / window
-    return _upper(fc)
+    return sym_matrix_to_vec(fc)
 
 
 def _state_statistics(z: np.ndarray, window: int, step: int) -> np.ndarray:
@@ -144,7 +145,9 @@ def _state_statistics(z: np.ndarray, window: int, step: int) -> np.ndarray:
     return np.concatenate([var, ac1])
 
 
-class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+class DynamicFeatures(
+    FitROICountMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
+):
     """Hand-made features of ROI dynamics that zero-lag FC does not see.
 
     A reference feature extractor for phenotypes carried by directed lags,
@@ -286,25 +289,8 @@ class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
             )
         return X, lags, window, step
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check parameters and record the ROI count (nothing is learnt).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Time series in ``layout``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : DynamicFeatures
-        """
-        X, *_ = self._check_X(X)
-        self.n_rois_ = n_rois_of(X)
-        self.n_features_in_ = self.n_rois_
-        return self
+    def _fit_input(self, X):
+        return self._check_X(X)[0]
 
     def _subject_features(
         self, x: np.ndarray, index: int, lags: tuple[int, ...], window: int, step: int
@@ -337,14 +323,8 @@ class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         """
         check_is_fitted(self)
         X, lags, window, step = self._check_X(X, fitted=True)
-        dtype = X.dtype if isinstance(X, np.ndarray) else X[0].dtype
-        features = np.stack(
-            [
-                self._subject_features(x.astype(np.float64), i, lags, window, step)
-                for i, x in enumerate(X)
-            ]
-        )
-        return features.astype(dtype, copy=False)
+        features = partial(self._subject_features, lags=lags, window=window, step=step)
+        return per_subject(X, features)
 
     def get_feature_names_out(self, input_features=None):
         """Feature names, in output order.
@@ -364,8 +344,7 @@ class DynamicFeatures(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator)
         check_is_fitted(self)
         lags, _, _ = self._check_params()
         rois = roi_names(self, input_features)
-        rows, cols = np.triu_indices(self.n_rois_, k=1)
-        edges = [f"{rois[i]}_{rois[j]}" for i, j in zip(rows, cols, strict=True)]
+        edges = edge_names(rois)
         groups = {
             "lagged": [f"lagasym_{lag}_{e}" for lag in lags for e in edges],
             "moments": [

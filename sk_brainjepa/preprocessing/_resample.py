@@ -5,16 +5,17 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._random import numpy_generator
-from sk_brainjepa._utils._validation import LAYOUTS, apply_layout, n_rois_of
+from sk_brainjepa._utils._validation import LAYOUTS, apply_layout
 from sk_brainjepa.preprocessing._base import (
+    FitROICountMixin,
     TimeSeriesOutputMixin,
-    check_fitted_rois,
+    read_fitted,
     read_timeseries,
 )
 
@@ -45,7 +46,11 @@ def _sample_positions(
 
 
 class TemporalResampler(
-    TimeSeriesOutputMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
+    FitROICountMixin,
+    TimeSeriesOutputMixin,
+    TimeSeriesEstimatorMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Resample ROI time series to a common TR and crop or pad to a fixed length.
 
@@ -134,26 +139,11 @@ class TemporalResampler(
         self.random_state = random_state
         self.layout = layout
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check parameters and record the ROI count (nothing is learnt).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Time series in ``layout``.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : TemporalResampler
-        """
+    def _fit_input(self, X):
+        # The one thing fit learns besides the ROI count: a ratio of parameters.
         X = read_timeseries(X, self.layout)
         self.step_ = 1.0 if self.tr is None else float(self.target_tr) / float(self.tr)
-        self.n_rois_ = n_rois_of(X)
-        self.n_features_in_ = self.n_rois_
-        return self
+        return X
 
     def _resample_one(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         positions = _sample_positions(
@@ -196,8 +186,7 @@ class TemporalResampler(
             ``layout``.
         """
         check_is_fitted(self)
-        X = read_timeseries(X, self.layout)
-        check_fitted_rois(self, X)
+        X = read_fitted(self, X)
         rng = numpy_generator(self.random_state)
         out = [self._resample_one(x, rng) for x in X]
         if len({o.shape[1] for o in out}) == 1:

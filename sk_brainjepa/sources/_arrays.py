@@ -6,8 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sk_brainjepa._utils._validation import SUBJECT_CONTRACT, check_ndim
 from sk_brainjepa.sources._base import TimeSeriesSource, _check_real_dtype
 from sk_brainjepa.sources._fileview import _FileView, _is_mapped
+
+_STACK_OR_LIST = (
+    "a 3-D array of shape (n_subjects, n_rois, n_timepoints) or a list of 2-D arrays"
+)
 
 
 class ArraySource(TimeSeriesSource):
@@ -32,14 +37,7 @@ class ArraySource(TimeSeriesSource):
     def __init__(self, X, *, name: str = "X", in_memory: bool | None = None):
         self.name = name
         if isinstance(X, np.ndarray):
-            if X.ndim != 3:
-                raise ValueError(
-                    f"{name} must be a 3-D array of shape (n_subjects, n_rois, "
-                    f"n_timepoints) or a list of 2-D arrays; got a {X.ndim}-D array "
-                    f"of shape {X.shape}."
-                )
-            if 0 in X.shape:
-                raise ValueError(f"{name} is empty: got shape {X.shape}.")
+            check_ndim(X, name, 3, _STACK_OR_LIST, say_ndim=True)
             _check_real_dtype(X.dtype, name)
             self._stack, self._subjects = X, None
             self.n_rois = int(X.shape[1])
@@ -52,13 +50,7 @@ class ArraySource(TimeSeriesSource):
             subjects = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in X]
             for i, x in enumerate(subjects):
                 where = f"{name}[{i}]"
-                if x.ndim != 2:
-                    raise ValueError(
-                        f"{where} must be a 2-D array of shape (n_rois, n_timepoints); "
-                        f"got shape {x.shape}."
-                    )
-                if 0 in x.shape:
-                    raise ValueError(f"{where} is empty: got shape {x.shape}.")
+                check_ndim(x, where, 2, SUBJECT_CONTRACT)
                 _check_real_dtype(x.dtype, where)
                 if x.shape[0] != subjects[0].shape[0]:
                     raise ValueError(

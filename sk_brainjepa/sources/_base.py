@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sk_brainjepa._utils._validation import check_real_dtype
+
 
 def _check_real_dtype(dtype: np.dtype, where: str) -> None:
     if dtype.hasobject:
@@ -21,10 +23,7 @@ def _check_real_dtype(dtype: np.dtype, where: str) -> None:
             f"{where} stores Python objects (pickle), which are refused; save plain "
             "numeric arrays instead."
         )
-    if not (
-        np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.bool_)
-    ) or np.issubdtype(dtype, np.complexfloating):
-        raise ValueError(f"{where} must hold real numbers; got dtype {dtype}.")
+    check_real_dtype(dtype, where)
 
 
 class TimeSeriesSource:

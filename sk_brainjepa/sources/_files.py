@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sk_brainjepa._utils._validation import LAYOUTS
+from sk_brainjepa._utils._validation import LAYOUTS, _check_finite, check_real_dtype
 from sk_brainjepa.sources._base import TimeSeriesSource, _check_real_dtype
 from sk_brainjepa.sources._bids import _is_bids_table, _subject_ids
 from sk_brainjepa.sources._fileview import _FileView, _npy_header, _npz_header
@@ -154,12 +154,7 @@ def _read_subject(
                 f"File {path} could not be loaded safely: it stores Python objects "
                 "(pickle), which are refused. Save plain numeric arrays instead."
             ) from exc
-    if (
-        arr.dtype == object
-        or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool)
-        or np.iscomplexobj(arr)
-    ):
-        raise ValueError(f"File {path} must hold real numbers; got dtype {arr.dtype}.")
+    check_real_dtype(arr.dtype, f"File {path}")
     if arr.ndim != 2:
         raise ValueError(
             f"File {path} holds an array of shape {arr.shape}; expected a 2-D "
@@ -171,12 +166,7 @@ def _read_subject(
         arr = arr.astype(np.float64)
     if layout == "time_x_rois":
         arr = arr.T
-    n_bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
-    if n_bad:
-        raise ValueError(
-            f"File {path} contains {n_bad} NaN or infinite value(s); expected "
-            "finite values. Impute or drop the affected ROIs/frames first."
-        )
+    _check_finite(arr, f"File {path}")
     return np.ascontiguousarray(arr), table_format
 
 
