@@ -215,6 +215,29 @@ def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
     return [s.astype(dtype, copy=False) for s in subjects]
 
 
+def check_gradient_matrix(values: np.ndarray, name: str = "gradients") -> None:
+    """Raise unless ``values`` is a non-empty, finite (n_rois, n_components) array.
+
+    The one check of a gradient matrix that is written, plotted or read back
+    (:func:`~sk_brainjepa.gradients.write_gradient_csv`,
+    :func:`~sk_brainjepa.plotting.plot_gradients`).
+
+    Parameters
+    ----------
+    values : ndarray
+        Already numeric.
+    name : str, default="gradients"
+        Name used in messages.
+    """
+    if values.ndim != 2 or 0 in values.shape:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D array of shape (n_rois, "
+            f"n_components); got shape {values.shape}."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} contain NaN or infinite values.")
+
+
 def n_rois_of(X) -> int:
     """Number of ROIs of validated time series (3-D array or list)."""
     return X.shape[1] if isinstance(X, np.ndarray) else X[0].shape[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from sk_brainjepa._utils._io import atomic_write
-from sk_brainjepa._utils._validation import check_real_dtype
+from sk_brainjepa._utils._validation import check_gradient_matrix, check_real_dtype
 
 LAYOUT = (
     "rows = ROIs, columns = gradient components, comma-separated numbers, no "
@@ -121,13 +121,7 @@ def write_gradient_csv(gradients, path: str | os.PathLike) -> Path:
     """
     arr = np.asarray(gradients)
     check_real_dtype(arr.dtype, "gradients")
-    if arr.ndim != 2 or 0 in arr.shape:
-        raise ValueError(
-            "gradients must be a non-empty 2-D array of shape (n_rois, n_components); "
-            f"got shape {arr.shape}."
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("gradients contains NaN or infinite values.")
+    check_gradient_matrix(arr)
     # Shortest digit counts that round-trip every float32 / float64 value.
     fmt = "%.9g" if arr.dtype == np.float32 else "%.17g"
 

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from sk_brainjepa._utils._validation import check_gradient_matrix
 from sk_brainjepa.plotting._common import check_axes, import_pyplot
 
 
@@ -21,13 +22,7 @@ def _gradient_matrix(gradients) -> np.ndarray:
             "estimator with a gradients_ attribute (a fitted GradientPositioner or "
             f"BrainJEPAPretrainer); got {type(gradients).__name__}."
         ) from exc
-    if values.ndim != 2 or 0 in values.shape:
-        raise ValueError(
-            "gradients must have shape (n_rois, n_components); got shape "
-            f"{values.shape}."
-        )
-    if not np.all(np.isfinite(values)):
-        raise ValueError("gradients contain NaN or infinite values.")
+    check_gradient_matrix(values)
     return values
 
 
