@@ -11,7 +11,7 @@ attention backend: a memory-efficient kernel does the same products as the
 explicit ``softmax(q k^T) v``, without storing the matrix.
 
 Used by ``throughput.py`` (``from _flops import ...``, as the benchmarks import
-``_common``); tested in ``tests/test_benchmarks_flops.py``.
+``_common``); tested in ``tests/benchmarks/test_flops.py``.
 """
 
 from __future__ import annotations

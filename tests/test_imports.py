@@ -23,6 +23,15 @@ def test_preprocessing_and_gradients_import_without_torch():
         assert "skorch" not in loaded, package
 
 
+def test_sources_and_datasets_import_without_torch():
+    for package in ("sk_brainjepa.sources", "sk_brainjepa.datasets"):
+        code = f"import sys, {package}; print('torch' in sys.modules)"
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == "False", package
+
+
 def test_top_level_names_resolve_lazily():
     loaded = _modules_after("import sk_brainjepa")
     assert "torch" not in loaded

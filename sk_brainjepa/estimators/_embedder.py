@@ -10,7 +10,11 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -39,7 +43,12 @@ def _n_windows(lengths: np.ndarray, n_timepoints: int, window: str) -> int:
     return len(lengths)
 
 
-class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+class BrainJEPAEmbedder(
+    ClassNamePrefixFeaturesOutMixin,
+    TimeSeriesEstimatorMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
     """Frozen Brain-JEPA features from a pretrained (by default target) encoder.
 
     Parameters
@@ -328,12 +337,13 @@ class BrainJEPAEmbedder(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimato
         )
         return features
 
-    def get_feature_names_out(self, input_features=None):
-        """Feature names ``brainjepaembedder0``, ... (2-D readouts only)."""
+    @property
+    def _n_features_out(self) -> int:
+        """Width of the 2-D readout: names come from ``ClassNamePrefixFeaturesOutMixin``
+        (``brainjepaembedder0``, ...)."""
         check_is_fitted(self)
         if self.readout == "tokens":
             raise ValueError(
                 "readout='tokens' gives a 3-D array, which has no feature names."
             )
-        n_out = n_readout_features(self.readout, self.n_rois_, self.embed_dim_)
-        return np.asarray([f"brainjepaembedder{i}" for i in range(n_out)], dtype=object)
+        return n_readout_features(self.readout, self.n_rois_, self.embed_dim_)

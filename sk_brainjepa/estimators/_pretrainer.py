@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
@@ -46,6 +49,7 @@ __all__ = [
 
 
 class BrainJEPAPretrainer(
+    ClassNamePrefixFeaturesOutMixin,
     TimeSeriesEstimatorMixin,
     PretrainerPersistenceMixin,
     TransformerMixin,
@@ -481,10 +485,8 @@ np.memmap, path or TimeSeriesSource
         finally:
             self.target_encoder_.cpu()
 
-    def get_feature_names_out(self, input_features=None):
-        """Names ``brainjepapretrainer0``, ... of the embedding features."""
-        check_is_fitted(self)
-        width = self.target_encoder_.config.embed_dim
-        return np.asarray(
-            [f"brainjepapretrainer{i}" for i in range(width)], dtype=object
-        )
+    @property
+    def _n_features_out(self) -> int:
+        """Width of ``transform``'s features: names come from
+        ``ClassNamePrefixFeaturesOutMixin`` (``brainjepapretrainer0``, ...)."""
+        return self.target_encoder_.config.embed_dim

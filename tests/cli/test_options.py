@@ -1,0 +1,26 @@
+"""Estimator parameters as command-line options."""
+
+from sk_brainjepa import BrainJEPAPretrainer
+from sk_brainjepa.cli._options import parameter_docs, parse_value
+
+
+def test_every_pretrainer_parameter_is_an_option():
+    from sk_brainjepa.cli import build_parser
+
+    help_text = (
+        build_parser()._subparsers._group_actions[0].choices["pretrain"].format_help()
+    )
+    api_only = {"monitor", "monitor_every", "monitor_readout"}  # arrays in Python
+    for name in BrainJEPAPretrainer().get_params():
+        flag = "--" + name.replace("_", "-")
+        assert (flag in help_text) != (name in api_only), name
+    docs = parameter_docs(BrainJEPAPretrainer)
+    assert "Peak learning rate" in docs["lr"]
+    assert docs["weight_decay"] == docs["final_weight_decay"]
+
+
+def test_parse_value():
+    assert parse_value("3") == 3 and parse_value("1e-3") == 1e-3
+    assert parse_value("[0.99, 1.0]") == [0.99, 1.0]
+    assert parse_value('{"depth": 4}') == {"depth": 4}
+    assert parse_value("null") is None and parse_value("tiny") == "tiny"

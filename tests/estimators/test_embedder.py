@@ -1,0 +1,136 @@
+"""BrainJEPAEmbedder: clone, parameter checks, layout, progress."""
+
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from numpy.testing import assert_allclose
+from sklearn.base import clone
+
+from sk_brainjepa import BrainJEPAEmbedder, BrainJEPAPretrainer, make_brain_dynamics
+from sk_brainjepa.estimators import RepresentationCollapseWarning
+
+N_ROIS, WINDOW = 6, 32
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, pheno = make_brain_dynamics(
+        n_subjects=8, n_rois=N_ROIS, n_timepoints=64, random_state=0
+    )
+    return X, pheno
+
+
+@pytest.fixture(scope="module")
+def pretrained(data):
+    """Two optimiser steps: enough for the EMA target to trail the online encoder."""
+    model = BrainJEPAPretrainer(
+        "tiny",
+        n_timepoints=WINDOW,
+        max_epochs=1,
+        batch_size=4,
+        random_state=0,
+        verbose=0,
+    )
+    with warnings.catch_warnings():
+        # One epoch on 8 subjects collapses; the tests compare, not evaluate.
+        warnings.simplefilter("ignore", RepresentationCollapseWarning)
+        return model.fit(data[0])
+
+
+# ----------------------------------------------------------- embedder contract
+def test_clone_shares_the_fitted_pretrainer(data, pretrained):
+    X = data[0]
+    gradients = np.ones((N_ROIS, 3))
+    embedder = BrainJEPAEmbedder(
+        pretrainer=pretrained, readout="roi", gradients=gradients
+    ).fit(X)
+    twin = clone(embedder)
+    assert twin.pretrainer is pretrained  # shared, not copied or unfitted
+    assert twin.readout == "roi" and not hasattr(twin, "encoder_")
+    assert twin.gradients is not gradients  # other parameters are cloned
+    np.testing.assert_array_equal(twin.gradients, gradients)
+    assert_allclose(twin.fit(X).transform(X), embedder.transform(X))
+    # scikit-learn's other cloned settings come along.
+    frame = clone(embedder.set_output(transform="pandas")).fit_transform(X)
+    assert isinstance(frame, pd.DataFrame)
+    assert frame.shape == (len(X), N_ROIS * embedder.embed_dim_)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"batch_size": np.int64(3)},
+        {"n_timepoints": np.int32(WINDOW), "batch_size": np.uint8(5)},
+        {"device": torch.device("cpu"), "verbose": np.int64(0)},
+    ],
+)
+def test_embedder_accepts_numpy_scalars(data, pretrained, params):
+    X = data[0]
+    reference = BrainJEPAEmbedder(pretrainer=pretrained).fit(X).transform(X)
+    got = BrainJEPAEmbedder(pretrainer=pretrained, **params).fit(X).transform(X)
+    assert_allclose(got, reference, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"batch_size": 2.5}, "'batch_size' parameter"),
+        ({"batch_size": "8"}, "'batch_size' parameter"),
+        ({"batch_size": True}, "batch_size must be a positive integer"),
+        ({"n_timepoints": 0}, "'n_timepoints' parameter"),
+        ({"n_heads": -2}, "'n_heads' parameter"),
+        ({"readout": "max"}, "'readout' parameter"),
+        ({"window": "middle"}, "'window' parameter"),
+        ({"layout": "rois"}, "'layout' parameter"),
+        ({"verbose": -1}, "'verbose' parameter"),
+        ({"device": "tpu"}, "device must be 'auto', 'cpu'"),
+        ({"checkpoint": 3}, "'checkpoint' parameter"),
+    ],
+)
+def test_embedder_rejects_bad_parameters_before_loading(tmp_path, params, match):
+    # The checkpoint does not exist: a check made after loading would fail
+    # with "does not exist" instead.
+    params = {"checkpoint": tmp_path / "missing.pt", **params}
+    with pytest.raises(ValueError, match=match):
+        BrainJEPAEmbedder(**params).fit()
+
+
+def test_embedder_reads_the_given_layout(data, pretrained):
+    X = data[0]
+    reference = BrainJEPAEmbedder(pretrainer=pretrained).fit(X).transform(X)
+    nilearn_like = np.ascontiguousarray(X.transpose(0, 2, 1))
+    embedder = BrainJEPAEmbedder(pretrainer=pretrained, layout="time_x_rois")
+    assert_allclose(embedder.fit(nilearn_like).transform(nilearn_like), reference)
+    assert_allclose(embedder.transform(list(nilearn_like)), reference)
+    transposed = r"X has 64 ROIs and 6 time points.*looks transposed.*time_x_rois"
+    with pytest.raises(ValueError, match=transposed):
+        BrainJEPAEmbedder(pretrainer=pretrained).fit(nilearn_like)
+    fitted = BrainJEPAEmbedder(pretrainer=pretrained).fit(X)
+    with pytest.raises(ValueError, match=transposed):
+        fitted.transform(nilearn_like)
+
+
+def test_embedder_verbose_shows_progress_and_logs(data, pretrained, capsys, caplog):
+    X = data[0]
+    quiet = BrainJEPAEmbedder(pretrainer=pretrained, batch_size=3).fit(X)
+    with caplog.at_level(logging.INFO, logger="sk_brainjepa.estimators._embedder"):
+        reference = quiet.transform(X)
+    assert "Brain-JEPA embedding" not in capsys.readouterr().err
+    assert not caplog.records
+    loud = BrainJEPAEmbedder(pretrainer=pretrained, batch_size=3, verbose=1).fit(X)
+    with caplog.at_level(logging.INFO, logger="sk_brainjepa.estimators._embedder"):
+        features = loud.transform(X)
+    err = capsys.readouterr().err
+    # Eight subjects, one window each, in batches of 3: the bar reaches 8/8.
+    assert "Brain-JEPA embedding" in err and "8/8" in err
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("embedding 8 subjects (8 windows" in m for m in messages)
+    assert any("embedded 8 subjects into features of shape (8," in m for m in messages)
+    assert_allclose(features, reference)
+    # The progress hook is removed after embedding.
+    assert not loud.encoder_._forward_hooks
