@@ -188,7 +188,7 @@ def test_diffusion_gradients_bad_solver(fc):
 
 # ----------------------------------------------------------------- BrainSpace data
 
-# Exact lambdas (dense eigh of D^-1/2 W D^-1/2) from data-offline.md, and
+# Exact lambdas (dense eigh of D^-1/2 W D^-1/2) (computed offline once), and
 # BrainSpace 0.3.0's own, GradientMaps(random_state=0).
 EXACT_LAMBDAS = [
     0.07185245, 0.07075989, 0.04919734, 0.03375172, 0.0313233,
@@ -213,7 +213,7 @@ def test_schaefer400_matches_brainspace(schaefer400):
     ).fit(schaefer400, sparsity=0.9, alpha=0.5, diffusion_time=0)
     gradients, lambdas = diffusion_gradients(schaefer400, 10, random_state=0)
     # BrainSpace runs the symmetric solver on the non-symmetric random walk, so
-    # it is only accurate to ~1e-4 in lambda and ~1 % in entries (data-offline.md).
+    # it is only accurate to ~1e-4 in lambda and ~1 % in entries (measured offline once).
     assert_allclose(lambdas, reference.lambdas_, atol=2e-4)
     r = [
         abs(np.corrcoef(gradients[:, i], reference.gradients_[:, i])[0, 1])
@@ -223,7 +223,7 @@ def test_schaefer400_matches_brainspace(schaefer400):
 
 
 def test_schaefer400_individual_aligns_to_group(schaefer400):
-    # data-offline.md: individual HCP 169949 G1 vs group G1 is r = 0.931 after
+    # BrainSpace 0.3.0 itself: individual HCP 169949 G1 vs group G1 is r = 0.931 after
     # Procrustes alignment (BrainSpace, 10 components); here 0.932.
     individual = _brainspace_matrix("individual/HCP_169949_median_schaefer_400.csv")
     positioner = GradientPositioner(n_components=10, random_state=0).fit(schaefer400)

@@ -17,7 +17,8 @@ from ._helpers import PATCH, _encoder, _official_time_table, _x
 
 # ------------------------------------------------------- official key parity
 def _official_encoder_shapes():
-    """Reference section 7, ViT-B encoder (without the frozen emb_h)."""
+    """Official ViT-B encoder key shapes (docs/differences-from-official.md,
+    "Checkpoint layout"), without the frozen emb_h."""
     shapes = {
         "patch_embed.proj.weight": (768, 1, 1, 16),
         "patch_embed.proj.bias": (768,),

@@ -1,9 +1,9 @@
 """The official Brain-JEPA input scaling: per-sample z-score and the pretraining preset.
 
-The references below are written out from reference-brainjepa.md sections 2.2
-(UK Biobank pretraining: median / IQR over subjects of per-subject ROI means)
-and 2.3 (HCP-Aging downstream: ``(x - x.mean()) / x.std()`` over the whole
-sample, torch's unbiased std, before the crop).
+The references below are written out from docs/differences-from-official.md,
+"Input scaling" (UK Biobank pretraining: median / IQR over subjects of
+per-subject ROI means; HCP-Aging downstream: ``(x - x.mean()) / x.std()`` over
+the whole sample, torch's unbiased std, before the crop).
 """
 
 import pickle
