@@ -213,7 +213,7 @@ def test_schaefer400_matches_brainspace(schaefer400):
     ).fit(schaefer400, sparsity=0.9, alpha=0.5, diffusion_time=0)
     gradients, lambdas = diffusion_gradients(schaefer400, 10, random_state=0)
     # BrainSpace runs the symmetric solver on the non-symmetric random walk, so
-    # it is only accurate to ~1e-4 in lambda and ~1 % in entries (measured offline once).
+    # it is only accurate to ~1e-4 in lambda and ~1 % in entries (measured once).
     assert_allclose(lambdas, reference.lambdas_, atol=2e-4)
     r = [
         abs(np.corrcoef(gradients[:, i], reference.gradients_[:, i])[0, 1])

@@ -85,8 +85,8 @@ def test_official_sizes_match_yaml_ranges():
 
 
 def test_official_statistics_at_paper_grid():
-    # docs/differences-from-official.md, "Masking": ~65% of batches keep alpha targets only,
-    # K_enc ~822 (18%), K_pred ~863, at 450 x 10 with B = 16.
+    # docs/differences-from-official.md, "Masking": ~65% of batches keep alpha
+    # targets only, K_enc ~822 (18%), K_pred ~863, at 450 x 10 with B = 16.
     masker = OfficialMasker(450, 10)
     generator = torch.Generator().manual_seed(0)
     n_batches = 200

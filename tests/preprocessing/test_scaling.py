@@ -141,7 +141,8 @@ def test_subject_robust_scaler_chains_in_pipeline(rng):
 
 
 def test_readme_pipeline_scales_each_subject_then_pretrains(rng):
-    # The user guide's Pipeline (docs/user-guide.md) (scale, crop, pretrain, classify) at test size.
+    # The user guide's Pipeline (docs/user-guide.md: scale, crop, pretrain,
+    # classify) at test size.
     offsets = rng.uniform(5000, 10000, size=(8, 4, 1))
     X = (offsets + rng.normal(scale=50, size=(8, 4, 40))).astype(np.float32)
     y = np.arange(8) % 2
