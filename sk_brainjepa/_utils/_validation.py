@@ -8,6 +8,7 @@ what was received and what was expected.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 import numpy as np
 
@@ -213,6 +214,54 @@ def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
         )
     dtype = np.result_type(*subjects)
     return [s.astype(dtype, copy=False) for s in subjects]
+
+
+def check_int(
+    value, name: str, minimum: int = 1, *, allow_none: bool = False, owner: str = ""
+):
+    """``value`` as an int when it is an integer >= ``minimum``, else a ValueError.
+
+    The one integer check of functions and torch modules (estimators declare
+    ``_parameter_constraints`` instead). numpy integers pass; booleans do not.
+
+    Parameters
+    ----------
+    value : object
+    name : str
+        Parameter name used in the message.
+    minimum : int, default=1
+    allow_none : bool, default=False
+        Let None through (returned as None).
+    owner : str, default=""
+        Prefix naming who checks, e.g. ``"EncoderConfig: "``.
+
+    Returns
+    -------
+    value : int or None
+
+    Examples
+    --------
+    >>> check_int(np.int64(3), "n_rois")
+    3
+    >>> check_int(0, "depth", 0)
+    0
+    """
+    if value is None and allow_none:
+        return None
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, Integral)
+        or value < minimum
+    ):
+        if minimum == 1:
+            kind = "a positive integer"
+        elif minimum == 0:
+            kind = "a non-negative integer"
+        else:
+            kind = f"an integer >= {minimum}"
+        alternative = " or None" if allow_none else ""
+        raise ValueError(f"{owner}{name} must be {kind}{alternative}; got {value!r}.")
+    return int(value)
 
 
 def check_gradient_matrix(values: np.ndarray, name: str = "gradients") -> None:

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.baselines._brainnetcnn import (
     check_fc_tensor,
     check_int_sequence,
-    check_positive_int,
     check_probability,
     glorot_uniform_,
     init_linear_,
@@ -103,8 +103,8 @@ class OrthonormalClusterReadout(nn.Module):
         self, embed_dim: int, n_clusters: int, *, freeze_centers: bool = False
     ) -> None:
         super().__init__()
-        self.embed_dim = check_positive_int(embed_dim, "embed_dim")
-        self.n_clusters = check_positive_int(n_clusters, "n_clusters")
+        self.embed_dim = check_int(embed_dim, "embed_dim")
+        self.n_clusters = check_int(n_clusters, "n_clusters")
         if n_clusters > embed_dim:
             raise ValueError(
                 f"n_clusters={n_clusters} orthonormal centres need "
@@ -266,28 +266,26 @@ class BrainNetworkTransformer(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.n_rois = check_positive_int(n_rois, "n_rois")
-        self.n_outputs = check_positive_int(n_outputs, "n_outputs")
-        n_layers = check_positive_int(n_layers, "n_layers")
-        n_heads = check_positive_int(n_heads, "n_heads")
+        self.n_rois = check_int(n_rois, "n_rois")
+        self.n_outputs = check_int(n_outputs, "n_outputs")
+        n_layers = check_int(n_layers, "n_layers")
+        n_heads = check_int(n_heads, "n_heads")
         if hidden_dim is None:
             hidden_dim = _DIM_PER_HEAD * n_heads
-        hidden_dim = check_positive_int(hidden_dim, "hidden_dim")
+        hidden_dim = check_int(hidden_dim, "hidden_dim")
         if hidden_dim % n_heads:
             raise ValueError(
                 f"hidden_dim={hidden_dim} must be divisible by n_heads={n_heads}."
             )
-        ff_dim = check_positive_int(
-            4 * hidden_dim if ff_dim is None else ff_dim, "ff_dim"
-        )
+        ff_dim = check_int(4 * hidden_dim if ff_dim is None else ff_dim, "ff_dim")
         dropout = check_probability(dropout, "dropout")
-        n_clusters = check_positive_int(n_clusters, "n_clusters")
+        n_clusters = check_int(n_clusters, "n_clusters")
         if n_clusters > hidden_dim:
             raise ValueError(
                 f"n_clusters={n_clusters} must be <= hidden_dim={hidden_dim} so "
                 "that the cluster centres can be orthonormal."
             )
-        readout_dim = check_positive_int(readout_dim, "readout_dim")
+        readout_dim = check_int(readout_dim, "readout_dim")
         head_hidden = check_int_sequence(head_hidden, "head_hidden")
         self.hidden_dim = hidden_dim
         self.n_clusters = n_clusters

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.nn._layers import fresh_generator
 
 # --------------------------------------------------------------------- helpers
@@ -75,20 +76,13 @@ def init_linear_(linear: nn.Linear, generator: torch.Generator) -> None:
             linear.bias.zero_()
 
 
-def check_positive_int(value, name: str) -> int:
-    """``value`` if it is an int >= 1, else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return value
-
-
 def check_int_sequence(values, name: str) -> tuple[int, ...]:
     """A tuple of positive ints from ``values`` (which may be empty)."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise ValueError(
             f"{name} must be a sequence of positive integers; got {values!r}."
         )
-    return tuple(check_positive_int(v, f"{name}[{i}]") for i, v in enumerate(values))
+    return tuple(check_int(v, f"{name}[{i}]") for i, v in enumerate(values))
 
 
 def check_probability(value, name: str) -> float:
@@ -160,9 +154,9 @@ class _RoiFilterBank(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, n_rois: int) -> None:
         super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.n_rois = check_positive_int(n_rois, "n_rois")
+        self.in_channels = check_int(in_channels, "in_channels")
+        self.out_channels = check_int(out_channels, "out_channels")
+        self.n_rois = check_int(n_rois, "n_rois")
         # torch.empty draws nothing; reset_parameters fills these.
         for name in self._weight_names:
             weight = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
@@ -376,12 +370,12 @@ class BrainNetCNN(nn.Module):
         generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        self.n_rois = check_positive_int(n_rois, "n_rois")
-        self.n_outputs = check_positive_int(n_outputs, "n_outputs")
-        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.n_rois = check_int(n_rois, "n_rois")
+        self.n_outputs = check_int(n_outputs, "n_outputs")
+        self.in_channels = check_int(in_channels, "in_channels")
         e2e_channels = check_int_sequence(e2e_channels, "e2e_channels")
-        e2n_channels = check_positive_int(e2n_channels, "e2n_channels")
-        n2g_channels = check_positive_int(n2g_channels, "n2g_channels")
+        e2n_channels = check_int(e2n_channels, "e2n_channels")
+        n2g_channels = check_int(n2g_channels, "n2g_channels")
         hidden = check_int_sequence(hidden, "hidden")
         dropout = check_probability(dropout, "dropout")
         # nn.Linear initialises itself from the global RNG on construction;

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import pandas as pd
 
 from sk_brainjepa._utils._random import spawn_seeds
+from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.datasets._bold import (
     _HRF_LENGTH,
     _MAX_BIN_WIDTH,
@@ -26,12 +27,6 @@ from sk_brainjepa.datasets._bold import (
 from sk_brainjepa.datasets._mechanisms import _add_dynamic_phenotypes
 
 logger = logging.getLogger(__name__)
-
-
-def _check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return int(value)
 
 
 def _check_nonnegative_real(value, name: str, *, strict: bool) -> float:
@@ -288,10 +283,10 @@ def make_brain_dynamics(
     >>> list(pheno.columns[:3])
     ['age', 'sex', 'diagnosis']
     """
-    n_subjects = _check_positive_int(n_subjects, "n_subjects")
-    n_rois = _check_positive_int(n_rois, "n_rois")
-    n_timepoints = _check_positive_int(n_timepoints, "n_timepoints")
-    n_networks = _check_positive_int(n_networks, "n_networks")
+    n_subjects = check_int(n_subjects, "n_subjects")
+    n_rois = check_int(n_rois, "n_rois")
+    n_timepoints = check_int(n_timepoints, "n_timepoints")
+    n_networks = check_int(n_networks, "n_networks")
     if n_networks > n_rois:
         raise ValueError(
             f"n_networks must be at most n_rois={n_rois}; got n_networks={n_networks}."

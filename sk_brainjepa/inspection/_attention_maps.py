@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sk_brainjepa._utils._validation import check_layout, check_n_rois
+from sk_brainjepa._utils._validation import check_int, check_layout, check_n_rois
 from sk_brainjepa.estimators._common import resolve_device
 from sk_brainjepa.estimators._loading import resolve_model
 from sk_brainjepa.nn import Attention, BrainJEPAEncoder
@@ -128,13 +128,6 @@ def _window_batches(X, length: int, window: str, batch_size: int):
         yield np.asarray(owners), np.stack(windows).astype(np.float32)
 
 
-def _check_int(value, name: str, allow_none: bool = True) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-
-
 def _resolve_embedder(
     model, gradients, n_timepoints, window, layout, batch_size, query_chunk_size
 ):
@@ -144,9 +137,9 @@ def _resolve_embedder(
         raise ValueError(f"window must be one of {WINDOWS} or None; got {window!r}.")
     if layout is not None:
         check_layout(layout)
-    _check_int(batch_size, "batch_size", allow_none=False)
-    _check_int(query_chunk_size, "query_chunk_size")
-    _check_int(n_timepoints, "n_timepoints")
+    check_int(batch_size, "batch_size")
+    check_int(query_chunk_size, "query_chunk_size", allow_none=True)
+    check_int(n_timepoints, "n_timepoints", allow_none=True)
     return resolve_model(
         model,
         gradients=gradients,

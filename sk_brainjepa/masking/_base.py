@@ -7,7 +7,8 @@ import inspect
 import torch
 from torch import Tensor
 
-from sk_brainjepa.masking._masks import MaskBatch, _check_call, _check_int
+from sk_brainjepa._utils._validation import check_int
+from sk_brainjepa.masking._masks import MaskBatch, _check_call
 
 
 class _Masker:
@@ -79,7 +80,7 @@ def _block_masks(
 def _check_grid(n_rois, n_time_patches, minimum: int, why: str) -> tuple[int, int]:
     """Validate the token grid; ``why`` ends the message of a too small one."""
     for name, value in (("n_rois", n_rois), ("n_time_patches", n_time_patches)):
-        _check_int(name, value, 1)
+        check_int(value, name)
     if n_rois < minimum or n_time_patches < minimum:
         raise ValueError(
             f"The grid n_rois={n_rois} x n_time_patches={n_time_patches} is too "

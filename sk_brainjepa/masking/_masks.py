@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 from torch import Tensor
+
+from sk_brainjepa._utils._validation import check_int
 
 #: Names of the target kinds, indexed by the values of ``MaskBatch.target_kind``.
 TARGET_KINDS = ("cross_roi", "cross_time", "double_cross")
@@ -252,14 +254,6 @@ def _describe(value) -> str:
     return f"{type(value).__name__}"
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(f"{name} must be an int; got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
-    return int(value)
-
-
 def _check_scale(name: str, scale, *, allow_zero: bool = False) -> tuple[float, float]:
     """Validate a ``(low, high)`` fraction range: ``0 < low <= high <= 1``."""
     lower = "0 <= low" if allow_zero else "0 < low"
@@ -302,7 +296,7 @@ def _check_call(batch_size, generator) -> int:
             "torch.Generator().manual_seed(0)); got "
             f"{type(generator).__name__}. Masks never use the global RNG."
         )
-    return _check_int("batch_size", batch_size, 1)
+    return check_int(batch_size, "batch_size")
 
 
 def _scaled_size(n: int, scale: tuple[float, float], u: float) -> int:

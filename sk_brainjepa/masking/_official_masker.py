@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.masking._base import _block_masks, _check_grid, _Masker
 from sk_brainjepa.masking._masks import (
     MaskBatch,
-    _check_int,
     _check_scale,
     _randint,
     _random_subset,
@@ -172,7 +172,7 @@ class OfficialMasker(_Masker):
         )
         if n_edge_patches is None:
             n_edge_patches = max(1, round(0.3 * self.n_time_patches))
-        n_edge_patches = _check_int("n_edge_patches", n_edge_patches, 1)
+        n_edge_patches = check_int(n_edge_patches, "n_edge_patches")
         if n_edge_patches > self.n_time_patches // 2:
             raise ValueError(
                 f"n_edge_patches must be <= n_time_patches // 2 = "

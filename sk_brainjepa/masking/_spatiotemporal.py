@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.masking._base import _block_masks, _check_grid, _Masker
 from sk_brainjepa.masking._masks import (
     MaskBatch,
     _check_block_scale,
-    _check_int,
     _check_scale,
     _compact,
     _randint,
@@ -163,7 +163,7 @@ class SpatiotemporalMasker(_Masker):
         self.double_cross_scale = _check_block_scale(
             "double_cross_scale", double_cross_scale
         )
-        self.n_blocks = _check_int("n_blocks", n_blocks, 1)
+        self.n_blocks = check_int(n_blocks, "n_blocks")
 
     def _sample(self, batch_size: int, generator: torch.Generator) -> MaskBatch:
         n_rois, n_times = self.n_rois, self.n_time_patches

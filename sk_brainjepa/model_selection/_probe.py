@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import type_of_target
 
 from sk_brainjepa._utils._targets import check_target_values, infer_task
-from sk_brainjepa._utils._validation import check_layout
+from sk_brainjepa._utils._validation import check_int, check_layout
 from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._loading import check_encoder, resolve_model, unfreeze
 from sk_brainjepa.model_selection._metrics import (
@@ -318,12 +317,7 @@ def _plan_splits(y, task, n_repeats, ratios, groups, random_state) -> list:
     drawing them, so that no scikit-learn splitter fails with a message about
     its own internals, and that every training part holds two classes.
     """
-    if (
-        isinstance(n_repeats, (bool, np.bool_))
-        or not isinstance(n_repeats, Integral)
-        or n_repeats < 1
-    ):
-        raise ValueError(f"n_repeats must be a positive integer; got {n_repeats!r}.")
+    n_repeats = check_int(n_repeats, "n_repeats")
     ratios = _check_ratios(ratios)
     classification = task == "classification"
     n_subjects = len(y)

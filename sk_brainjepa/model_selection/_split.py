@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.model_selection import (
     GroupShuffleSplit,
@@ -13,6 +11,7 @@ from sklearn.model_selection import (
 
 from sk_brainjepa._utils._random import spawn_seeds
 from sk_brainjepa._utils._targets import is_classification_target
+from sk_brainjepa._utils._validation import check_int
 
 
 def _check_ratios(ratios) -> tuple[float, float, float]:
@@ -147,10 +146,7 @@ class TrainValTestSplit:
         train, validation, test : ndarray of int
             Disjoint, sorted, covering every sample.
         """
-        if not isinstance(self.n_repeats, Integral) or self.n_repeats < 1:
-            raise ValueError(
-                f"n_repeats must be a positive integer; got {self.n_repeats!r}."
-            )
+        check_int(self.n_repeats, "n_repeats")
         ratios = _check_ratios(self.ratios)
         n_samples = len(X)
         if y is not None and len(y) != n_samples:

@@ -12,24 +12,20 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sk_brainjepa._utils._validation import check_int
+
 ROI_EMBEDDINGS = ("gradient", "sincos")
 ATTENTION_BACKENDS = ("auto", "flash", "sdpa", "math")
-
-
-def _check_int(owner: str, name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        kind = "a positive" if minimum == 1 else "a non-negative"
-        raise ValueError(f"{owner}: {name} must be {kind} integer; got {value!r}.")
 
 
 def _check_common(cfg: EncoderConfig | PredictorConfig) -> None:
     """Checks shared by both configs (width, heads, options)."""
     owner = type(cfg).__name__  # says which module a preset combination broke
-    _check_int(owner, "n_rois", cfg.n_rois, 1)
-    _check_int(owner, "gradient_dim", cfg.gradient_dim, 1)
-    _check_int(owner, "embed_dim", cfg.embed_dim, 1)
-    _check_int(owner, "depth", cfg.depth, 0)
-    _check_int(owner, "n_heads", cfg.n_heads, 1)
+    check_int(cfg.n_rois, "n_rois", 1, owner=f"{owner}: ")
+    check_int(cfg.gradient_dim, "gradient_dim", 1, owner=f"{owner}: ")
+    check_int(cfg.embed_dim, "embed_dim", 1, owner=f"{owner}: ")
+    check_int(cfg.depth, "depth", 0, owner=f"{owner}: ")
+    check_int(cfg.n_heads, "n_heads", 1, owner=f"{owner}: ")
     if cfg.embed_dim % cfg.n_heads != 0:
         raise ValueError(
             f"{owner}: embed_dim={cfg.embed_dim} must be divisible by "
@@ -119,7 +115,7 @@ class EncoderConfig:
 
     def __post_init__(self) -> None:
         _check_common(self)
-        _check_int("EncoderConfig", "patch_size", self.patch_size, 1)
+        check_int(self.patch_size, "patch_size", 1, owner="EncoderConfig: ")
         gain = self.patch_gain
         if (
             isinstance(gain, bool)
@@ -169,7 +165,7 @@ activation_checkpointing
 
     def __post_init__(self) -> None:
         _check_common(self)
-        _check_int("PredictorConfig", "encoder_dim", self.encoder_dim, 1)
+        check_int(self.encoder_dim, "encoder_dim", 1, owner="PredictorConfig: ")
 
 
 # Widths, depths and heads of the official ViT variants (official repository file

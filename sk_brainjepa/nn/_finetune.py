@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
 from sk_brainjepa.nn._layers import init_weights_
 from sk_brainjepa.nn._readout import FEATURE_READOUTS, n_readout_features, read_out
@@ -79,14 +80,7 @@ class BrainJEPAPredictionModel(nn.Module):
             raise ValueError(
                 f"encoder must be a BrainJEPAEncoder; got {type(encoder).__name__}."
             )
-        if (
-            isinstance(n_outputs, bool)
-            or not isinstance(n_outputs, int)
-            or n_outputs < 1
-        ):
-            raise ValueError(
-                f"n_outputs must be a positive integer; got {n_outputs!r}."
-            )
+        n_outputs = check_int(n_outputs, "n_outputs")
         self.encoder = encoder
         self.n_outputs = n_outputs
         self.freeze_encoder = freeze_encoder

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.masking import apply_masks
 from sk_brainjepa.nn._config import PredictorConfig
 from sk_brainjepa.nn._encoder import _GradientTransformer
@@ -134,14 +135,7 @@ class BrainJEPAPredictor(_GradientTransformer):
                 f"z must have shape (batch, n_obs, encoder_dim={cfg.encoder_dim}); "
                 f"got {tuple(z.shape)}."
             )
-        if (
-            isinstance(n_time_patches, bool)
-            or not isinstance(n_time_patches, int)
-            or (n_time_patches < 1)
-        ):
-            raise ValueError(
-                f"n_time_patches must be a positive integer; got {n_time_patches!r}."
-            )
+        n_time_patches = check_int(n_time_patches, "n_time_patches")
         batch, n_obs, _ = z.shape
         n_tokens = cfg.n_rois * n_time_patches
         check_indices(observation, "observation", batch, n_tokens)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from sk_brainjepa._utils._validation import check_int
+
 # Readouts that give one feature vector per subject (what a linear model or a
 # head reads); "tokens" keeps them all, a 3-D array.
 FEATURE_READOUTS = ("mean", "roi", "connectivity", "lagged")
@@ -151,8 +153,7 @@ def token_lagged_connectivity(
         of ``n_rois``, or there are fewer than ``lag + 2`` time patches (each
         segment needs two patches to vary over).
     """
-    if isinstance(lag, bool) or not isinstance(lag, int) or lag < 1:
-        raise ValueError(f"lag must be a positive integer; got {lag!r}.")
+    lag = check_int(lag, "lag")
     what = "readout='lagged'" if lag == 1 else f"readout='lagged' with lag={lag}"
     trajectories = _check_trajectories(tokens, n_rois, lag + 2, what)
     leading = _unit_trajectories(trajectories[:, :, :-lag])

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.sources import TimeSeriesSource, as_source
-from sk_brainjepa.training._plans import EpochPlan, _check_int
+from sk_brainjepa.training._plans import EpochPlan
 
 
 class WindowDataset(Dataset):
@@ -42,7 +43,7 @@ class WindowDataset(Dataset):
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable or None; got {transform!r}.")
         self.source = source
-        self.n_timepoints = _check_int(n_timepoints, "n_timepoints", 1)
+        self.n_timepoints = check_int(n_timepoints, "n_timepoints", 1)
         self.transform = transform
 
     def __len__(self) -> int:
@@ -154,7 +155,7 @@ def make_loader(
         Yields float32 tensors of shape (b, n_rois, n_timepoints).
     """
     source = as_source(source)
-    num_workers = _check_int(num_workers, "num_workers", 0)
+    num_workers = check_int(num_workers, "num_workers", 0)
     if pin_memory is None:
         pin_memory = device is not None and torch.device(device).type == "cuda"
     extra = {}

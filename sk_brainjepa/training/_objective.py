@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from sk_brainjepa._utils._validation import check_int
 
 LOSSES = ("smooth_l1", "l2")
 TARGET_NORMS = ("layer", "batch")
@@ -89,15 +91,7 @@ class Objective:
                 f"consistency_readout must be one of {CONSISTENCY_READOUTS}; got "
                 f"{self.consistency_readout!r}."
             )
-        if (
-            isinstance(self.sigreg_projections, bool)
-            or not isinstance(self.sigreg_projections, Integral)
-            or self.sigreg_projections < 1
-        ):
-            raise ValueError(
-                "sigreg_projections must be a positive integer; got "
-                f"{self.sigreg_projections!r}."
-            )
+        check_int(self.sigreg_projections, "sigreg_projections")
 
     @property
     def regularizes_context(self) -> bool:

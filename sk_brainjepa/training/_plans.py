@@ -13,15 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.sources import window_starts
-
-
-def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
 
 
 def draw_epoch(
@@ -56,7 +49,7 @@ def draw_epoch(
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng)}.")
     lengths = np.asarray(lengths, dtype=np.int64)
-    n_timepoints = _check_int(n_timepoints, "n_timepoints", 1)
+    n_timepoints = check_int(n_timepoints, "n_timepoints", 1)
     short = np.flatnonzero(lengths < n_timepoints)
     if short.size:
         raise ValueError(
@@ -103,9 +96,9 @@ def shard_batches(
         Rows ``(subject, start)``; ``b_k = batch_size / world_size`` except
         maybe for the last batch.
     """
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    world_size = _check_int(world_size, "world_size", 1)
-    rank = _check_int(rank, "rank", 0)
+    batch_size = check_int(batch_size, "batch_size", 1)
+    world_size = check_int(world_size, "world_size", 1)
+    rank = check_int(rank, "rank", 0)
     if rank >= world_size:
         raise ValueError(f"rank must be < world_size={world_size}; got {rank}.")
     pairs = np.stack(
@@ -192,10 +185,10 @@ class EpochPlanner:
                 f"lengths must be a non-empty 1-D list of frame counts; got shape "
                 f"{self.lengths.shape}."
             )
-        self.n_timepoints = _check_int(n_timepoints, "n_timepoints", 1)
-        self.batch_size = _check_int(batch_size, "batch_size", 1)
-        self.world_size = _check_int(world_size, "world_size", 1)
-        self.rank = _check_int(rank, "rank", 0)
+        self.n_timepoints = check_int(n_timepoints, "n_timepoints", 1)
+        self.batch_size = check_int(batch_size, "batch_size", 1)
+        self.world_size = check_int(world_size, "world_size", 1)
+        self.rank = check_int(rank, "rank", 0)
         if self.rank >= self.world_size:
             raise ValueError(
                 f"rank must be < world_size={self.world_size}; got {self.rank}."

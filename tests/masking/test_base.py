@@ -54,7 +54,7 @@ def test_global_rng_state_unchanged(kind):
         ("spatiotemporal", (10, 1), "n_rois=10 x n_time_patches=1 is too small"),
         ("official", (10, 2), "n_rois=10 x n_time_patches=2 is too small"),
         ("official", (2, 10), "n_rois=2 x n_time_patches=10 is too small"),
-        ("random", (0, 4), "n_rois must be >= 1"),
+        ("random", (0, 4), "n_rois must be a positive integer"),
     ],
 )
 def test_grid_too_small(kind, grid, match):
@@ -67,7 +67,7 @@ def test_call_validates_arguments(kind):
     masker = make_masker(kind, 8, 4)
     with pytest.raises(TypeError, match="torch.Generator"):
         masker(2, 0)
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         masker(0, torch.Generator())
 
 

@@ -209,8 +209,8 @@ def test_remove_tokens_drops_overlap_and_equalises_counts():
         ({"observation_time_scale": "ab"}, "pair"),
         ({"cross_roi_scale": (0.2, 0.4)}, "cross_roi_scale"),
         ({"cross_time_scale": ((0.2, 0.4), (0.0, 0.4))}, r"cross_time_scale\[1\]"),
-        ({"n_blocks": 0}, "n_blocks must be >= 1"),
-        ({"n_blocks": 1.5}, "n_blocks must be an int"),
+        ({"n_blocks": 0}, "n_blocks must be a positive integer; got 0"),
+        ({"n_blocks": 1.5}, "n_blocks must be a positive integer; got 1.5"),
     ],
 )
 def test_spatiotemporal_rejects_bad_options(options, match):
