@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -76,6 +77,24 @@ class _FineTuneMixin(SeededNetMixin):
         self.layer_decay = layer_decay
         self.weight_decay = weight_decay
         self.min_lr = min_lr
+
+    def __sklearn_clone__(self):
+        """An unfitted copy that shares ``pretrainer`` instead of unfitting it.
+
+        scikit-learn's ``clone`` (as ``GridSearchCV`` calls it) clones nested
+        estimators, which would drop a fitted pretrainer's weights. Every fit
+        starts from a fresh copy of its encoder (``initialize_module``), so the
+        pretrainer is only read and sharing it is safe.
+
+        Returns
+        -------
+        clone : same class as ``self``
+        """
+        stand_in = copy.copy(self)
+        stand_in.pretrainer = None
+        twin = super(_FineTuneMixin, stand_in).__sklearn_clone__()
+        twin.pretrainer = self.pretrainer
+        return twin
 
     def initialize_module(self):
         """Load the pretrained encoder and put a freshly seeded head on it."""
@@ -166,8 +185,8 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     checkpoint : str, os.PathLike or None, default=None
         Our checkpoint or the official one (then also give ``gradients``).
     pretrainer : BrainJEPAPretrainer, FrozenEstimator or None, default=None
-        A fitted pretrainer instead of a file. Under ``GridSearchCV`` wrap it
-        in ``sklearn.frozen.FrozenEstimator`` (clones unfit nested estimators).
+        A fitted pretrainer instead of a file; ``clone`` (and so
+        ``GridSearchCV``) keeps it fitted and shared.
     gradients : None, array-like or path, default=None
         Gradients of an official checkpoint.
     n_timepoints : int or None, default=None

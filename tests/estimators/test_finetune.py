@@ -211,3 +211,15 @@ def test_targets_nothing_can_be_learned_from_are_refused(net, y, match):
     est = cls(pretrainer=pretrainer.fit(X), max_epochs=1, random_state=0)
     with pytest.raises(ValueError, match=match):
         est.fit(X, y)
+
+
+def test_grid_search_keeps_a_fitted_pretrainer_without_frozen_estimator():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 6, 32)).astype(np.float32)
+    y = np.arange(16) % 2
+    pretrainer = BrainJEPAPretrainer(n_timepoints=32, max_epochs=0, random_state=0)
+    pretrainer.fit(X)
+    net = BrainJEPAClassifier(pretrainer=pretrainer, max_epochs=1, random_state=0)
+    assert clone(net).pretrainer is pretrainer
+    search = GridSearchCV(net, {"lr": [1e-4, 1e-3]}, cv=2).fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
