@@ -37,6 +37,8 @@ _EXPORTS = {
     "SubjectRobustScaler": "preprocessing",
     "TemporalResampler": "preprocessing",
     "official_scaling": "preprocessing",
+    "ROITimeSeriesExtractor": "imaging",
+    "load_fmriprep": "imaging",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

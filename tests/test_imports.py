@@ -56,6 +56,7 @@ LAYERS = (
     "sources",
     "datasets",
     "preprocessing",
+    "imaging",
     "gradients",
     "masking",
     "nn",

@@ -25,6 +25,14 @@ SUBJECT_CONTRACT = "a 2-D array of shape (n_rois, n_timepoints)"
 #: tools return it.
 LAYOUTS = ("rois_x_time", "time_x_rois")
 
+# ROIs of the official Brain-JEPA model and gradient file, and their atlas (the
+# layout sk_brainjepa.imaging.official_brainjepa_atlas builds).
+ROI_COUNT_OFFICIAL = 450
+OFFICIAL_ATLAS = (
+    "the official Brain-JEPA atlas: 50 Tian Scale-III subcortical regions, then "
+    "the 400 Schaefer-2018 parcels in 17-network order"
+)
+
 _LAYOUT_HINT = (
     "If each subject is given as (n_timepoints, n_rois), as nilearn returns "
     "it, pass layout='time_x_rois'."
@@ -403,8 +411,15 @@ def check_n_rois(
             "transposed. Pass layout='time_x_rois' if each subject is "
             "(n_timepoints, n_rois), or transpose it."
         )
+    atlas = ""
+    if fitted_n_rois == ROI_COUNT_OFFICIAL:
+        atlas = (
+            f" {ROI_COUNT_OFFICIAL} ROIs is the layout of {OFFICIAL_ATLAS} "
+            "(sk_brainjepa.imaging.official_brainjepa_atlas builds it); extract "
+            "the series with that atlas, not with another parcellation."
+        )
     raise ValueError(
         f"{name} has {n_rois} ROIs, but {estimator_name} expects "
         f"{fitted_n_rois} ROIs. Check the ROI set, and the layout: subjects are "
-        "read as (n_rois, n_timepoints) unless layout='time_x_rois'."
+        f"read as (n_rois, n_timepoints) unless layout='time_x_rois'.{atlas}"
     )

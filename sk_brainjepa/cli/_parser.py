@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from sk_brainjepa.cli import _commands as commands
+from sk_brainjepa.cli._extract import add_extract_parser
 from sk_brainjepa.cli._options import add_estimator_options
 
 _DATA_HELP = (
@@ -93,7 +94,7 @@ def _index_col(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``sk-brainjepa`` argument parser with its four subcommands."""
+    """The ``sk-brainjepa`` argument parser with its five subcommands."""
     from sk_brainjepa.estimators import BrainJEPAPretrainer
     from sk_brainjepa.estimators._loading import ENCODERS
     from sk_brainjepa.gradients import GradientPositioner
@@ -102,13 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="sk-brainjepa",
-        description="Brain-JEPA from the command line: gradients, pretrain, embed, "
-        "probe. Run 'sk-brainjepa COMMAND --help' for each.",
+        description="Brain-JEPA from the command line: extract, gradients, "
+        "pretrain, embed, probe. Run 'sk-brainjepa COMMAND --help' for each.",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="Log warnings and errors only."
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_extract_parser(subparsers)
 
     grad = subparsers.add_parser(
         "gradients",

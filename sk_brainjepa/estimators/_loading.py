@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from sk_brainjepa._utils._validation import OFFICIAL_ATLAS, ROI_COUNT_OFFICIAL
 from sk_brainjepa.estimators._persistence import CHECKPOINT_FORMAT
 from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
 from sk_brainjepa.gradients._resolve import gradient_array
@@ -179,6 +180,7 @@ def load_pretrained_encoder(
         )
     official = _official_state_dict(payload, encoder, checkpoint)
     grads = torch.from_numpy(gradient_array(gradients))
+    _check_official_rois(official, grads.shape[0], checkpoint, n_heads)
     n_timepoints = int(n_timepoints or OFFICIAL_N_TIMEPOINTS)
     config = infer_encoder_config_from_state_dict(
         official, n_heads=n_heads, n_rois=grads.shape[0]
@@ -196,6 +198,27 @@ def load_pretrained_encoder(
     module = BrainJEPAEncoder(config, grads)
     module.load_state_dict(state, strict=True)
     return module.eval(), n_timepoints
+
+
+def _check_official_rois(state, n_gradient_rows, checkpoint, n_heads) -> None:
+    """Gradients for as many ROIs as the official checkpoint's time table."""
+    try:
+        n_rois = infer_encoder_config_from_state_dict(state, n_heads=n_heads).n_rois
+    except ValueError:  # no time table to count: the shape checks decide
+        return
+    if n_rois == n_gradient_rows:
+        return
+    atlas = (
+        f" Its {ROI_COUNT_OFFICIAL} ROIs are those of {OFFICIAL_ATLAS} (pass "
+        "gradient_mapping_450.csv; sk_brainjepa.imaging.official_brainjepa_atlas "
+        "builds the atlas)."
+        if n_rois == ROI_COUNT_OFFICIAL
+        else ""
+    )
+    raise ValueError(
+        f"gradients has {n_gradient_rows} rows (ROIs), but the official checkpoint "
+        f"{checkpoint} was trained on {n_rois} ROIs.{atlas}"
+    )
 
 
 def _same_value(a, b) -> bool:

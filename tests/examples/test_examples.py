@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TESTED_EXAMPLES = {
     "distributed_pretraining.py",
     "fine_tune.py",
+    "from_fmriprep.py",
     "interpretation.py",
     "linear_probe.py",
     "quickstart.py",
@@ -67,6 +68,15 @@ def test_quickstart_quick_prints_the_probe_table():
                 result.stderr,
                 re.M,
             ), (readout, row)
+
+
+def test_from_fmriprep_quick_probes_a_phenotype():
+    pytest.importorskip("nilearn")
+    result = run_example("from_fmriprep.py", "--quick")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "extracted: 20 runs, first (5, 64)" in result.stderr
+    assert "linear probe of sex (classification)" in result.stderr
+    assert re.search(r"^mean +.*\d\.\d{3}$", result.stderr, re.M)
 
 
 def test_linear_probe_quick_scores_both_protocols():
