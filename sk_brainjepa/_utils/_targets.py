@@ -7,11 +7,13 @@ infinite values, a single class, a constant).
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
 import pandas as pd
 from pandas import CategoricalDtype
+from sklearn.utils.multiclass import type_of_target
 
 #: A numeric target with more than two but fewer distinct values than this
 #: could be class codes or a coarse measurement: ``infer_task`` then guesses.
@@ -168,3 +170,61 @@ def check_target_values(y, task: str, *, name: str = "y") -> np.ndarray:
             "meaningless perfect R^2)."
         )
     return y
+
+
+#: What ``task=`` accepts wherever labels are probed.
+TASKS = ("auto", "classification", "regression")
+
+
+def resolve_task(y, task: str = "auto", *, name: str = "y", stacklevel: int = 3):
+    """Decide the task for a target and return the target ready for it.
+
+    The one rule behind ``linear_probe``, ``probe_features``, ``sk-brainjepa
+    probe`` and the pretrainer's ``monitor``: the target is checked
+    (:func:`check_target_values`), ``task="auto"`` follows :func:`infer_task`
+    and warns (naming ``task=``) when it had to guess.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    task : {"auto", "classification", "regression"}, default="auto"
+    name : str, default="y"
+        Name used in messages.
+    stacklevel : int, default=3
+        Where the warning points, counted from this function.
+
+    Returns
+    -------
+    task : {"classification", "regression"}
+    y : ndarray of shape (n_samples,)
+        Labels (non-integer numbers chosen as classes become their text) or
+        float64 values.
+    """
+    if not isinstance(task, str) or task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}; got {task!r}.")
+    y_in = y
+    y = check_target_values(y, task, name=name)
+    if task == "auto":
+        task, ambiguity = infer_task(y_in)
+        if ambiguity is not None:
+            other = "regression" if task == "classification" else "classification"
+            warnings.warn(
+                f"{ambiguity}, which could be class labels or real values: "
+                f"task='auto' chose {task}. Pass task='{task}' to keep this "
+                f"choice without this warning, or task='{other}'.",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
+    if task == "classification" and type_of_target(y) == "continuous":
+        # Non-integer numbers chosen as classes: scikit-learn's classifiers
+        # refuse them as labels; their text (exact for floats) serves the same.
+        y = y.astype(str)
+    if task == "regression":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"task='regression' needs numbers in {name}; got values such as "
+                f"{y[0]!r} (dtype {y.dtype})."
+            ) from None
+    return task, y

@@ -95,10 +95,10 @@ def _index_col(text: str):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``sk-brainjepa`` argument parser with its five subcommands."""
+    from sk_brainjepa._utils._targets import TASKS
     from sk_brainjepa.estimators import BrainJEPAPretrainer
     from sk_brainjepa.estimators._loading import ENCODERS
     from sk_brainjepa.gradients import GradientPositioner
-    from sk_brainjepa.model_selection._probe import TASKS
     from sk_brainjepa.nn import FEATURE_READOUTS
 
     parser = _Parser(
@@ -160,7 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
             # layout is the data option --layout above: the command applies it
             # when it opens the files, so the estimator gets subjects as
             # (n_rois, n_timepoints) already.
-            skip=("monitor", "monitor_every", "monitor_readout", "layout"),
+            skip=(
+                "monitor",
+                "monitor_every",
+                "monitor_readout",
+                "monitor_task",
+                "layout",
+            ),
         ),
     )
 

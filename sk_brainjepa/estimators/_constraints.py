@@ -15,6 +15,7 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from sk_brainjepa._utils._targets import TASKS
 from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.estimators._recipes import RECIPES
 from sk_brainjepa.nn import FEATURE_READOUTS, MODEL_PRESETS, model_config
@@ -73,6 +74,7 @@ PRETRAINER_CONSTRAINTS: dict[str, list] = {
     "monitor": [tuple, list, None],
     "monitor_every": _positive_int(),
     "monitor_readout": [StrOptions(set(FEATURE_READOUTS))],
+    "monitor_task": [StrOptions(set(TASKS))],
     "precision": [StrOptions({"auto", "float32", "bfloat16"})],
     "device": [str, torch.device],
     "embed_window": [StrOptions(set(WINDOWS))],

@@ -8,13 +8,25 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_brainjepa._utils._targets import is_classification_target
+from sk_brainjepa._utils._targets import resolve_task
 
 _FOLDS = 5
 
 
-def check_monitor(monitor) -> tuple[object, np.ndarray] | None:
-    """Validate the ``monitor`` parameter: None or a pair ``(X_val, y_val)``."""
+def check_monitor(monitor, task: str = "auto") -> tuple[object, np.ndarray, str] | None:
+    """Validate the ``monitor`` parameter: None or a pair ``(X_val, y_val)``.
+
+    Parameters
+    ----------
+    monitor : tuple (X_val, y_val) or None
+    task : {"auto", "classification", "regression"}, default="auto"
+        The pretrainer's ``monitor_task``; decided as ``linear_probe`` decides
+        (and warns when "auto" has to guess).
+
+    Returns
+    -------
+    checked : tuple (X_val, y_val, task) or None
+    """
     if monitor is None:
         return None
     if not isinstance(monitor, (tuple, list)) or len(monitor) != 2:
@@ -30,25 +42,29 @@ def check_monitor(monitor) -> tuple[object, np.ndarray] | None:
         raise ValueError(
             f"monitor's X_val has {len(X_val)} subjects but y_val has {len(y)} labels."
         )
-    classes, counts = np.unique(y, return_counts=True)
-    if len(classes) < 2:
+    if len(np.unique(y)) < 2:
         raise ValueError("monitor's y_val holds a single value: nothing to probe.")
-    if is_classification_target(y) and counts.min() < 2:
-        rare = classes[counts < 2].tolist()
-        raise ValueError(
-            f"monitor's y_val has classes with a single subject ({rare}); the "
-            "cross-validated probe needs at least 2 subjects per class."
-        )
-    return X_val, y
+    # stacklevel 6: the warning points at the user's fit call.
+    task, y = resolve_task(y_val, task, name="monitor's y_val", stacklevel=6)
+    if task == "classification":
+        classes, counts = np.unique(y, return_counts=True)
+        if counts.min() < 2:
+            rare = classes[counts < 2].tolist()
+            raise ValueError(
+                f"monitor's y_val has classes with a single subject ({rare}); the "
+                "cross-validated probe needs at least 2 subjects per class."
+            )
+    return X_val, y, task
 
 
-def probe_score(features: np.ndarray, y: np.ndarray, random_state: int) -> float:
+def probe_score(
+    features: np.ndarray, y: np.ndarray, random_state: int, task: str
+) -> float:
     """Cross-validated linear-probe score of frozen features.
 
     Standardised features and a logistic regression (balanced accuracy) for
-    classes (decided as ``linear_probe`` decides them), a ridge regression
-    with internal alpha search (R^2) for a continuous label; 5 folds,
-    stratified for classes.
+    classification, a ridge regression with internal alpha search (R^2) for
+    regression; 5 folds, stratified for classes.
 
     Parameters
     ----------
@@ -56,13 +72,15 @@ def probe_score(features: np.ndarray, y: np.ndarray, random_state: int) -> float
     y : ndarray of shape (n_subjects,)
     random_state : int
         Seeds the fold assignment.
+    task : {"classification", "regression"}
+        As :func:`check_monitor` resolved it.
 
     Returns
     -------
     score : float
         Mean over the folds.
     """
-    if is_classification_target(y):
+    if task == "classification":
         _, counts = np.unique(y, return_counts=True)
         # check_monitor guarantees at least 2 subjects per class.
         folds = StratifiedKFold(

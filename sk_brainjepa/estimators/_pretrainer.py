@@ -190,6 +190,9 @@ class BrainJEPAPretrainer(
         Epochs between two probe scores (the last epoch is always scored).
     monitor_readout : {"mean", "roi", "connectivity", "lagged"}, default="mean"
         Readout of the monitored features (see ``sk_brainjepa.nn.read_out``).
+    monitor_task : {"auto", "classification", "regression"}, default="auto"
+        How ``y_val`` is probed; "auto" decides as ``linear_probe`` does and
+        warns when a numeric label could be either.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         ``"auto"`` uses bfloat16 autocast on CUDA and float32 on the CPU.
     device : str, default="auto"
@@ -317,6 +320,7 @@ class BrainJEPAPretrainer(
         monitor=None,
         monitor_every=1,
         monitor_readout="mean",
+        monitor_task="auto",
         precision="auto",
         device="auto",
         embed_window="center",
@@ -362,6 +366,7 @@ class BrainJEPAPretrainer(
         self.monitor = monitor
         self.monitor_every = monitor_every
         self.monitor_readout = monitor_readout
+        self.monitor_task = monitor_task
         self.precision = precision
         self.device = device
         self.embed_window = embed_window

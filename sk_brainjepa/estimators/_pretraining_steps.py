@@ -154,7 +154,7 @@ def prepare_run(est, X) -> PretrainingRun:
         )
     resumed = load_resume_checkpoint(est, source) if est.resume else None
     seeds = Seeds(*shared_seeds(spawn_seeds(est.random_state, 5), context))
-    monitor = check_monitor(est.monitor)
+    monitor = check_monitor(est.monitor, est.monitor_task)
     diagnostic_x = torch.from_numpy(diagnostic_windows(source, est.n_timepoints))
     return PretrainingRun(
         device=device,
@@ -424,7 +424,7 @@ def _monitor_score(est, run: PretrainingRun, modules, epoch: int) -> float:
     due = epoch % est.monitor_every == 0 or epoch == est.max_epochs
     if not (due and run.context.is_main):
         return float("nan")
-    X_val, y_val = run.monitor
+    X_val, y_val, task = run.monitor
     features = embed(
         modules.target_encoder,
         as_source(X_val, layout=est.layout),
@@ -434,7 +434,7 @@ def _monitor_score(est, run: PretrainingRun, modules, epoch: int) -> float:
         batch_size=est.embed_batch_size,
         device=run.device,
     )
-    return probe_score(features, y_val, run.seeds.monitor % (2**32))
+    return probe_score(features, y_val, run.seeds.monitor % (2**32), task)
 
 
 def _log_epoch(est, record: dict, progress) -> None:

@@ -41,6 +41,7 @@ RUNTIME_PARAMS = frozenset(
         "monitor",
         "monitor_every",
         "monitor_readout",
+        "monitor_task",
         "max_epochs",
         "gradients",
         "layout",

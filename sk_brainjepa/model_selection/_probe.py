@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.multiclass import type_of_target
 
-from sk_brainjepa._utils._targets import check_target_values, infer_task
+from sk_brainjepa._utils._targets import resolve_task
 from sk_brainjepa._utils._validation import check_int, check_layout
 from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._loading import check_encoder, resolve_model, unfreeze
@@ -27,7 +25,6 @@ from sk_brainjepa.nn import FEATURE_READOUTS
 
 logger = logging.getLogger(__name__)
 
-TASKS = ("auto", "classification", "regression")
 DEFAULT_GRID = tuple(10.0 ** np.arange(-4, 5))
 # Fewest subjects a part may hold: R^2 and a ridge fit need two; a validation
 # score needs one.
@@ -237,39 +234,13 @@ def _check_target(task, y, n_subjects: int):
     Raises a ValueError naming ``y`` for targets that cannot be probed, and
     warns when ``task="auto"`` had to guess (see :func:`infer_task`).
     """
-    if not isinstance(task, str) or task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}; got {task!r}.")
     y_in = y
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D (n_subjects,); got shape {y.shape}.")
     if len(y) != n_subjects:
         raise ValueError(f"X has {n_subjects} subjects but y has {len(y)} values.")
-    check_target_values(y, task)
-    if task == "auto":
-        task, ambiguity = infer_task(y_in)
-        if ambiguity is not None:
-            other = "regression" if task == "classification" else "classification"
-            warnings.warn(
-                f"{ambiguity}, which could be class labels or real values: "
-                f"task='auto' chose {task}. Pass task='{task}' to keep this "
-                f"choice without this warning, or task='{other}'.",
-                UserWarning,
-                stacklevel=3,
-            )
-    if task == "classification" and type_of_target(y) == "continuous":
-        # Non-integer numbers chosen as classes: scikit-learn's classifiers
-        # refuse them as labels; their text (exact for floats) serves the same.
-        y = y.astype(str)
-    if task == "regression":
-        try:
-            y = y.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"task='regression' needs numbers in y; got values such as "
-                f"{y[0]!r} (dtype {y.dtype})."
-            ) from None
-    return task, y
+    return resolve_task(y_in, task, stacklevel=4)
 
 
 def _check_grid(regularization) -> list[float]:

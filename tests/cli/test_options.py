@@ -10,7 +10,7 @@ def test_every_pretrainer_parameter_is_an_option():
     help_text = (
         build_parser()._subparsers._group_actions[0].choices["pretrain"].format_help()
     )
-    api_only = {"monitor", "monitor_every", "monitor_readout"}  # arrays in Python
+    api_only = {"monitor", "monitor_every", "monitor_readout", "monitor_task"}  # Python
     for name in BrainJEPAPretrainer().get_params():
         flag = "--" + name.replace("_", "-")
         assert (flag in help_text) != (name in api_only), name

@@ -29,7 +29,7 @@ from sk_brainjepa import (
     probe_features,
 )
 from sk_brainjepa._utils._targets import infer_task, is_classification_target
-from sk_brainjepa.estimators._monitor import probe_score
+from sk_brainjepa.estimators._monitor import check_monitor, probe_score
 
 N = 40
 
@@ -131,8 +131,17 @@ def test_the_monitor_probes_integer_ages_as_a_regression(features, rng):
     # probe_score reports R^2 for a regression; balanced accuracy would lie in
     # [0, 1] and fail outright on 60 classes of one or two subjects.
     ages = _ages(rng)
-    score = probe_score(features, ages, random_state=0)
+    X_val, y, task = check_monitor((features, ages))
+    assert task == "regression"
+    score = probe_score(features, y, random_state=0, task=task)
     assert np.isfinite(score) and score < 0.5
+
+
+def test_the_monitor_warns_on_an_ambiguous_label_and_takes_monitor_task(features):
+    levels = np.arange(len(features)) % 4  # 0..3: class codes or a score?
+    with pytest.warns(UserWarning, match="task='auto' chose classification"):
+        assert check_monitor((features, levels))[2] == "classification"
+    assert check_monitor((features, levels), "regression")[2] == "regression"
 
 
 # ------------------------------------------------------- targets refused
