@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._validation import LAYOUTS, check_n_rois
+from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.estimators._common import (
     embed,
     resolve_device,
@@ -251,9 +251,7 @@ class BrainJEPAEmbedder(
         n_rois = encoder.config.n_rois
         if X is not None:
             source = as_source(X, layout=self.layout)
-            check_n_rois(
-                source.n_rois, n_rois, "the encoder", n_timepoints=source.lengths
-            )
+            source.check_n_rois(n_rois, "the encoder")
         self.encoder_ = encoder.cpu().eval()
         self.n_timepoints_ = int(self.n_timepoints or n_timepoints)
         self.embed_dim_ = encoder.config.embed_dim
@@ -279,12 +277,7 @@ class BrainJEPAEmbedder(
         check_is_fitted(self)
         self._check_params()
         source = as_source(X, layout=self.layout)
-        check_n_rois(
-            source.n_rois,
-            self.n_rois_,
-            type(self).__name__,
-            n_timepoints=source.lengths,
-        )
+        source.check_n_rois(self.n_rois_, type(self).__name__)
         source.check_lengths(self.n_timepoints_)
         device = resolve_device(self.device)
         n_windows = _n_windows(source.lengths, self.n_timepoints_, self.window)

@@ -16,7 +16,6 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._validation import check_n_rois
 from sk_brainjepa.estimators._common import embed, resolve_device
 from sk_brainjepa.estimators._constraints import (
     PRETRAINER_CONSTRAINTS,
@@ -469,12 +468,7 @@ np.memmap, path or TimeSeriesSource
         """
         check_is_fitted(self)
         source = as_source(X, layout=self.layout)
-        check_n_rois(
-            source.n_rois,
-            self.n_rois_,
-            type(self).__name__,
-            n_timepoints=source.lengths,
-        )
+        source.check_n_rois(self.n_rois_, type(self).__name__)
         device = resolve_device(self.device)
         encoder = self.target_encoder_.to(device)
         try:

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from sk_brainjepa._utils._random import spawn_seeds
-from sk_brainjepa._utils._validation import check_n_rois
 from sk_brainjepa.estimators._common import embed, resolve_device
 from sk_brainjepa.estimators._monitor import check_monitor, probe_score
 from sk_brainjepa.estimators._persistence import load_module, model_payload
@@ -181,7 +180,6 @@ def _training_gradients(est, source, resumed: dict | None, seed: int) -> np.ndar
                 resolve_gradients(est.gradients, source, n_rois, seed % (2**32)),
                 est.checkpoint_path,
             )
-    check_n_rois(n_rois, gradients.shape[0], "gradients", n_timepoints=source.lengths)
     return gradients
 
 

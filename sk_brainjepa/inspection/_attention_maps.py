@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sk_brainjepa._utils._validation import check_int, check_layout, check_n_rois
+from sk_brainjepa._utils._validation import check_int, check_layout
 from sk_brainjepa.estimators._common import resolve_device
 from sk_brainjepa.estimators._loading import resolve_model
 from sk_brainjepa.nn import Attention, BrainJEPAEncoder
@@ -240,7 +240,7 @@ def roi_attention(
     # left as found.
     encoder, length, window = embedder.encoder_, embedder.n_timepoints_, embedder.window
     n_rois = encoder.config.n_rois
-    check_n_rois(X.n_rois, n_rois, "the model", n_timepoints=X.lengths)
+    X.check_n_rois(n_rois, "the model")
     X.check_lengths(length)
     n_time_patches = encoder.n_time_patches(length)
 

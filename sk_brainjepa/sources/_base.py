@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sk_brainjepa._utils._validation import check_real_dtype
+from sk_brainjepa._utils._validation import check_n_rois, check_real_dtype
 
 
 def _check_real_dtype(dtype: np.dtype, where: str) -> None:
@@ -138,6 +138,14 @@ class TimeSeriesSource:
     def __iter__(self):
         for index in range(len(self.lengths)):
             yield self[index]
+
+    def check_n_rois(self, expected: int, owner: str) -> None:
+        """Raise when the ROI count is not ``expected``, naming ``owner``.
+
+        The frame counts go along, so data that looks transposed is named as
+        such (see :func:`~sk_brainjepa._utils._validation.check_n_rois`).
+        """
+        check_n_rois(self.n_rois, expected, owner, n_timepoints=self.lengths)
 
     def check_lengths(self, n_timepoints: int) -> None:
         """Raise a ValueError naming the first subject shorter than ``n_timepoints``."""
