@@ -1,7 +1,6 @@
 """BrainJEPAEmbedder: clone, parameter checks, layout, progress."""
 
 import logging
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,35 +9,9 @@ import torch
 from numpy.testing import assert_allclose
 from sklearn.base import clone
 
-from sk_brainjepa import BrainJEPAEmbedder, BrainJEPAPretrainer, make_brain_dynamics
-from sk_brainjepa.estimators import RepresentationCollapseWarning
+from sk_brainjepa import BrainJEPAEmbedder
 
-N_ROIS, WINDOW = 6, 32
-
-
-@pytest.fixture(scope="module")
-def data():
-    X, pheno = make_brain_dynamics(
-        n_subjects=8, n_rois=N_ROIS, n_timepoints=64, random_state=0
-    )
-    return X, pheno
-
-
-@pytest.fixture(scope="module")
-def pretrained(data):
-    """Two optimiser steps: enough for the EMA target to trail the online encoder."""
-    model = BrainJEPAPretrainer(
-        "tiny",
-        n_timepoints=WINDOW,
-        max_epochs=1,
-        batch_size=4,
-        random_state=0,
-        verbose=0,
-    )
-    with warnings.catch_warnings():
-        # One epoch on 8 subjects collapses; the tests compare, not evaluate.
-        warnings.simplefilter("ignore", RepresentationCollapseWarning)
-        return model.fit(data[0])
+from ._helpers import N_ROIS, WINDOW
 
 
 # ----------------------------------------------------------- embedder contract

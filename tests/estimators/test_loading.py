@@ -1,7 +1,5 @@
 """Loading the target (EMA) or online encoder; official checkpoints."""
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -13,11 +11,9 @@ from sk_brainjepa import (
     BrainJEPAEmbedder,
     BrainJEPAPretrainer,
     linear_probe,
-    make_brain_dynamics,
     probe_features,
     write_gradient_csv,
 )
-from sk_brainjepa.estimators import RepresentationCollapseWarning
 from sk_brainjepa.estimators._loading import (
     ENCODERS,
     load_pretrained_encoder,
@@ -25,33 +21,9 @@ from sk_brainjepa.estimators._loading import (
 )
 from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig, read_out
 
-N_ROIS, WINDOW = 6, 32
+from ._helpers import N_ROIS, WINDOW
+
 MODULES = {"target": "target_encoder_", "online": "encoder_"}
-
-
-@pytest.fixture(scope="module")
-def data():
-    X, pheno = make_brain_dynamics(
-        n_subjects=8, n_rois=N_ROIS, n_timepoints=64, random_state=0
-    )
-    return X, pheno
-
-
-@pytest.fixture(scope="module")
-def pretrained(data):
-    """Two optimiser steps: enough for the EMA target to trail the online encoder."""
-    model = BrainJEPAPretrainer(
-        "tiny",
-        n_timepoints=WINDOW,
-        max_epochs=1,
-        batch_size=4,
-        random_state=0,
-        verbose=0,
-    )
-    with warnings.catch_warnings():
-        # One epoch on 8 subjects collapses; the tests compare, not evaluate.
-        warnings.simplefilter("ignore", RepresentationCollapseWarning)
-        return model.fit(data[0])
 
 
 def _module_features(module, X, readout):
