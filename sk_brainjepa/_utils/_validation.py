@@ -81,11 +81,6 @@ def apply_layout(X, layout: str):
     return X
 
 
-def restore_layout(X, layout: str):
-    """Give (n_rois, n_timepoints) data back in ``layout`` (undoes apply_layout)."""
-    return apply_layout(X, layout)
-
-
 def _as_float_array(x, name: str) -> np.ndarray:
     """Convert ``x`` to a float ndarray, keeping float32 and promoting the rest."""
     try:
