@@ -65,6 +65,7 @@ def make_brain_dynamics(
     burstiness: float = 0.0,
     state_switching: float = 0.0,
     random_state=None,
+    connectome_random_state=None,
     return_networks: bool = False,
 ):
     """Simulate resting-state BOLD ROI time series of a labelled cohort.
@@ -124,6 +125,14 @@ def make_brain_dynamics(
         subjects' parameters). The dynamic phenotypes draw from further
         streams spawned from the same seeds, so switching one on or off
         changes none of the other draws or columns.
+    connectome_random_state : int, RandomState instance or None, default=None
+        Seed of the group connectome alone; None draws it from
+        ``random_state`` as before. Cohorts simulated with different
+        ``random_state`` (other subjects), ``tr`` or ``noise_level`` (other
+        scanners) but the same ``connectome_random_state`` share one brain
+        wiring and ROI order, as cohorts of different sites share an atlas:
+        the setting of external evaluation (pretrain on one cohort, test on
+        another).
     return_networks : bool, default=False
         If True, also return the ground-truth network of each ROI.
 
@@ -309,6 +318,10 @@ def make_brain_dynamics(
         np.random.default_rng(s) for s in seeds
     )
 
+    if connectome_random_state is not None:
+        rng_template = np.random.default_rng(
+            spawn_seeds(connectome_random_state, 1)[0]
+        )
     networks = _network_labels(n_rois, n_networks)
     template = _template_connectome(networks, rng_template)
 
