@@ -59,6 +59,7 @@ PRETRAINER_CONSTRAINTS: dict[str, list] = {
     "reconstruction_weight": _weight(),
     "consistency_weight": _weight(),
     "consistency_readout": [StrOptions(set(CONSISTENCY_READOUTS)), None],
+    "context_loss_weight": _weight(),
     "ema_schedule": [StrOptions(set(EMA_SCHEDULES)), None],
     "max_epochs": [Interval(Integral, 0, None, closed="left")],
     "batch_size": _positive_int(),

@@ -36,6 +36,7 @@ from sk_brainjepa.estimators._pretraining_steps import (
     train_epochs,
 )
 from sk_brainjepa.estimators._recipes import RECIPE_PARAMS, resolve_recipe
+from sk_brainjepa.masking import check_masker_options
 from sk_brainjepa.sources import as_source
 from sk_brainjepa.training import offset_ratio
 from sk_brainjepa.training._distributed import release_data_parallel
@@ -108,7 +109,9 @@ class BrainJEPAPretrainer(
         collator (its ranges and quirks); or random token masking (ablation).
         None: from ``recipe``.
     masking_params : dict or None, default=None
-        Keyword arguments of the masker (see ``sk_brainjepa.masking``).
+        Keyword arguments of the masker (see ``sk_brainjepa.masking``), e.g.
+        ``{"forecast": True}`` to place the spatiotemporal masking's
+        cross-time and double-cross targets after the observation window.
     loss : {"l2", "smooth_l1"} or None, default=None
         Squared error as the paper writes the objective, or smooth-L1
         (beta 1) as the official code optimises. None: from ``recipe``.
@@ -146,6 +149,15 @@ class BrainJEPAPretrainer(
         What the consistency term compares between the halves: the mean
         token features, or the token connectivity (second order). None: from
         ``recipe``.
+    context_loss_weight : float or None, default=None
+        Weight of a dense loss on the context tokens with deep supervision
+        (after V-JEPA 2.1): at the encoder's middle block and at its output,
+        the online encoder's features of the observed tokens are pulled
+        towards the target encoder's features of the same tokens computed
+        with the whole window in view (both layer-normalised, squared error),
+        so the context tokens keep what the full input gives them instead of
+        collapsing into global aggregators. Recorded as ``context_loss`` in
+        ``history_``; 0 is off. None: from ``recipe``.
     ema_schedule : {"linear", "official"} or None, default=None
         ``"linear"`` ramps the EMA momentum from ``ema[0]`` to ``ema[1]`` at
         the last step (paper); ``"official"`` reproduces the official code's
@@ -304,6 +316,7 @@ class BrainJEPAPretrainer(
         reconstruction_weight=None,
         consistency_weight=None,
         consistency_readout=None,
+        context_loss_weight=None,
         ema_schedule=None,
         max_epochs=10,
         batch_size=16,
@@ -350,6 +363,7 @@ class BrainJEPAPretrainer(
         self.reconstruction_weight = reconstruction_weight
         self.consistency_weight = consistency_weight
         self.consistency_readout = consistency_readout
+        self.context_loss_weight = context_loss_weight
         self.ema_schedule = ema_schedule
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -386,8 +400,14 @@ class BrainJEPAPretrainer(
         """Every parameter checked before any data is read (see ``_constraints``)."""
         self._validate_params()
         check_pretrainer_relations(self)
+        settings = self._objective_settings()
         # The loss terms validate their names and weights themselves.
-        make_objective(self._objective_settings())
+        make_objective(settings)
+        # Option names need no data (their values are checked with the grid).
+        try:
+            check_masker_options(settings["masking"], self.masking_params or {})
+        except ValueError as exc:
+            raise ValueError(f"masking_params: {exc}") from None
         if self.checkpoint_path is not None and Path(self.checkpoint_path).is_dir():
             raise ValueError(
                 f"checkpoint_path={str(self.checkpoint_path)!r} is a folder; give a "

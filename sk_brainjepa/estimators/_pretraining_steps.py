@@ -235,6 +235,7 @@ def make_objective(settings: dict) -> Objective:
         reconstruction_weight=settings["reconstruction_weight"],
         consistency_weight=settings["consistency_weight"],
         consistency_readout=settings["consistency_readout"],
+        context_loss_weight=settings["context_loss_weight"],
     )
 
 

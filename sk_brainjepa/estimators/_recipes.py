@@ -18,6 +18,7 @@ RECIPE_PARAMS = (
     "reconstruction_weight",
     "consistency_weight",
     "consistency_readout",
+    "context_loss_weight",
     "ema_schedule",
 )
 
@@ -31,6 +32,7 @@ _PAPER = {
     "reconstruction_weight": 0.0,
     "consistency_weight": 0.0,
     "consistency_readout": "mean",
+    "context_loss_weight": 0.0,
     "ema_schedule": "linear",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -60,6 +61,10 @@ class SpatiotemporalMasker(_Masker):
         The same for each gamma block.
     n_blocks : int, default=1
         Number of blocks of *each* kind; their union forms the target.
+    forecast : bool, default=False
+        Place the cross-time and double-cross targets only *after* the
+        observation window, so that the context has to carry what predicts
+        the future of the run (see Notes). Cross-ROI targets are unchanged.
 
     Attributes
     ----------
@@ -89,6 +94,16 @@ class SpatiotemporalMasker(_Masker):
     When neither side is long enough, it takes ``w`` consecutive patches of the
     outside patches listed in time order, so it spans the window and is split
     into a part before and a part after it.
+
+    **Forecasting** (``forecast=True``). The beta and gamma runs lie after
+    the window: a run of length ``w`` starts uniformly among the positions
+    ``start + |T|, ..., W - w``. Their lengths are drawn first (clamped to
+    ``W - |T|``, the room after a window at time 0), then the window start
+    uniformly among the starts that leave room for the longest of them after
+    the window, so at least one time patch follows the window and every
+    sample keeps the batch's block sizes. Windows therefore sit earlier in
+    the run than without forecasting. With ``forecast=False`` the draws are
+    those of the rule above, call for call.
 
     **Overlap and counts.** The three kinds occupy disjoint regions of the
     grid, so they never overlap each other or the observation; target tokens
@@ -141,6 +156,7 @@ class SpatiotemporalMasker(_Masker):
         cross_time_scale=((0.15, 0.3), (0.2, 0.4)),
         double_cross_scale=((0.15, 0.3), (0.2, 0.4)),
         n_blocks: int = 1,
+        forecast: bool = False,
     ):
         # Masker objects are not estimators: validating here fails fast, at
         # configuration time, instead of inside a DataLoader worker.
@@ -164,6 +180,9 @@ class SpatiotemporalMasker(_Masker):
             "double_cross_scale", double_cross_scale
         )
         self.n_blocks = check_int(n_blocks, "n_blocks")
+        if not isinstance(forecast, (bool, np.bool_)):
+            raise ValueError(f"forecast must be True or False; got {forecast!r}.")
+        self.forecast = bool(forecast)
 
     def _sample(self, batch_size: int, generator: torch.Generator) -> MaskBatch:
         n_rois, n_times = self.n_rois, self.n_time_patches
@@ -181,15 +200,8 @@ class SpatiotemporalMasker(_Masker):
         )
         all_rois = torch.ones(batch_size, n_rois, dtype=torch.bool, device=device)
         obs_rois = _random_subset(all_rois, n_obs_rois, generator)  # (B, R)
-        start = _randint(n_times - n_window + 1, batch_size, generator)  # (B,)
-        window = start[:, None] + torch.arange(n_window, device=device)  # (B, |T|)
-        observation = _product(_sorted_members(obs_rois)[0], window, n_times)
-
-        # 2. Target blocks, n_blocks of each kind, each with its own size. Every
-        #    block is a product "ROI set x time run", enumerated directly (no
-        #    token grid), so all tensors stay (batch_size, block size) small.
+        # What each kind may use: (scale, ROI pool, ROI pool size, time pool size)
         pools = (
-            # (scale, ROI pool, ROI pool size, time pool size)
             (self.cross_roi_scale, ~obs_rois, n_rois - n_obs_rois, n_window),
             (self.cross_time_scale, obs_rois, n_obs_rois, n_times - n_window),
             (
@@ -199,20 +211,27 @@ class SpatiotemporalMasker(_Masker):
                 n_times - n_window,
             ),
         )
+        start, sizes = self._window_start(pools, n_window, batch_size, generator)
+        window = start[:, None] + torch.arange(n_window, device=device)  # (B, |T|)
+        observation = _product(_sorted_members(obs_rois)[0], window, n_times)
+
+        # 2. Target blocks, n_blocks of each kind, each with its own size. Every
+        #    block is a product "ROI set x time run", enumerated directly (no
+        #    token grid), so all tensors stay (batch_size, block size) small.
+        outside = _run_after if self.forecast else _run_outside
         blocks, kinds = [], []
-        for kind, (scale, roi_pool, roi_room, time_room) in enumerate(pools):
-            for _ in range(self.n_blocks):
-                u_roi, u_time = _uniforms(2, generator)
-                n_block_rois = _clamp(
-                    _scaled_size(n_rois, scale[0], u_roi), 1, roi_room
-                )
-                n_block_times = _clamp(
-                    _scaled_size(n_times, scale[1], u_time), 1, time_room
-                )
+        for kind, pool in enumerate(pools):
+            for block in range(self.n_blocks):
+                if sizes is None:
+                    n_block_rois, n_block_times = _block_size(
+                        n_rois, n_times, pool, generator
+                    )
+                else:
+                    n_block_rois, n_block_times = sizes[kind * self.n_blocks + block]
                 rois, _ = _sorted_members(
-                    _random_subset(roi_pool, n_block_rois, generator)
+                    _random_subset(pool[1], n_block_rois, generator)
                 )
-                place = _run_inside if kind == 0 else _run_outside
+                place = _run_inside if kind == 0 else outside
                 run = place(start, n_window, n_block_times, n_times, generator)
                 blocks.append(_product(rois, run, n_times))
                 kinds.append(torch.full_like(blocks[-1], kind))
@@ -238,9 +257,72 @@ class SpatiotemporalMasker(_Masker):
             observation = _remove_tokens(observation, target, generator)
         return _block_masks(observation, target, target_kind, obs_rois, start, n_window)
 
+    def _window_start(
+        self, pools: tuple, n_window: int, batch_size: int, generator
+    ) -> tuple[Tensor, list | None]:
+        """First time patch of each row's window, and the block sizes if drawn.
+
+        Parameters
+        ----------
+        pools : tuple of 3 tuples
+            ``(scale, roi_pool, roi_room, time_room)`` of each kind.
+        n_window : int
+            Window length ``|T|``.
+        batch_size : int
+        generator : torch.Generator
+
+        Returns
+        -------
+        start : LongTensor of shape (batch_size,)
+        sizes : list of (int, int) or None
+            With ``forecast``: ``(n_block_rois, n_block_times)`` of every
+            block, kind by kind, drawn before the start because the window
+            must leave room after itself for the longest cross-time or
+            double-cross run. Otherwise None: the sizes are drawn block by
+            block afterwards, as they always were.
+        """
+        n_times = self.n_time_patches
+        if not self.forecast:
+            return _randint(n_times - n_window + 1, batch_size, generator), None
+        sizes = [
+            _block_size(self.n_rois, n_times, pool, generator)
+            for pool in pools
+            for _ in range(self.n_blocks)
+        ]
+        longest = max(n_block_times for _, n_block_times in sizes[self.n_blocks :])
+        return _randint(n_times - n_window - longest + 1, batch_size, generator), sizes
+
 
 def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(value, high))
+
+
+def _block_size(
+    n_rois: int, n_times: int, pool: tuple, generator: torch.Generator
+) -> tuple[int, int]:
+    """ROI count and run length of one target block, drawn from its scale.
+
+    Parameters
+    ----------
+    n_rois, n_times : int
+        The grid; the scale's fractions are of these.
+    pool : tuple
+        ``(scale, roi_pool, roi_room, time_room)`` of the block's kind: its
+        ``((roi_low, roi_high), (time_low, time_high))`` and how many ROIs and
+        time patches it may use at most.
+    generator : torch.Generator
+        Two scalar uniforms are drawn from it.
+
+    Returns
+    -------
+    n_block_rois, n_block_times : int
+        Each in ``[1, room]``.
+    """
+    scale, _, roi_room, time_room = pool
+    u_roi, u_time = _uniforms(2, generator)
+    n_block_rois = _clamp(_scaled_size(n_rois, scale[0], u_roi), 1, roi_room)
+    n_block_times = _clamp(_scaled_size(n_times, scale[1], u_time), 1, time_room)
+    return n_block_rois, n_block_times
 
 
 def _product(rois: Tensor, times: Tensor, n_times: int) -> Tensor:
@@ -302,6 +384,27 @@ def _run_outside(
     rank = shift[:, None] + steps
     split = torch.where(rank < start[:, None], rank, rank + n_window)
     return torch.where((n_fit > 0)[:, None], contiguous, split)
+
+
+def _run_after(
+    start: Tensor, n_window: int, length: int, n_times: int, generator
+) -> Tensor:
+    """``length`` consecutive patches after the window ``[start, start + n_window)``.
+
+    Uniform over the runs that fit between the window's end and ``n_times``;
+    the caller leaves room: ``length <= n_times - start - n_window`` in every
+    row.
+
+    Returns
+    -------
+    times : LongTensor of shape (batch_size, length), ascending.
+    """
+    n_fit = n_times - start - n_window - length + 1  # (B,), >= 1
+    u = torch.rand(start.shape[0], generator=generator, device=start.device)
+    # min(): u * n_fit may round up to n_fit in floating point.
+    offset = torch.minimum((u * n_fit).long(), n_fit - 1)
+    first = start + n_window + offset
+    return first[:, None] + torch.arange(length, device=start.device)
 
 
 def _remove_tokens(observation: Tensor, target: Tensor, generator) -> Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from numbers import Integral
 
 import torch
 from torch import nn
@@ -236,8 +237,12 @@ class BrainJEPAEncoder(_GradientTransformer):
         return tokens + self.positional_embedding(n_time_patches)
 
     def forward(
-        self, x: torch.Tensor, observation: torch.Tensor | None = None
-    ) -> torch.Tensor:
+        self,
+        x: torch.Tensor,
+        observation: torch.Tensor | None = None,
+        *,
+        return_layers: tuple[int, ...] | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """Encode fMRI time series.
 
         Parameters
@@ -247,21 +252,54 @@ class BrainJEPAEncoder(_GradientTransformer):
         observation : LongTensor of shape (batch, n_keep) or None, default=None
             Flat indices ``roi * W + t`` of the tokens to encode (the context);
             None encodes all ``n_rois * W`` tokens.
+        return_layers : tuple of int or None, default=None
+            Also return the hidden states after these blocks: ``l`` in
+            ``[1, depth]`` is the output of the ``l``-th block, before the
+            final norm. Taken from the same pass as ``features`` (under
+            ``DistributedDataParallel`` a second call in one step would
+            prepare a second gradient reduction).
 
         Returns
         -------
         features : Tensor of shape (batch, n_keep or n_rois * W, embed_dim)
             In the order of ``observation``.
+        hidden : tuple of Tensor of shape (batch, n_keep or n_rois * W, embed_dim)
+            One per entry of ``return_layers``, in its order; returned, as
+            ``(features, hidden)``, only when ``return_layers`` is given.
         """
         if x.ndim != 3 or x.shape[1] != self.config.n_rois:
             raise ValueError(
                 "x must have shape (batch, n_rois, n_timepoints) with n_rois="
                 f"{self.config.n_rois}; got {tuple(x.shape)}."
             )
+        layers = () if return_layers is None else self._check_layers(return_layers)
         tokens = self.embed_tokens(x)  # (B, R*W, D)
         if observation is not None:
             check_indices(observation, "observation", x.shape[0], tokens.shape[1])
             tokens = apply_masks(tokens, observation)  # (B, K, D)
-        for block in self.blocks:
+        hidden = {}
+        for depth, block in enumerate(self.blocks, start=1):
             tokens = block(tokens)
-        return self.norm(tokens)
+            if depth in layers:
+                hidden[depth] = tokens
+        features = self.norm(tokens)
+        if return_layers is None:
+            return features
+        return features, tuple(hidden[layer] for layer in layers)
+
+    def _check_layers(self, return_layers) -> tuple[int, ...]:
+        """``return_layers`` as a tuple of block numbers in ``[1, depth]``."""
+        depth = self.config.depth
+        layers = tuple(return_layers)
+        for layer in layers:
+            if isinstance(layer, bool) or not isinstance(layer, Integral):
+                raise ValueError(
+                    "return_layers must hold block numbers (int); got "
+                    f"{return_layers!r}."
+                )
+            if not 1 <= layer <= depth:
+                raise ValueError(
+                    f"return_layers must lie in [1, depth={depth}]; got "
+                    f"{return_layers!r}."
+                )
+        return tuple(int(layer) for layer in layers)

@@ -18,6 +18,7 @@ LOSS_TERMS = (
     "consistency_loss",
     "consistency_variance_loss",
     "consistency_covariance_loss",
+    "context_loss",
 )
 # (key, y label, title) of the optional panels, in the order they are drawn.
 EXTRA_PANELS = (
@@ -109,7 +110,7 @@ def plot_history(history, ax=None):
     per-term losses ``prediction_loss``, ``variance_loss``,
     ``covariance_loss``, ``sigreg_loss``, ``reconstruction_loss``,
     ``consistency_loss``, ``consistency_variance_loss``,
-    ``consistency_covariance_loss`` that were
+    ``consistency_covariance_loss``, ``context_loss`` that were
     recorded); the learning rate at the end of each epoch; and the collapse
     statistics, ``spread`` (of the normalised target features across tokens),
     ``sample_spread`` (across the samples of a batch) and, when recorded,

@@ -23,10 +23,12 @@ from sk_brainjepa.training._objective import (
     LOSSES,
     TARGET_NORMS,
     Objective,
+    context_loss,
     normalize_targets,
     prediction_loss,
     representation_spread,
     sample_spread,
+    supervised_layers,
     update_ema,
 )
 from sk_brainjepa.training._plans import (
@@ -72,6 +74,7 @@ __all__ = [
     "WindowDataset",
     "collapse_diagnostics",
     "consistency_terms",
+    "context_loss",
     "cosine_ramp",
     "draw_epoch",
     "effective_rank",
@@ -96,6 +99,7 @@ __all__ = [
     "shard_batches",
     "sigreg",
     "standardize_over_batch",
+    "supervised_layers",
     "update_ema",
     "variance_covariance_terms",
     "warmup_cosine",

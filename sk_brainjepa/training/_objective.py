@@ -54,6 +54,14 @@ class Objective:
         Which summary of each half is compared: the mean token features, or
         the token connectivity (:func:`~sk_brainjepa.nn.token_connectivity`,
         second order, so it can carry what a sign-symmetric signal keeps).
+    context_loss_weight : float, default=0.0
+        Weight of a dense loss on the context tokens with deep supervision
+        (after V-JEPA 2.1, arXiv:2603.14482): at the middle block and at the
+        output, the online encoder's features of the observed tokens are
+        pulled towards the target encoder's features of the same tokens seen
+        with the whole window (:func:`~sk_brainjepa.training.context_loss`).
+        The context tokens then have to carry what the full input would give
+        them, instead of collapsing into global aggregators.
     """
 
     loss: str = "l2"
@@ -64,6 +72,7 @@ class Objective:
     reconstruction_weight: float = 0.0
     consistency_weight: float = 0.0
     consistency_readout: str = "mean"
+    context_loss_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -77,6 +86,7 @@ class Objective:
             "sigreg_weight",
             "reconstruction_weight",
             "consistency_weight",
+            "context_loss_weight",
         ):
             value = getattr(self, name)
             if (
@@ -116,6 +126,8 @@ class Objective:
                 + terms["consistency_variance_loss"]
                 + _COVARIANCE_PER_VARIANCE * terms["consistency_covariance_loss"]
             )
+        if "context_loss" in terms:
+            loss = loss + self.context_loss_weight * terms["context_loss"]
         return loss
 
 
@@ -154,6 +166,75 @@ def prediction_loss(
     if kind == "l2":
         return F.mse_loss(predicted, target)
     raise ValueError(f"loss must be one of {LOSSES}; got {kind!r}.")
+
+
+def supervised_layers(depth: int) -> tuple[int, ...]:
+    """Blocks whose hidden states the context loss reads besides the output.
+
+    Deep supervision at two depths: the middle block and the last one. The
+    last block is supervised through the encoder's usual output (after its
+    final norm), so only the middle block is listed; a one-block encoder has
+    no separate middle and lists nothing.
+
+    Parameters
+    ----------
+    depth : int
+        Number of encoder blocks (at least 1).
+
+    Returns
+    -------
+    layers : tuple of int
+        ``(max(1, depth // 2),)``, or ``()`` when that is ``depth`` itself.
+
+    Examples
+    --------
+    >>> from sk_brainjepa.training import supervised_layers
+    >>> supervised_layers(12), supervised_layers(3), supervised_layers(1)
+    ((6,), (1,), ())
+    """
+    middle = max(1, depth // 2)
+    return (middle,) if middle < depth else ()
+
+
+def context_loss(online, target) -> Tensor:
+    """Dense loss on the context tokens, averaged over the supervised layers.
+
+    At each layer both sides are layer-normalised over features (no affine,
+    :func:`normalize_targets`) and compared by their mean squared error.
+
+    Parameters
+    ----------
+    online : sequence of Tensor of shape (B, K, D)
+        The online encoder's hidden states of the ``K`` observed tokens, one
+        per supervised layer (it saw the context only).
+    target : sequence of Tensor of shape (B, K, D)
+        The target encoder's hidden states of the same tokens at the same
+        layers (it saw the whole window); not differentiated through.
+
+    Returns
+    -------
+    loss : Tensor of shape ()
+        0 exactly when every pair matches.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_brainjepa.training import context_loss
+    >>> h = torch.randn(2, 5, 8, generator=torch.Generator().manual_seed(0))
+    >>> float(context_loss([h, h], [h, h]))
+    0.0
+    """
+    online, target = list(online), list(target)
+    if not online or len(online) != len(target):
+        raise ValueError(
+            "context_loss needs one target per online hidden state (at least "
+            f"one); got {len(online)} online and {len(target)} target."
+        )
+    losses = [
+        F.mse_loss(normalize_targets(o.float()), normalize_targets(t.detach().float()))
+        for o, t in zip(online, target, strict=True)
+    ]
+    return torch.stack(losses).mean()
 
 
 def representation_spread(features: Tensor) -> Tensor:

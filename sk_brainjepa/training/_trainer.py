@@ -26,10 +26,12 @@ from sk_brainjepa.training._distributed import (
 )
 from sk_brainjepa.training._objective import (
     Objective,
+    context_loss,
     normalize_targets,
     prediction_loss,
     representation_spread,
     sample_spread,
+    supervised_layers,
     update_ema,
 )
 from sk_brainjepa.training._regularizers import (
@@ -122,6 +124,37 @@ def split_in_time(x: Tensor, n_time_patches: int) -> tuple[Tensor, Tensor]:
     return x[..., :cut], x[..., cut:]
 
 
+def _encode(
+    encoder: nn.Module, x: Tensor, observation: Tensor | None, layers
+) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """Features and, when ``layers`` is given, the hidden states it lists.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        A :class:`~sk_brainjepa.nn.BrainJEPAEncoder`, possibly wrapped.
+    x : Tensor of shape (B, R, T)
+    observation : LongTensor of shape (B, K) or None
+    layers : tuple of int or None
+        Intermediate blocks (see :func:`supervised_layers`); None asks for
+        the features alone, with the call the objective always made.
+
+    Returns
+    -------
+    features : Tensor of shape (B, K or N, D)
+    hidden : tuple of Tensor of shape (B, K or N, D)
+        The hidden state of each of ``layers``, then ``features``; empty when
+        ``layers`` is None.
+    """
+    if layers is None:
+        args = (x,) if observation is None else (x, observation)
+        return encoder(*args), ()
+    # One call of the (possibly DDP-wrapped) module yields the output and
+    # the intermediate states, so the gradient reduction is prepared once.
+    features, hidden = encoder(x, observation, return_layers=layers)
+    return features, (*hidden, features)
+
+
 def jepa_loss(
     encoder: nn.Module,
     predictor: nn.Module,
@@ -164,14 +197,22 @@ def jepa_loss(
         Each term (``prediction_loss``, and ``variance_loss`` and
         ``covariance_loss``, ``sigreg_loss``, ``reconstruction_loss``,
         ``consistency_loss`` with ``consistency_variance_loss`` and
-        ``consistency_covariance_loss`` when their weight is positive),
+        ``consistency_covariance_loss``, ``context_loss`` when their weight is
+        positive),
         detached, and the collapse statistics of the layer-normalised targets,
         ``spread`` (across tokens) and ``sample_spread`` (across samples).
     """
     objective = Objective() if objective is None else objective
     context = DistributedContext() if context is None else context
+    layers = None
+    if objective.context_loss_weight > 0:
+        layers = supervised_layers(unwrap(encoder).config.depth)
     with torch.no_grad():
-        targets = normalize_targets(target_encoder(x).float())  # (B, N, D)
+        full, target_hidden = _encode(target_encoder, x, None, layers)
+        # The context tokens as they are with the whole window in view,
+        # (B, K_obs, D) per supervised layer.
+        context_targets = [apply_masks(h, masks.observation) for h in target_hidden]
+        targets = normalize_targets(full.float())  # (B, N, D)
         stats = {
             "spread": representation_spread(targets),
             "sample_spread": sample_spread(targets).to(targets.device),
@@ -181,7 +222,8 @@ def jepa_loss(
                 targets, lambda t: sum_across_ranks_(t, context)
             )
         targets = apply_masks(targets, masks.target)  # (B, K_tgt, D)
-    observed = encoder(x, masks.observation)  # (B, K_obs, D)
+    # (B, K_obs, D), and the same at each supervised layer
+    observed, online_hidden = _encode(encoder, x, masks.observation, layers)
     n_time_patches = unwrap(encoder).n_time_patches(x.shape[-1])
     predicted = predictor(observed, masks.observation, masks.target, n_time_patches)
     terms = {
@@ -227,6 +269,8 @@ def jepa_loss(
             terms["consistency_variance_loss"],
             terms["consistency_covariance_loss"],
         ) = consistency_terms(*pooled_halves)
+    if layers is not None:
+        terms["context_loss"] = context_loss(online_hidden, context_targets)
     loss = objective.total(terms)
     stats.update({name: value.detach() for name, value in terms.items()})
     return loss, stats

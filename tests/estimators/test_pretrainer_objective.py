@@ -65,6 +65,14 @@ def test_bad_objective_parameters_name_themselves():
         ({"monitor": (X, [0, 1])}, "X_val has 4 subjects but y_val has 2 labels"),
         ({"monitor_every": 0}, r"'monitor_every' parameter .* \[1, inf\)"),
         ({"monitor": (X, [0, 0, 0, 1])}, r"classes with a single subject \(\[1\]\)"),
+        (
+            {"context_loss_weight": -1.0},
+            r"'context_loss_weight' parameter .* \[0.0, inf\)",
+        ),
+        (
+            {"masking": "official", "masking_params": {"forecast": True}},
+            "masking_params: .*'forecast' is an option of masking='spatiotemporal'",
+        ),
     ]:
         with pytest.raises(ValueError, match=match):
             BrainJEPAPretrainer(n_timepoints=32, **kwargs).fit(X)
@@ -244,3 +252,42 @@ def test_single_balancing_options_beat_the_paper_recipe(
 ):
     run = _short_fit(cohort[0], **option)
     assert check(run.history_[-1], paper_run.history_[-1])
+
+
+def test_context_loss_option_is_trained_and_off_changes_nothing(cohort):
+    X = cohort[0][:16]
+    kwargs = dict(max_epochs=2, model_params={"depth": 2, "predictor_depth": 1})
+    run = _short_fit(X, context_loss_weight=1.0, **kwargs)
+    losses = [h["context_loss"] for h in run.history_]
+    assert all(np.isfinite(losses)) and min(losses) > 0
+    assert run.objective_["context_loss_weight"] == 1.0
+    # Off, explicitly or from the recipe: the same model, bit for bit (the
+    # objective then makes the calls it made before the option existed: no
+    # extra forward, no extra random draw).
+    off = _short_fit(X, context_loss_weight=0.0, **kwargs)
+    default = _short_fit(X, **kwargs)
+    assert "context_loss" not in off.history_[-1]
+    for a, b in zip(
+        off.encoder_.parameters(), default.encoder_.parameters(), strict=True
+    ):
+        assert torch.equal(a, b)
+    assert off.history_[-1]["loss"] == default.history_[-1]["loss"]
+    assert not torch.equal(
+        next(run.encoder_.parameters()), next(off.encoder_.parameters())
+    )
+
+
+def test_forecast_masking_is_reachable_from_the_pretrainer(cohort):
+    X = cohort[0][:16]
+    forecast = _short_fit(X, max_epochs=1, masking_params={"forecast": True})
+    plain = _short_fit(X, max_epochs=1, masking_params={"forecast": False})
+    default = _short_fit(X, max_epochs=1)
+    assert np.isfinite(forecast.history_[-1]["loss"])
+    # forecast=False is the default masking; forecast=True draws other masks.
+    for a, b in zip(
+        plain.encoder_.parameters(), default.encoder_.parameters(), strict=True
+    ):
+        assert torch.equal(a, b)
+    assert not torch.equal(
+        next(forecast.encoder_.parameters()), next(plain.encoder_.parameters())
+    )

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from sk_brainjepa.masking import make_masker
+from sk_brainjepa.masking import check_masker_options, make_masker
 
 from ._helpers import KINDS, SEEDS, _grids_for, _rows_unique, _sample
 
@@ -80,6 +80,20 @@ def test_repr_names_class_and_grid(kind):
 def test_make_masker_unknown_kind():
     with pytest.raises(ValueError, match="kind must be one of"):
         make_masker("block", 8, 4)
+
+
+@pytest.mark.parametrize("kind", ["official", "random"])
+def test_forecast_is_refused_by_the_maskers_without_it(kind):
+    match = (
+        r"Unknown option\(s\) \['forecast'\] for \w+ \(masking='" + kind + r"'\): "
+        r"'forecast' is an option of masking='spatiotemporal' only; allowed:"
+    )
+    with pytest.raises(ValueError, match=match):
+        make_masker(kind, 8, 4, forecast=True)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        check_masker_options("block", {})
+    check_masker_options("spatiotemporal", {"forecast": True})  # accepted
+    assert make_masker("spatiotemporal", 8, 4, forecast=True).forecast is True
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -4,7 +4,11 @@ import pytest
 import torch
 
 from sk_brainjepa.masking import TARGET_KINDS, SpatiotemporalMasker
-from sk_brainjepa.masking._spatiotemporal import _remove_tokens, _run_outside
+from sk_brainjepa.masking._spatiotemporal import (
+    _remove_tokens,
+    _run_after,
+    _run_outside,
+)
 
 from ._helpers import (
     GRIDS,
@@ -197,6 +201,110 @@ def test_remove_tokens_drops_overlap_and_equalises_counts():
 
 
 # --------------------------------------------------------------------------
+# Forecasting targets (forecast=True)
+# --------------------------------------------------------------------------
+FORECAST_GRIDS = [(2, 2), (5, 2), (4, 3), (7, 3), (8, 4), (13, 5), (450, 10)]
+
+
+@pytest.mark.parametrize("options", [{}, CUSTOM], ids=["defaults", "custom"])
+@pytest.mark.parametrize("n_blocks", [1, 3])
+@pytest.mark.parametrize("grid", FORECAST_GRIDS)
+def test_forecast_targets_follow_the_window(grid, n_blocks, options):
+    n_rois, n_times = grid
+    masker = SpatiotemporalMasker(
+        n_rois, n_times, n_blocks=n_blocks, forecast=True, **options
+    )
+    for seed in range(12):
+        masks = _sample(masker, seed)
+        start, stop = masks.observation_window.unbind(dim=1)
+        assert bool((stop < n_times).all())  # a time patch follows the window
+        time, kind = masks.target % n_times, masks.target_kind
+        # Cross-time and double-cross only after the last observed time;
+        # cross-ROI still inside the window.
+        assert bool((time > stop[:, None] - 1)[kind > 0].all())
+        assert bool((time >= start[:, None])[kind == 0].all())
+        assert bool((time < stop[:, None])[kind == 0].all())
+        counts = masks.kind_counts()
+        assert bool((counts > 0).all())
+        if n_blocks == 1:  # one block per kind: the same counts in every row
+            assert bool((counts == counts[0]).all())
+        assert _rows_disjoint(masks.observation, masks.target)
+        assert _rows_unique(masks.target)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("grid", [(8, 4), (13, 5), (450, 10)])
+def test_forecast_blocks_are_runs_of_the_drawn_sizes(grid, seed):
+    n_rois, n_times = grid
+    masker = SpatiotemporalMasker(n_rois, n_times, forecast=True)
+    masks = _sample(masker, seed)
+    start, stop = masks.observation_window.unbind(dim=1)
+    w_o = int(stop[0] - start[0])
+    h_o = int(masks.observation_rois[0].sum())
+    scales = (masker.cross_time_scale, masker.double_cross_scale)
+    for kind, scale, roi_room in ((1, scales[0], h_o), (2, scales[1], n_rois - h_o)):
+        for b in range(masks.batch_size):
+            tokens = masks.target[b][masks.target_kind[b] == kind]
+            rois = torch.unique(tokens // n_times)
+            times = torch.unique(tokens % n_times)
+            assert tokens.numel() == rois.numel() * times.numel()
+            assert int(times[-1] - times[0]) + 1 == times.numel()  # contiguous
+            low, high = _expected_range(n_rois, scale[0], roi_room)
+            assert low <= rois.numel() <= high
+            low, high = _expected_range(n_times, scale[1], n_times - w_o)
+            assert low <= times.numel() <= high
+
+
+def test_forecast_places_runs_anywhere_after_the_window():
+    # W=10, a window of 5: runs of 1 may start right after it or later.
+    starts = torch.zeros(400, dtype=torch.long)
+    runs = _run_after(starts, 5, 1, 10, torch.Generator().manual_seed(0))
+    assert set(runs.flatten().tolist()) == {5, 6, 7, 8, 9}
+    # W=8, a window of 4 from 0, 1 or 2: room 4, 3 and exactly 2 for a run of 2.
+    runs = _run_after(torch.tensor([0, 1, 2]), 4, 2, 8, torch.Generator())
+    assert runs.shape == (3, 2)
+    assert bool((runs[:, 0] >= torch.tensor([4, 5, 6])).all())
+    assert bool((runs[:, 1] == runs[:, 0] + 1).all() and (runs < 8).all())
+    assert runs[2].tolist() == [6, 7]
+
+
+# Masks drawn by the code before forecasting existed (same seeds): with
+# forecast=False the generator is called exactly as it was.
+EXPECTED = {
+    ((4, 3), 0, 1): (
+        [[4, 5], [10, 11]],
+        [[1, 3, 9], [2, 3, 9]],
+        [[0, 1, 2], [0, 2, 1]],
+        [[1, 3], [1, 3]],
+    ),
+    ((6, 5), 3, 2): (
+        [[6, 7, 16, 17], [11, 12, 26, 27]],
+        [[2, 9, 19, 25, 27], [8, 13, 21, 24, 29]],
+        [[0, 1, 1, 2, 0], [2, 1, 0, 2, 1]],
+        [[1, 3], [1, 3]],
+    ),
+}
+
+
+@pytest.mark.parametrize("forecast", [None, False])
+@pytest.mark.parametrize("case", list(EXPECTED), ids=str)
+def test_no_forecast_draws_the_masks_it_always_drew(case, forecast):
+    (grid, seed, n_blocks), expected = case, EXPECTED[case]
+    options = {} if forecast is None else {"forecast": forecast}
+    masks = SpatiotemporalMasker(*grid, n_blocks=n_blocks, **options)(
+        2, torch.Generator().manual_seed(seed)
+    )
+    drawn = (
+        masks.observation,
+        masks.target,
+        masks.target_kind,
+        masks.observation_window,
+    )
+    for tensor, values in zip(drawn, expected, strict=True):
+        assert tensor.tolist() == values
+
+
+# --------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize(
@@ -211,6 +319,8 @@ def test_remove_tokens_drops_overlap_and_equalises_counts():
         ({"cross_time_scale": ((0.2, 0.4), (0.0, 0.4))}, r"cross_time_scale\[1\]"),
         ({"n_blocks": 0}, "n_blocks must be a positive integer; got 0"),
         ({"n_blocks": 1.5}, "n_blocks must be a positive integer; got 1.5"),
+        ({"forecast": "yes"}, "forecast must be True or False; got 'yes'"),
+        ({"forecast": 1}, "forecast must be True or False; got 1"),
     ],
 )
 def test_spatiotemporal_rejects_bad_options(options, match):

@@ -101,6 +101,8 @@ def _max_difference(a, b):
 
 # Every batch-level part of the objective: targets standardised over the
 # batch, VICReg and SIGReg on the gathered batch, the reconstruction head.
+# The context loss is per token; its case checks that the encoder's one
+# wrapped call that also returns hidden states trains as one process does.
 ALL_TERMS = dict(
     target_norm="batch",
     content_gain="auto",
@@ -113,8 +115,8 @@ ALL_TERMS = dict(
 @needs_gloo
 @pytest.mark.parametrize(
     "accumulation_steps, objective",
-    [(1, {}), (2, {}), (2, ALL_TERMS)],
-    ids=["accumulate-1", "accumulate-2", "accumulate-2-all-terms"],
+    [(1, {}), (2, {}), (2, ALL_TERMS), (1, {"context_loss_weight": 1.0})],
+    ids=["accumulate-1", "accumulate-2", "accumulate-2-all-terms", "context-loss"],
 )
 def test_two_gloo_processes_match_one_process(tmp_path, accumulation_steps, objective):
     # Same global batch (8 = 2 ranks x 4): the averaged gradients, masks and
