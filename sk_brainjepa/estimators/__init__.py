@@ -2,6 +2,10 @@
 
 from sk_brainjepa.estimators._embedder import BrainJEPAEmbedder
 from sk_brainjepa.estimators._finetune import BrainJEPAClassifier, BrainJEPARegressor
+from sk_brainjepa.estimators._finetune_callbacks import (
+    FineTuneDiagnostics,
+    WarmupCosineLR,
+)
 from sk_brainjepa.estimators._nets import SeededNetMixin
 from sk_brainjepa.estimators._pretrainer import (
     BrainJEPAPretrainer,
@@ -17,7 +21,9 @@ __all__ = [
     "BrainJEPAEmbedder",
     "BrainJEPAPretrainer",
     "BrainJEPARegressor",
+    "FineTuneDiagnostics",
     "RepresentationCollapseWarning",
     "UnscaledInputWarning",
     "SeededNetMixin",
+    "WarmupCosineLR",
 ]

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNetClassifier, NeuralNetRegressor
-from skorch.callbacks import LRScheduler
 
 from sk_brainjepa._utils._validation import (
     LAYOUTS,
@@ -19,9 +18,19 @@ from sk_brainjepa._utils._validation import (
     check_timeseries,
     n_rois_of,
 )
+from sk_brainjepa.estimators._finetune_callbacks import (
+    FineTuneDiagnostics,
+    WarmupCosineLR,
+    fit_probe_head,
+    purpose_seed,
+)
 from sk_brainjepa.estimators._loading import load_pretrained_encoder
 from sk_brainjepa.estimators._nets import SeededNetMixin
-from sk_brainjepa.nn import BrainJEPAPredictionModel, layer_decay_groups
+from sk_brainjepa.nn import (
+    BrainJEPAPredictionModel,
+    layer_decay_groups,
+    reset_top_blocks_,
+)
 from sk_brainjepa.sources import crop
 
 
@@ -30,7 +39,9 @@ class _FineTuneMixin(SeededNetMixin):
 
     Every (re)initialisation loads the pretrained weights afresh, so each clone
     that ``GridSearchCV`` fits starts from the same pretrained encoder, and the
-    head is seeded by ``random_state``.
+    head (and any re-initialised block) is seeded by ``random_state``. With
+    ``head_init="probe"`` the head is fitted as a linear probe at the start of
+    the first epoch (:meth:`on_epoch_begin`).
     """
 
     _parameter_constraints: dict = {
@@ -46,6 +57,9 @@ class _FineTuneMixin(SeededNetMixin):
         "layer_decay": [Interval(Real, 0, 1, closed="right")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "min_lr": [Interval(Real, 0, None, closed="left")],
+        "head_init": [StrOptions({"random", "probe"})],
+        "reinit_blocks": [Interval(Integral, 0, None, closed="left")],
+        "warmup_epochs": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -60,6 +74,9 @@ class _FineTuneMixin(SeededNetMixin):
         layer_decay=0.75,
         weight_decay=0.05,
         min_lr=1e-6,
+        head_init="random",
+        reinit_blocks=0,
+        warmup_epochs=0,
         **kwargs,
     ):
         kwargs.setdefault("module", BrainJEPAPredictionModel)
@@ -77,6 +94,9 @@ class _FineTuneMixin(SeededNetMixin):
         self.layer_decay = layer_decay
         self.weight_decay = weight_decay
         self.min_lr = min_lr
+        self.head_init = head_init
+        self.reinit_blocks = reinit_blocks
+        self.warmup_epochs = warmup_epochs
 
     def __sklearn_clone__(self):
         """An unfitted copy that shares ``pretrainer`` instead of unfitting it.
@@ -96,14 +116,25 @@ class _FineTuneMixin(SeededNetMixin):
         twin.pretrainer = self.pretrainer
         return twin
 
+    def _generator(self, purpose: str) -> torch.Generator:
+        """A generator for one use of randomness (see :func:`purpose_seed`)."""
+        return torch.Generator().manual_seed(purpose_seed(self.seeds_["init"], purpose))
+
     def initialize_module(self):
-        """Load the pretrained encoder and put a freshly seeded head on it."""
+        """Load the pretrained encoder, redraw its top blocks, add a seeded head."""
         encoder, window = load_pretrained_encoder(
             checkpoint=self.checkpoint,
             pretrainer=self.pretrainer,
             gradients=self.gradients,
             n_timepoints=self.n_timepoints,
         )
+        depth = encoder.config.depth
+        if self.reinit_blocks > depth:
+            raise ValueError(
+                f"reinit_blocks={self.reinit_blocks} exceeds the depth of the "
+                f"pretrained encoder, depth={depth}; use at most {depth}."
+            )
+        reset_top_blocks_(encoder, self.reinit_blocks, self._generator("reinit"))
         kwargs = self.get_params_for("module")
         kwargs.setdefault("n_outputs", 2 if self._is_classifier_net else 1)
         self.module_ = self.module(
@@ -115,7 +146,26 @@ class _FineTuneMixin(SeededNetMixin):
             **kwargs,
         )
         self.n_timepoints_ = window
+        # A new head is random until the probe (if asked for) has fitted it.
+        self.head_init_ = "random"
+        self.probe_ = None
         return self
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Start an epoch; before the first one, fit the head as a linear probe.
+
+        skorch calls this hook of the net before its callbacks', with the
+        training part of its split, so the probe never sees the validation
+        part and the diagnostics' reference comes after it. A head that the
+        probe has already fitted (``partial_fit``, ``warm_start``) is kept.
+        """
+        super().on_epoch_begin(
+            net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs
+        )
+        if self.head_init == "probe" and self.head_init_ == "random":
+            seed = purpose_seed(self.seeds_["init"], "probe")
+            self.probe_ = fit_probe_head(self, dataset_train, random_state=seed)
+            self.head_init_ = "probe"
 
     def initialize_optimizer(self, *args, **kwargs):
         """AdamW with layer-wise learning-rate decay; no decay on biases and norms."""
@@ -135,17 +185,24 @@ class _FineTuneMixin(SeededNetMixin):
         return self
 
     def get_default_callbacks(self):
-        """Adds a cosine learning-rate decay to ``min_lr`` over ``max_epochs``."""
+        """Adds the warm-up and cosine decay of the learning rate and the diagnostics.
+
+        ``"lr_scheduler"``: :class:`WarmupCosineLR` (warm-up over
+        ``warmup_epochs``, cosine decay to ``min_lr`` over ``max_epochs``);
+        ``"diagnostics"``: :class:`FineTuneDiagnostics`. Either is replaced or
+        switched off as skorch allows, e.g. ``callbacks__diagnostics=None``.
+        """
         return [
             *super().get_default_callbacks(),
             (
                 "lr_scheduler",
-                LRScheduler(
-                    policy="CosineAnnealingLR",
-                    T_max=self.max_epochs,
-                    eta_min=self.min_lr,
+                WarmupCosineLR(
+                    self.max_epochs,
+                    min_lr=self.min_lr,
+                    warmup_epochs=self.warmup_epochs,
                 ),
             ),
+            ("diagnostics", FineTuneDiagnostics()),
         ]
 
     def get_dataset(self, X, y=None):
@@ -205,9 +262,32 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     weight_decay : float, default=0.05
         AdamW weight decay for matrices; biases and norms get none.
     min_lr : float, default=1e-6
-        End of the cosine learning-rate decay.
+        End of the cosine learning-rate decay. Every parameter group decays
+        from its own rate (``lr`` scaled by ``layer_decay``) to ``min_lr``
+        over ``max_epochs``, one step per epoch.
+    head_init : {"random", "probe"}, default="random"
+        How the head starts. "random": drawn from ``random_state``. "probe":
+        LP-FT (Kumar et al., 2022), a linear probe fitted before the first
+        epoch on the frozen readout features of the training part (never the
+        validation part) after ``fc_norm`` (a BatchNorm ``fc_norm`` first gets
+        the statistics of these features), then copied into the head; the
+        whole model is then fine-tuned as usual. Classes: logistic
+        regression, ``C`` chosen in 10^-3..10^3 by stratified 5-fold
+        log-loss on the training part; targets: ridge regression, ``alpha``
+        in 10^-3..10^3 by leave-one-out. ``partial_fit`` keeps a probed head.
+    reinit_blocks : int, default=0
+        Re-draw the top ``reinit_blocks`` transformer blocks of the encoder
+        with the encoder's own initialisation (seeded from ``random_state``),
+        keeping the lower blocks, the embeddings and the final norm
+        pretrained. At most the encoder's depth.
+    warmup_epochs : float, default=0
+        Linear learning-rate warm-up, per batch, from about 0 to the
+        (layer-decayed) rates over this many epochs, multiplying the cosine
+        decay; 0 leaves the cosine rates exactly as they were before this
+        parameter existed.
     random_state : int, RandomState instance or None, default=None
-        Seeds the head, the validation split, shuffling and dropout.
+        Seeds the head, re-initialised blocks, the probe's folds, the
+        validation split, shuffling, dropout and the diagnostics' subset.
     valid_fraction : float or None, default=0.25
         Validation share of the training data (6/2 of a 6/2/2 split), used
         for early stopping; or pass ``train_split=predefined_split(...)``.
@@ -223,6 +303,47 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     module_ : BrainJEPAPredictionModel
     classes_ : ndarray
     history_ : skorch.History
+        skorch's per-epoch records (``train_loss``, ``valid_loss``,
+        ``event_lr``: the first parameter group's rate, i.e. the embeddings')
+        and the diagnostics described in the Notes.
+    head_init_ : {"random", "probe"}
+        How the current head was initialised.
+    probe_ : LogisticRegression, RidgeCV or None
+        The fitted probe of ``head_init="probe"`` (its ``C`` or ``alpha_`` is
+        the regularisation chosen); None otherwise.
+
+    See Also
+    --------
+    sk_brainjepa.estimators.FineTuneDiagnostics : The diagnostics callback.
+    sk_brainjepa.estimators.WarmupCosineLR : The learning-rate schedule.
+
+    Notes
+    -----
+    Every epoch, the default callback ``"diagnostics"``
+    (:class:`~sk_brainjepa.estimators.FineTuneDiagnostics`) records in
+    ``history_``, relative to the start of the current ``fit`` /
+    ``partial_fit`` (after any probe and re-initialisation):
+
+    - ``encoder_shift``: ``||theta - theta_0|| / ||theta_0||``, the relative
+      L2 change of all encoder parameters (0 with ``freeze_encoder``);
+    - ``feature_shift``: feature distortion, 1 minus the mean cosine
+      similarity between the readout features of a fixed, seeded subset of up
+      to 64 training windows now and at the start (eval mode, no gradients);
+    - ``head_norm``: Frobenius norm of the head's weight;
+    - ``grad_norm``: global L2 norm of the gradients of all trained
+      parameters, averaged over the epoch's batches.
+
+    They cost one forward pass over the subset per epoch and a copy of the
+    encoder's parameters while training; ``callbacks__diagnostics=None``
+    switches them off, without changing the training (nor does
+    ``warmup_epochs=0``: the per-epoch learning rates are bit for bit those of
+    the former ``CosineAnnealingLR`` schedule).
+
+    References
+    ----------
+    Kumar, Raghunathan, Jones, Ma and Liang, "Fine-Tuning can Distort
+    Pretrained Features and Underperform Out-of-Distribution", ICLR 2022,
+    arXiv:2202.10054.
 
     Examples
     --------
@@ -235,6 +356,12 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     >>> clf = BrainJEPAClassifier(pretrainer=pre, max_epochs=2, random_state=0)
     >>> clf.fit(X, pheno["sex"]).predict(X).shape
     (20,)
+    >>> lpft = BrainJEPAClassifier(pretrainer=pre, head_init="probe", max_epochs=2,
+    ...                            warmup_epochs=1, random_state=0)
+    >>> lpft.fit(X, pheno["sex"]).head_init_
+    'probe'
+    >>> sorted(k for k in lpft.history_[-1] if k.endswith(("_shift", "_norm")))
+    ['encoder_shift', 'feature_shift', 'grad_norm', 'head_norm']
     """
 
     _is_classifier_net = True
@@ -258,7 +385,19 @@ class BrainJEPARegressor(_FineTuneMixin, NeuralNetRegressor):
     standardize_target : bool, default=True
         Train on ``(y - mean) / std`` of the training targets (so targets in
         years or hundreds learn at the usual learning rates); predictions are
-        returned in the original units.
+        returned in the original units. With ``head_init="probe"`` the ridge
+        probe is fitted on these standardised targets.
+
+    Attributes
+    ----------
+    module_ : BrainJEPAPredictionModel
+    history_ : skorch.History
+        With the diagnostics ``encoder_shift``, ``feature_shift``,
+        ``head_norm`` and ``grad_norm`` of :class:`BrainJEPAClassifier`.
+    head_init_ : {"random", "probe"}
+    probe_ : RidgeCV or None
+    target_center_, target_scale_ : float
+        The standardisation of the targets.
 
     Examples
     --------

@@ -30,6 +30,7 @@ from sk_brainjepa.nn._finetune import (
     BrainJEPAPredictionModel,
     layer_decay_groups,
     layer_id,
+    reset_top_blocks_,
 )
 from sk_brainjepa.nn._layers import (
     MLP,
@@ -78,6 +79,7 @@ __all__ = [
     "model_config",
     "n_readout_features",
     "read_out",
+    "reset_top_blocks_",
     "roi_sincos_embedding",
     "select_attention_backend",
     "sincos_embedding_1d",

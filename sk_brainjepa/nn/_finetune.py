@@ -7,7 +7,7 @@ from torch import nn
 
 from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
-from sk_brainjepa.nn._layers import init_weights_
+from sk_brainjepa.nn._layers import fresh_generator, init_weights_
 from sk_brainjepa.nn._readout import FEATURE_READOUTS, n_readout_features, read_out
 from sk_brainjepa.sources import crop
 
@@ -121,6 +121,21 @@ class BrainJEPAPredictionModel(nn.Module):
         -------
         out : Tensor of shape (B, n_outputs), or (B,) with ``squeeze_output``
         """
+        out = self.head(self.fc_norm(self.features(x)))  # (B, n_outputs)
+        return out[:, 0] if self.squeeze_output and self.n_outputs == 1 else out
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The readout the head reads, before ``fc_norm``.
+
+        Parameters
+        ----------
+        x : Tensor of shape (B, R, T)
+            Longer than ``n_timepoints``: centre-cropped to it.
+
+        Returns
+        -------
+        features : Tensor of shape (B, head.in_features)
+        """
         x = x.to(self.head.weight.dtype)
         if self.n_timepoints is not None and x.shape[-1] > self.n_timepoints:
             x = crop(x, self.n_timepoints, "center")
@@ -129,9 +144,82 @@ class BrainJEPAPredictionModel(nn.Module):
                 tokens = self.encoder(x)  # (B, N, D)
         else:
             tokens = self.encoder(x)
-        features = read_out(tokens, self.encoder.config.n_rois, self.readout)
-        out = self.head(self.fc_norm(features))  # (B, n_outputs)
-        return out[:, 0] if self.squeeze_output and self.n_outputs == 1 else out
+        return read_out(tokens, self.encoder.config.n_rois, self.readout)
+
+    @torch.no_grad()
+    def calibrate_fc_norm(self, features: torch.Tensor) -> None:
+        """Set a BatchNorm ``fc_norm``'s running statistics to those of ``features``.
+
+        In eval mode the head then sees ``features`` standardised over all of
+        them, not over one batch: what a linear probe fitted on the same
+        standardised features sees (``head_init="probe"`` of the fine-tuners).
+        A LayerNorm normalises each row by itself and has nothing to set.
+
+        Parameters
+        ----------
+        features : Tensor of shape (n_samples, head.in_features)
+            Readout features, as :meth:`features` returns them.
+        """
+        if not isinstance(self.fc_norm, nn.BatchNorm1d):
+            return
+        features = features.to(self.fc_norm.running_mean)
+        self.fc_norm.running_mean.copy_(features.mean(dim=0))
+        # Unbiased, as BatchNorm1d accumulates its running variance.
+        n = features.shape[0]
+        variance = features.var(dim=0, unbiased=n > 1)
+        self.fc_norm.running_var.copy_(variance)
+
+
+def reset_top_blocks_(
+    encoder: BrainJEPAEncoder, n_blocks: int, generator: torch.Generator | None = None
+) -> None:
+    """Re-draw the weights of the top ``n_blocks`` transformer blocks in place.
+
+    The blocks get the encoder's own initialisation (:func:`init_weights_`,
+    as :meth:`BrainJEPAEncoder.reset_parameters` draws them); the lower
+    blocks, the embeddings and the final norm keep their (pretrained)
+    weights. Re-initialising the top of a pretrained network before
+    fine-tuning drops the layers most specialised to the pretraining task
+    (Zhang et al., 2021).
+
+    Parameters
+    ----------
+    encoder : BrainJEPAEncoder
+    n_blocks : int
+        Blocks to reset, from the top; 0 changes nothing.
+    generator : torch.Generator or None, default=None
+        Source of the new weights; None draws a fresh OS seed (the global torch
+        RNG is never used).
+
+    Raises
+    ------
+    ValueError
+        If ``n_blocks`` is negative or exceeds the encoder's depth.
+
+    References
+    ----------
+    Zhang, Wu, Katiyar, Weinberger and Artzi, "Revisiting Few-sample BERT
+    Fine-tuning", ICLR 2021, arXiv:2006.05987.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_brainjepa.nn import BrainJEPAEncoder, model_config, reset_top_blocks_
+    >>> cfg, _ = model_config("tiny", n_rois=4, gradient_dim=2)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> enc = BrainJEPAEncoder(cfg, torch.randn(4, 2, generator=g), generator=g)
+    >>> before = enc.blocks[0].attn.qkv.weight.clone()
+    >>> reset_top_blocks_(enc, 1, torch.Generator().manual_seed(1))
+    >>> torch.equal(enc.blocks[0].attn.qkv.weight, before)  # below the top: kept
+    True
+    """
+    n_blocks = check_int(n_blocks, "n_blocks", minimum=0)
+    depth = len(encoder.blocks)
+    if n_blocks > depth:
+        raise ValueError(f"n_blocks={n_blocks} exceeds the encoder's depth={depth}.")
+    generator = fresh_generator(generator)
+    for block in encoder.blocks[depth - n_blocks :]:
+        init_weights_(block, generator)
 
 
 def layer_id(name: str, depth: int) -> int:
