@@ -105,19 +105,28 @@ PENALTIES = tuple(float(v) for v in 10.0 ** np.arange(-3, 5))
 READOUTS = ("mean", "roi", "connectivity", "lagged")
 ENCODERS = ("target", "online")
 FINETUNE_HEADS = ("connectivity", "lagged")
+# The official model's head (mean of the tokens), measured at lr 1e-3 only,
+# to choose the fine-tuners' default head from the same runs.
+MEAN_HEAD = "mean"
 
-# The simulated world. n_networks=2 puts every ROI in the two networks the
-# lagged coupling joins; lagged_coupling=3 is strong enough that the tiny
-# encoder fine-tuned from scratch learns `direction` with ~100 labels (0.97
-# balanced accuracy on 150 subjects, two seeds) while zero-lag FC stays at
-# chance: the task on which pretraining can show what it adds.
-SIMULATION = {
-    "n_rois": 16,
-    "n_networks": 2,
-    "n_timepoints": 160,
-    "lagged_coupling": 3.0,
-    "burstiness": 1.0,
-    "state_switching": 1.0,
+# The simulated world: one wiring of 16 ROIs in 2 networks, and two studies
+# at each site. The "lag" study has a strong directed lag between the two
+# networks (lagged_coupling=3): zero-lag FC cannot see its `direction`, lag
+# features reach 1.0, and the tiny encoder fine-tuned from scratch learns it
+# (0.95 and 0.99 balanced accuracy with 150 subjects, two seeds), so it is
+# the task on which pretraining can show what it adds; its subjects also carry
+# the FC phenotypes. The "states" study carries the other dynamics
+# phenotypes (bursts, state switching); in one cohort with the lag they drown
+# it (fine-tuning from scratch then stays at chance on `direction`), hence two
+# studies. The pretraining cohort holds both kinds of subjects, half each.
+SIMULATION = {"n_rois": 16, "n_networks": 2, "n_timepoints": 160}
+STUDIES = {
+    "lag": {"lagged_coupling": 3.0},
+    "states": {"burstiness": 1.0, "state_switching": 1.0},
+}
+STUDY_TASKS = {
+    "lag": ("direction", "sex", "diagnosis", "age"),
+    "states": ("burst_polarity", "dwell"),
 }
 CONNECTOME_SEED = 2026
 PRETRAINING_SITE = {"tr": 2.0, "noise_level": 0.5}
@@ -127,11 +136,11 @@ SITES = {
 }
 SIM_TASKS = {
     "direction": "classification",
-    "burst_polarity": "classification",
-    "dwell": "classification",
     "sex": "classification",
     "diagnosis": "classification",
     "age": "regression",
+    "burst_polarity": "classification",
+    "dwell": "classification",
 }
 TASK_KIND = {
     "direction": "dynamics, learnable",
@@ -180,7 +189,7 @@ SETTINGS = {
     "full": {
         "n_eval": 200,
         "pretrain_ratio": 10,
-        "epochs": 20,
+        "epochs": 15,
         "batch_size": 32,
         "seeds": [0, 1, 2],
         "label_counts": [20, 50, 100, "all"],
@@ -195,7 +204,7 @@ SETTINGS = {
         "finetune_variants": list(FINETUNE_VARIANTS),
         "finetune_variant_counts": [20, "all"],
         "fc_net_epochs": 30,
-        "fc_net_sites": ["site A"],
+        "fc_net_sites": ["site A", "site A, states"],
         "n_jobs": 2,
     },
     "quick": {
@@ -257,37 +266,53 @@ SCALING_SETTINGS = {
 
 
 # --------------------------------------------------------------------- data
-def simulate(n_subjects: int, site: dict, seed: int):
-    """Scaled series and phenotypes of one simulated cohort on the shared wiring.
+def simulate(n_subjects: int, site: dict, study: str, seed: int):
+    """Scaled series and labels of one simulated cohort on the shared wiring.
 
     Returns
     -------
     X : ndarray of shape (n_subjects, n_rois, n_timepoints), float32
-    phenotypes : pandas.DataFrame
+    labels : dict of {task: ndarray of shape (n_subjects,)}
+        The tasks of ``study``.
     """
     X, pheno = make_brain_dynamics(
         n_subjects,
         **SIMULATION,
+        **STUDIES[study],
         **site,
         random_state=seed,
         connectome_random_state=CONNECTOME_SEED,
     )
-    return SubjectRobustScaler().fit_transform(X).astype(np.float32), pheno
+    labels = {task: pheno[task].to_numpy() for task in STUDY_TASKS[study]}
+    return SubjectRobustScaler().fit_transform(X).astype(np.float32), labels
+
+
+def pretraining_cohort(n_subjects: int) -> np.ndarray:
+    """The unlabelled cohort: half "lag" subjects, half "states" subjects."""
+    halves = [
+        simulate(n, PRETRAINING_SITE, study, seed=1 + k)[0]
+        for k, (study, n) in enumerate(
+            zip(STUDIES, (n_subjects - n_subjects // 2, n_subjects // 2))
+        )
+    ]
+    return np.concatenate(halves)
 
 
 def simulated_world(cfg: dict) -> dict:
-    """The unlabelled pretraining cohort and the labelled site cohorts.
+    """The unlabelled pretraining cohort and the labelled cohorts of each site.
 
     Different ``random_state`` per cohort: disjoint subjects; the same
-    ``connectome_random_state``: one wiring (atlas) for all.
+    ``connectome_random_state``: one wiring (atlas) for all. Cohort names are
+    the site, with ``", states"`` for the states study.
     """
     n_pretrain = cfg["n_eval"] * cfg["pretrain_ratio"]
-    X_pre, _ = simulate(n_pretrain, PRETRAINING_SITE, seed=1)
-    sites = {}
+    cohorts = {}
     for offset, (name, site) in enumerate(SITES.items()):
-        X, pheno = simulate(cfg["n_eval"], site, seed=101 + offset)
-        sites[name] = (X, {t: pheno[t].to_numpy() for t in SIM_TASKS})
-    return {"pretrain": X_pre, "sites": sites, "tasks": SIM_TASKS}
+        for k, study in enumerate(STUDIES):
+            label = name if study == "lag" else f"{name}, {study}"
+            cohorts[label] = simulate(cfg["n_eval"], site, study, 101 + 10 * offset + k)
+    pretrain = pretraining_cohort(n_pretrain) if n_pretrain else None
+    return {"pretrain": pretrain, "sites": cohorts, "tasks": SIM_TASKS}
 
 
 def hcp_world(cfg: dict, seed: int = 0) -> dict:
@@ -446,6 +471,7 @@ def encoder_statistics(pre, X) -> dict:
 
 def pretrain_and_embed(world, arm, seed, cfg, n_timepoints, keep: bool):
     """One pretraining job: the record, the features, the model if ``keep``."""
+    set_threads(cfg["threads"])  # joblib workers start with torch's default
     pre, record = pretrain(world["pretrain"], arm, seed, cfg, n_timepoints)
     first_site = next(iter(world["sites"].values()))[0]
     record.update(encoder_statistics(pre, first_site))
@@ -467,7 +493,8 @@ def probe_rows(world_name, world, features_by_arm, splits, cfg) -> list[dict]:
     for (arm, seed), features in features_by_arm.items():
         for (site, encoder, readout), F in features.items():
             labels = world["sites"][site][1]
-            for task, kind in world["tasks"].items():
+            for task in labels:
+                kind = world["tasks"][task]
                 test, labelled = splits[site, task, seed]
                 for count, train in labelled.items():
                     rows.append(
@@ -497,9 +524,13 @@ def baseline_rows(world_name, world, splits, cfg) -> list[dict]:
                 fisher_z=True, output="vector"
             ).fit_transform(X),
             "lag features + linear": DynamicFeatures(kind="lagged").fit_transform(X),
+            # Lags, moments and windowed-FC states: the hand-made reference for
+            # the bursts and state switching that lag features do not see.
+            "dynamic features + linear": DynamicFeatures().fit_transform(X),
         }
         for name, F in baselines.items():
-            for task, kind in world["tasks"].items():
+            for task in labels:
+                kind = world["tasks"][task]
                 for seed in cfg["seeds"]:
                     test, labelled = splits[site, task, seed]
                     for count, train in labelled.items():
@@ -523,6 +554,7 @@ def baseline_rows(world_name, world, splits, cfg) -> list[dict]:
 
 def fc_net_job(Net, name, fc, y, train, test, seed, cfg, meta) -> dict:
     """BrainNetCNN or BNT on FC matrices, early stopping inside the labelled set."""
+    set_threads(cfg["threads"])
     net = Net(max_epochs=cfg["fc_net_epochs"], random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -537,11 +569,15 @@ def fc_net_job(Net, name, fc, y, train, test, seed, cfg, meta) -> dict:
 
 def finetune_job(pre, arm, variant, head, X, y, train, test, seed, cfg, meta):
     """Fine-tune one start (pretrained or untrained) with one variant and head."""
+    set_threads(cfg["threads"])
     params = {
         "pretrainer": pre,
         "max_epochs": cfg["finetune_epochs"],
         "module__readout": head,
-        "module__head_norm": "batchnorm",
+        # BatchNorm before the head for the second-order readouts, where a
+        # LayerNorm over ROI pairs would remove each subject's mean coupling;
+        # the official LayerNorm for the mean readout.
+        "module__head_norm": "layernorm" if head == MEAN_HEAD else "batchnorm",
         "random_state": seed,
         **FINETUNE_VARIANTS[variant],
     }
@@ -599,7 +635,11 @@ def finetune_jobs(world_name, world, splits, pretrainers, cfg):
                     )
                     variants = [v for v in variants if v in cfg["finetune_variants"]]
                     for variant in variants:
-                        heads = FINETUNE_HEADS if variant == "lr 1e-3" else ("connectivity",)
+                        heads = (
+                            (*FINETUNE_HEADS, MEAN_HEAD)
+                            if variant == "lr 1e-3"
+                            else ("connectivity",)
+                        )
                         for head in heads:
                             for arm in FINETUNE_ARMS:
                                 jobs.append(
@@ -622,8 +662,8 @@ def finetune_jobs(world_name, world, splits, pretrainers, cfg):
             continue
         X, labels = world["sites"][site]
         fc = FunctionalConnectivity().fit_transform(X).astype(np.float32)
-        for task, kind in world["tasks"].items():
-            if kind != "classification":
+        for task in labels:
+            if world["tasks"][task] != "classification":
                 continue
             for seed in cfg["seeds"]:
                 test, labelled = splits[site, task, seed]
@@ -654,7 +694,8 @@ def all_splits(world, cfg) -> dict:
     """``(site, task, seed) -> (test, labelled)`` for one world."""
     splits = {}
     for site, (_, labels) in world["sites"].items():
-        for task, kind in world["tasks"].items():
+        for task in labels:
+            kind = world["tasks"][task]
             counts = cfg["label_counts"]
             for seed in cfg["seeds"]:
                 splits[site, task, seed] = label_splits(
@@ -698,8 +739,9 @@ def scaling_job(run, seed, world, cfg):
     the untrained twin of a model size is exactly the start of each of its
     runs, whatever the cohort size.
     """
+    set_threads(cfg["threads"])
     model, n_subjects, epochs = run
-    X_pre, _ = simulate(n_subjects, PRETRAINING_SITE, seed=1)
+    X_pre = pretraining_cohort(n_subjects)
     rows, records_ = [], []
     for arm, max_epochs in (("untrained", 0), ("default", epochs)):
         if arm == "untrained" and (n_subjects, epochs) != _twin_key(run, cfg):
@@ -720,7 +762,7 @@ def scaling_job(run, seed, world, cfg):
         )
         for (site, encoder, readout), F in features.items():
             labels = world["sites"][site][1]
-            for task in cfg["tasks"]:
+            for task in labels:
                 kind = SIM_TASKS[task]
                 test, labelled = world["splits"][site, task, seed]
                 for count, train in labelled.items():
@@ -750,12 +792,17 @@ def _twin_key(run, cfg):
 
 def run_scaling(cfg) -> tuple[list, list]:
     """Every scaling run and seed, on site A of the simulated world."""
-    X, pheno = simulate(cfg["n_eval"], SITES["site A"], seed=101)
-    world = {"sites": {"site A": (X, {t: pheno[t].to_numpy() for t in SIM_TASKS})}}
-    world["splits"] = all_splits({**world, "tasks": SIM_TASKS}, cfg)
-    # One set of gradients for every run: those of the largest cohort's first
-    # 1,000 subjects (the pretraining cohorts are nested draws of one seed).
-    X_ref, _ = simulate(min(1000, max(r[1] for r in cfg["runs"])), PRETRAINING_SITE, 1)
+    world = simulated_world({**cfg, "pretrain_ratio": 0})
+    world["sites"] = {
+        name: (X, {t: y[t] for t in cfg["tasks"] if t in y})
+        for name, (X, y) in world["sites"].items()
+        if name.startswith("site A") and any(t in y for t in cfg["tasks"])
+    }
+    world["splits"] = all_splits(world, cfg)
+    # One set of gradients for every run, from a 1,000-subject cohort (or the
+    # largest one when smaller), so that the untrained twin is exactly the
+    # start of every run of its model size.
+    X_ref = pretraining_cohort(min(1000, max(r[1] for r in cfg["runs"])))
     world["gradients"] = (
         BrainJEPAPretrainer(max_epochs=0, random_state=0).fit(X_ref).gradients_
     )
@@ -1098,11 +1145,11 @@ def main(argv=None) -> None:
     mode = "quick" if args.quick else "full"
     started, tic = now(), time.perf_counter()
     if args.part == "scaling":
-        cfg = SCALING_SETTINGS[mode]
+        cfg = {**SCALING_SETTINGS[mode], "threads": args.threads}
         rows, pretraining = run_scaling(cfg)
         extra = {}
     else:
-        cfg = SETTINGS[mode]
+        cfg = {**SETTINGS[mode], "threads": args.threads}
         world = simulated_world(cfg)
         rows, pretraining = run_world(
             "simulated", world, cfg["arms"], cfg, SIMULATION["n_timepoints"]

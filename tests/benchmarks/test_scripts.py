@@ -290,24 +290,31 @@ def test_transfer_quick_mode_records_the_protocol_and_rerenders(tmp_path):
     ]
     assert "131217" in results["hcp"] and "101309" in results["hcp"]
     # Every arm, encoder and readout is probed on every task, site and label count.
-    for world, arms, tasks, sites in (
-        ("simulated", cfg["arms"], module.SIM_TASKS, module.SITES),
-        ("hcp", cfg["hcp_arms"], module.HCP_TASKS, ["hcp"]),
+    sim_cohorts = [
+        (site if study == "lag" else f"{site}, {study}", task)
+        for site in module.SITES
+        for study, tasks in module.STUDY_TASKS.items()
+        for task in tasks
+    ]
+    hcp_cohorts = [("hcp", task) for task in module.HCP_TASKS]
+    baselines = ["FC + linear", "lag features + linear", "dynamic features + linear"]
+    for world, arms, cohorts in (
+        ("simulated", cfg["arms"], sim_cohorts),
+        ("hcp", cfg["hcp_arms"], hcp_cohorts),
     ):
         probes = {
             (r["model"], r["encoder"], r["readout"], r["site"], r["task"], r["labels"])
             for r in scores
             if r["world"] == world and r["method"] == "probe"
         }
-        for arm in [*arms, "FC + linear", "lag features + linear"]:
+        for arm in [*arms, *baselines]:
             jepa = arm in arms
             for encoder in module.ENCODERS if jepa else [""]:
                 for readout in module.READOUTS if jepa else [""]:
-                    for site in sites:
-                        for task in tasks:
-                            for count in cfg["label_counts"]:
-                                key = (arm, encoder, readout, site, task, str(count))
-                                assert key in probes, key
+                    for site, task in cohorts:
+                        for count in cfg["label_counts"]:
+                            key = (arm, encoder, readout, site, task, str(count))
+                            assert key in probes, key
     # Fine-tuning: each variant from both starts on the same seeds and labels.
     tuned = [r for r in scores if r["method"].startswith("fine-tune")]
     assert tuned
