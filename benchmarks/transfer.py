@@ -237,15 +237,20 @@ SCALING_SETTINGS = {
         "seeds": [0, 1],
         "label_counts": [20, 50, "all"],
         "test_fraction": 0.4,
-        # (model, pretraining subjects, epochs); each also gets its untrained twin
+        # (model, patch size, pretraining subjects, epochs); each (model, patch
+        # size) also gets its untrained twin. Cohort size at 15 epochs (the main
+        # part's), epochs at 1,000 subjects, then model size and frame-scale
+        # tokens (patches of 8 and 4 frames) at 1,000 subjects and 15 epochs.
         "runs": [
-            ("tiny", 250, 20),
-            ("tiny", 1000, 20),
-            ("tiny", 4000, 20),
-            ("tiny", 1000, 10),
-            ("tiny", 1000, 30),
-            ("tiny", 1000, 100),
-            ("small", 1000, 20),
+            ("tiny", 16, 250, 15),
+            ("tiny", 16, 1000, 15),
+            ("tiny", 16, 4000, 15),
+            ("tiny", 16, 1000, 10),
+            ("tiny", 16, 1000, 30),
+            ("tiny", 16, 1000, 100),
+            ("small", 16, 1000, 15),
+            ("tiny", 8, 1000, 15),
+            ("tiny", 4, 1000, 15),
         ],
         "tasks": ["direction", "sex", "dwell"],
         "readouts": ["connectivity", "lagged"],
@@ -257,7 +262,7 @@ SCALING_SETTINGS = {
         "seeds": [0],
         "label_counts": ["all"],
         "test_fraction": 0.4,
-        "runs": [("tiny", 20, 1), ("tiny", 40, 1)],
+        "runs": [("tiny", 16, 20, 1), ("tiny", 16, 40, 1), ("tiny", 8, 20, 1)],
         "tasks": ["direction"],
         "readouts": ["lagged"],
         "n_jobs": 1,
@@ -733,18 +738,19 @@ def run_world(world_name, world, arms, cfg, n_timepoints) -> tuple[list, list]:
 
 # ------------------------------------------------------------------ scaling
 def scaling_job(run, seed, world, cfg):
-    """Pretrain one (model, subjects, epochs) run and its untrained twin; probe.
+    """Pretrain one (model, patch, subjects, epochs) run (and its twin); probe.
 
     Every run is positioned by the same gradients (``world["gradients"]``), so
-    the untrained twin of a model size is exactly the start of each of its
-    runs, whatever the cohort size.
+    the untrained twin of a model size and patch size is exactly the start of
+    each of its runs, whatever the cohort size.
     """
     set_threads(cfg["threads"])
-    model, n_subjects, epochs = run
+    model, patch_size, n_subjects, epochs = run
+    name = model if patch_size == 16 else f"{model}, patch {patch_size}"
     X_pre = pretraining_cohort(n_subjects)
     rows, records_ = [], []
     for arm, max_epochs in (("untrained", 0), ("default", epochs)):
-        if arm == "untrained" and (n_subjects, epochs) != _twin_key(run, cfg):
+        if arm == "untrained" and run != _twin_run(run, cfg):
             continue
         pre, record = pretrain(
             X_pre,
@@ -753,9 +759,11 @@ def scaling_job(run, seed, world, cfg):
             {"batch_size": cfg["batch_size"]},
             SIMULATION["n_timepoints"],
             model=model,
+            patch_size=patch_size,
             max_epochs=max_epochs,
             gradients=world["gradients"],
         )
+        record["model"] = name
         records_.append(record)
         features = embed_all(
             pre, world["sites"], readouts=cfg["readouts"], encoders=("target",)
@@ -768,7 +776,7 @@ def scaling_job(run, seed, world, cfg):
                 for count, train in labelled.items():
                     rows.append(
                         {
-                            "model_size": model,
+                            "model_size": name,
                             "pretrain_subjects": n_subjects if max_epochs else 0,
                             "epochs": max_epochs,
                             "arm": arm,
@@ -783,11 +791,10 @@ def scaling_job(run, seed, world, cfg):
     return rows, records_
 
 
-def _twin_key(run, cfg):
-    """The run of each model size that also measures its untrained weights."""
-    model = run[0]
-    first = next(r for r in cfg["runs"] if r[0] == model)
-    return first[1], first[2]
+def _twin_run(run, cfg):
+    """The first run of ``run``'s model and patch size: it also measures the
+    untrained weights they all start from."""
+    return next(r for r in cfg["runs"] if r[:2] == run[:2])
 
 
 def run_scaling(cfg) -> tuple[list, list]:
@@ -1088,17 +1095,39 @@ def save_curves(scores: pd.DataFrame, path: Path, part: str) -> None:
         return
     if part == "scaling":
         tasks = list(dict.fromkeys(scores["task"]))
-        fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.5), squeeze=False)
-        for ax, task in zip(axes[0], tasks, strict=True):
-            cell = scores[(scores["task"] == task) & (scores["arm"] == "default")]
-            for (readout, labels), line in cell.groupby(["readout", "labels"]):
-                tiny = line[(line["model_size"] == "tiny") & (line["epochs"] == 20)]
-                means = tiny.groupby("pretrain_subjects")["score"].mean()
-                ax.plot(means.index, means.values, marker="o", label=f"{readout}, {labels}")
-            ax.set_xscale("log")
-            ax.set_title(task)
-            ax.set_xlabel("pretraining subjects (tiny, 20 epochs)")
+        fig, axes = plt.subplots(
+            2, len(tasks), figsize=(4 * len(tasks), 6.5), squeeze=False
+        )
+        tiny = scores[scores["model_size"] == "tiny"]
+        for col, task in enumerate(tasks):
+            cell = tiny[tiny["task"] == task]
+            for row, (x, fixed, label) in enumerate(
+                (
+                    ("pretrain_subjects", ("epochs", 15), "pretraining subjects (15 epochs)"),
+                    ("epochs", ("pretrain_subjects", 1000), "epochs (1,000 subjects)"),
+                )
+            ):
+                ax = axes[row][col]
+                plotted = False
+                for k, ((readout, labels), line) in enumerate(
+                    cell.groupby(["readout", "labels"])
+                ):
+                    trained = line[(line["arm"] == "default") & (line[fixed[0]] == fixed[1])]
+                    means = trained.groupby(x)["score"].mean()
+                    plotted |= len(means) > 0
+                    color = plt.get_cmap("tab10")(k)
+                    ax.plot(
+                        means.index, means.values, marker="o", color=color,
+                        label=f"{readout}, {labels} labels",
+                    )
+                    untrained = line.loc[line["arm"] == "untrained", "score"].mean()
+                    ax.axhline(untrained, color=color, linestyle=":", linewidth=1)
+                if plotted:  # a log axis needs positive values to scale
+                    ax.set_xscale("log")
+                ax.set_xlabel(label)
+                ax.set_title(f"{task} (dotted: untrained)", fontsize=9)
         axes[0][0].set_ylabel("probe score")
+        axes[1][0].set_ylabel("probe score")
         axes[0][0].legend(fontsize=7)
     else:
         probes = scores[scores["method"] == "probe"]

@@ -357,8 +357,14 @@ def test_transfer_scaling_quick_mode_pairs_every_run_with_its_untrained_twin(tmp
     results = _record(tmp_path, "transfer_scaling_quick", "transfer")
     cfg = results["settings"]
     rows = results["scores"]
-    trained = {(r["pretrain_subjects"], r["epochs"]) for r in rows if r["arm"] == "default"}
-    assert trained == {(n, e) for _, n, e in cfg["runs"]}
-    assert {r["seed"] for r in rows if r["arm"] == "untrained"} == set(cfg["seeds"])
+    trained = {
+        (r["model_size"], r["pretrain_subjects"], r["epochs"])
+        for r in rows
+        if r["arm"] == "default"
+    }
+    names = {16: "tiny", 8: "tiny, patch 8"}
+    assert trained == {(names[p], n, e) for _, p, n, e in cfg["runs"]}
+    twins = {(r["model_size"], r["seed"]) for r in rows if r["arm"] == "untrained"}
+    assert twins == {(m, s) for m in names.values() for s in cfg["seeds"]}
     for row in rows:
         assert _is_score(row["score"]), row
