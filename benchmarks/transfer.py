@@ -407,6 +407,13 @@ def probe(features, y, train, test, kind: str) -> float:
 
 
 # --------------------------------------------------------------- pretraining
+def _worker_setup(cfg: dict) -> None:
+    """Threads and logging of a joblib worker (which starts with torch's
+    default thread count and no log handler)."""
+    set_threads(cfg["threads"])
+    setup_logging()
+
+
 def pretrain(X, arm: str, seed: int, cfg: dict, n_timepoints: int, **extra):
     """Fit one arm; the pretrainer and a record of the run."""
     params = {"n_timepoints": n_timepoints, "batch_size": cfg["batch_size"]}
@@ -476,7 +483,7 @@ def encoder_statistics(pre, X) -> dict:
 
 def pretrain_and_embed(world, arm, seed, cfg, n_timepoints, keep: bool):
     """One pretraining job: the record, the features, the model if ``keep``."""
-    set_threads(cfg["threads"])  # joblib workers start with torch's default
+    _worker_setup(cfg)
     pre, record = pretrain(world["pretrain"], arm, seed, cfg, n_timepoints)
     first_site = next(iter(world["sites"].values()))[0]
     record.update(encoder_statistics(pre, first_site))
@@ -559,7 +566,7 @@ def baseline_rows(world_name, world, splits, cfg) -> list[dict]:
 
 def fc_net_job(Net, name, fc, y, train, test, seed, cfg, meta) -> dict:
     """BrainNetCNN or BNT on FC matrices, early stopping inside the labelled set."""
-    set_threads(cfg["threads"])
+    _worker_setup(cfg)
     net = Net(max_epochs=cfg["fc_net_epochs"], random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -574,7 +581,7 @@ def fc_net_job(Net, name, fc, y, train, test, seed, cfg, meta) -> dict:
 
 def finetune_job(pre, arm, variant, head, X, y, train, test, seed, cfg, meta):
     """Fine-tune one start (pretrained or untrained) with one variant and head."""
-    set_threads(cfg["threads"])
+    _worker_setup(cfg)
     params = {
         "pretrainer": pre,
         "max_epochs": cfg["finetune_epochs"],
@@ -744,7 +751,7 @@ def scaling_job(run, seed, world, cfg):
     the untrained twin of a model size and patch size is exactly the start of
     each of its runs, whatever the cohort size.
     """
-    set_threads(cfg["threads"])
+    _worker_setup(cfg)
     model, patch_size, n_subjects, epochs = run
     name = model if patch_size == 16 else f"{model}, patch {patch_size}"
     X_pre = pretraining_cohort(n_subjects)

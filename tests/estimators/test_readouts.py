@@ -93,6 +93,7 @@ def test_brainjepa_probe_tracks_age_in_connectivity(cohort, pretrained):
     assert table.loc["mean", "pearson_r"] > 0.25  # measured 0.47 (mean readout 0.03)
 
 
+@pytest.mark.slow
 def test_fine_tuning_on_the_connectivity_head_beats_chance(cohort, pretrained):
     """skorch fine-tuning, head on the connectivity readout, early stopping."""
     X, pheno = cohort
