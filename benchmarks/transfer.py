@@ -599,7 +599,6 @@ def finetune_job(pre, arm, variant, head, X, y, train, test, seed, cfg, meta):
         warnings.simplefilter("ignore")
         net.fit(X[train], y[train])
     history = net.history_
-    last = history[-1]
     train_score = score(y[train], net.predict(X[train]), "classification")
     return {
         **meta,
@@ -611,10 +610,10 @@ def finetune_job(pre, arm, variant, head, X, y, train, test, seed, cfg, meta):
         "train_score": train_score,
         "epochs_run": len(history),
         "seconds": time.perf_counter() - start,
+        # The last value recorded (an epoch ended by early stopping may lack it).
         **{
-            key: last.get(key)
+            key: next((h[key] for h in reversed(history) if key in h), None)
             for key in ("encoder_shift", "feature_shift", "head_norm", "grad_norm")
-            if key in last
         },
     }
 
@@ -1171,6 +1170,13 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--no-hcp", action="store_true", help="skip the HCP world")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="model and split seeds (default: the mode's; the report says which)",
+    )
     add_render_option(parser)
     args = parser.parse_args(argv)
     if args.render is not None:
@@ -1182,10 +1188,12 @@ def main(argv=None) -> None:
     started, tic = now(), time.perf_counter()
     if args.part == "scaling":
         cfg = {**SCALING_SETTINGS[mode], "threads": args.threads}
+        cfg["seeds"] = args.seeds or cfg["seeds"]
         rows, pretraining = run_scaling(cfg)
         extra = {}
     else:
         cfg = {**SETTINGS[mode], "threads": args.threads}
+        cfg["seeds"] = args.seeds or cfg["seeds"]
         world = simulated_world(cfg)
         rows, pretraining = run_world(
             "simulated", world, cfg["arms"], cfg, SIMULATION["n_timepoints"]

@@ -192,8 +192,13 @@ class _FineTuneMixin(SeededNetMixin):
         ``"diagnostics"``: :class:`FineTuneDiagnostics`. Either is replaced or
         switched off as skorch allows, e.g. ``callbacks__diagnostics=None``.
         """
-        return [
-            *super().get_default_callbacks(),
+        callbacks = super().get_default_callbacks()
+        # Before early stopping, which ends the last epoch by raising: the
+        # diagnostics of the epoch that stops training are recorded too.
+        names = [name for name, _ in callbacks]
+        at = names.index("early_stopping") if "early_stopping" in names else len(names)
+        callbacks.insert(at, ("diagnostics", FineTuneDiagnostics()))
+        callbacks.append(
             (
                 "lr_scheduler",
                 WarmupCosineLR(
@@ -201,9 +206,9 @@ class _FineTuneMixin(SeededNetMixin):
                     min_lr=self.min_lr,
                     warmup_epochs=self.warmup_epochs,
                 ),
-            ),
-            ("diagnostics", FineTuneDiagnostics()),
-        ]
+            )
+        )
+        return callbacks
 
     def get_dataset(self, X, y=None):
         """Validated time series as one float32 array (centre windows if ragged)."""

@@ -371,6 +371,19 @@ def test_diagnostics_are_zero_for_a_frozen_encoder_and_grow_unfrozen(toy):
     )
 
 
+def test_diagnostics_of_the_epoch_that_stops_training_are_recorded(toy):
+    X, y, pre = toy
+    # patience=1 with a large lr stops early; the stopping epoch raises in the
+    # early-stopping callback, which must come after the diagnostics.
+    net = BrainJEPAClassifier(
+        pretrainer=pre, lr=0.05, patience=1, max_epochs=30, batch_size=8, random_state=0
+    ).fit(X, y)
+    assert len(net.history) < 30
+    for key in DIAGNOSTICS:
+        assert key in net.history[-1], key
+        assert np.isfinite(net.history[-1, key])
+
+
 # -------------------------------------------------------------- determinism
 
 
