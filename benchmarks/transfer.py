@@ -954,6 +954,24 @@ def finetune_table(scores: pd.DataFrame) -> str:
     return markdown_table(header, rows)
 
 
+def finetune_diagnostics_table(scores: pd.DataFrame) -> str:
+    """Why fine-tuning does (not) learn: training score, epochs, shifts, per start."""
+    part = scores[scores["method"].str.startswith("fine-tune")]
+    keys = ("train_score", "epochs_run", "feature_shift", "encoder_shift", "grad_norm")
+    rows = []
+    for (world, task, variant, head, start), cell in part.groupby(
+        ["world", "task", "variant", "readout", "model"], sort=False
+    ):
+        for labels in _label_order(cell["labels"]):
+            at = cell[cell["labels"] == labels]
+            rows.append(
+                [task, variant, head, labels, start]
+                + [_cell(at[key]) if key in at else "n/a" for key in keys]
+            )
+    header = ["task", "variant", "head", "labels", "start", *keys]
+    return markdown_table(header, rows)
+
+
 def fc_net_table(scores: pd.DataFrame) -> str:
     part = scores[scores["method"] == "trained on FC"]
     rows = []
@@ -1084,6 +1102,13 @@ def render(results: dict) -> str:
                 "",
             ]
         lines += ["## Fine-tuning", "", finetune_table(scores), ""]
+        lines += [
+            "## Fine-tuning diagnostics (mean ± sd over seeds; the shifts are "
+            "measured on the training windows, n/a where not recorded)",
+            "",
+            finetune_diagnostics_table(scores),
+            "",
+        ]
         lines += ["## BrainNetCNN and BNT on FC", "", fc_net_table(scores), ""]
     lines += ["## Pretraining runs", "", pretraining_table(results["pretraining"]), ""]
     return "\n".join(lines)
