@@ -499,6 +499,31 @@ def pretrain_and_embed(world, arm, seed, cfg, n_timepoints, keep: bool):
 
 
 # ------------------------------------------------------------------ scoring
+def labelled_sets(world_name, site, task, seeds, splits):
+    """Every labelled set of one cohort and task, seed by seed.
+
+    Yields
+    ------
+    count : int or "all"
+        The label count.
+    train, test : ndarray of int
+    meta : dict
+        The columns every score row of this set shares: world, site, task,
+        label count (as text), its size and the seed.
+    """
+    for seed in seeds:
+        test, labelled = splits[site, task, seed]
+        for count, train in labelled.items():
+            meta = {
+                "world": world_name,
+                "site": site,
+                "task": task,
+                "labels": str(count),
+                "n_labels": len(train),
+                "seed": seed,
+            }
+            yield count, train, test, meta
+
 def probe_rows(world_name, world, features_by_arm, splits, cfg) -> list[dict]:
     """Linear-probe scores of every arm, encoder, readout, task and label count."""
     rows = []
@@ -507,20 +532,16 @@ def probe_rows(world_name, world, features_by_arm, splits, cfg) -> list[dict]:
             labels = world["sites"][site][1]
             for task in labels:
                 kind = world["tasks"][task]
-                test, labelled = splits[site, task, seed]
-                for count, train in labelled.items():
+                for _, train, test, meta in labelled_sets(
+                    world_name, site, task, [seed], splits
+                ):
                     rows.append(
                         {
-                            "world": world_name,
-                            "site": site,
-                            "task": task,
+                            **meta,
                             "model": arm,
                             "method": "probe",
                             "encoder": encoder,
                             "readout": readout,
-                            "labels": str(count),
-                            "n_labels": len(train),
-                            "seed": seed,
                             "score": probe(F, labels[task], train, test, kind),
                         }
                     )
@@ -543,24 +564,19 @@ def baseline_rows(world_name, world, splits, cfg) -> list[dict]:
         for name, F in baselines.items():
             for task in labels:
                 kind = world["tasks"][task]
-                for seed in cfg["seeds"]:
-                    test, labelled = splits[site, task, seed]
-                    for count, train in labelled.items():
-                        rows.append(
-                            {
-                                "world": world_name,
-                                "site": site,
-                                "task": task,
-                                "model": name,
-                                "method": "probe",
-                                "encoder": "",
-                                "readout": "",
-                                "labels": str(count),
-                                "n_labels": len(train),
-                                "seed": seed,
-                                "score": probe(F, labels[task], train, test, kind),
-                            }
-                        )
+                for _, train, test, meta in labelled_sets(
+                    world_name, site, task, cfg["seeds"], splits
+                ):
+                    rows.append(
+                        {
+                            **meta,
+                            "model": name,
+                            "method": "probe",
+                            "encoder": "",
+                            "readout": "",
+                            "score": probe(F, labels[task], train, test, kind),
+                        }
+                    )
     return rows
 
 
@@ -627,47 +643,40 @@ def finetune_jobs(world_name, world, splits, pretrainers, cfg):
         X, labels = world["sites"][site]
         for task in tasks:
             y = labels[task]
-            for seed in cfg["seeds"]:
-                test, labelled = splits[site, task, seed]
-                for count, train in labelled.items():
-                    meta = {
-                        "world": world_name,
-                        "site": site,
-                        "task": task,
-                        "encoder": "target",
-                        "labels": str(count),
-                        "n_labels": len(train),
-                        "seed": seed,
-                    }
-                    variants = (
-                        cfg["finetune_variants"]
-                        if count in cfg["finetune_variant_counts"]
-                        else ["library default", "lr 1e-3"]
+            for count, train, test, meta in labelled_sets(
+                world_name, site, task, cfg["seeds"], splits
+            ):
+                meta["encoder"] = "target"
+                seed = meta["seed"]
+                variants = (
+                    cfg["finetune_variants"]
+                    if count in cfg["finetune_variant_counts"]
+                    else ["library default", "lr 1e-3"]
+                )
+                variants = [v for v in variants if v in cfg["finetune_variants"]]
+                for variant in variants:
+                    heads = (
+                        (*FINETUNE_HEADS, MEAN_HEAD)
+                        if variant == "lr 1e-3"
+                        else ("connectivity",)
                     )
-                    variants = [v for v in variants if v in cfg["finetune_variants"]]
-                    for variant in variants:
-                        heads = (
-                            (*FINETUNE_HEADS, MEAN_HEAD)
-                            if variant == "lr 1e-3"
-                            else ("connectivity",)
-                        )
-                        for head in heads:
-                            for arm in FINETUNE_ARMS:
-                                jobs.append(
-                                    delayed(finetune_job)(
-                                        pretrainers[arm, seed],
-                                        arm,
-                                        variant,
-                                        head,
-                                        X,
-                                        y,
-                                        train,
-                                        test,
-                                        seed,
-                                        cfg,
-                                        meta,
-                                    )
+                    for head in heads:
+                        for arm in FINETUNE_ARMS:
+                            jobs.append(
+                                delayed(finetune_job)(
+                                    pretrainers[arm, seed],
+                                    arm,
+                                    variant,
+                                    head,
+                                    X,
+                                    y,
+                                    train,
+                                    test,
+                                    seed,
+                                    cfg,
+                                    meta,
                                 )
+                            )
     for site in cfg["fc_net_sites"]:
         if site not in world["sites"]:
             continue
@@ -676,28 +685,27 @@ def finetune_jobs(world_name, world, splits, pretrainers, cfg):
         for task in labels:
             if world["tasks"][task] != "classification":
                 continue
-            for seed in cfg["seeds"]:
-                test, labelled = splits[site, task, seed]
-                for count, train in labelled.items():
-                    meta = {
-                        "world": world_name,
-                        "site": site,
-                        "task": task,
-                        "encoder": "",
-                        "readout": "",
-                        "labels": str(count),
-                        "n_labels": len(train),
-                        "seed": seed,
-                    }
-                    for name, Net in (
-                        ("BrainNetCNN", BrainNetCNNClassifier),
-                        ("BNT", BNTClassifier),
-                    ):
-                        jobs.append(
-                            delayed(fc_net_job)(
-                                Net, name, fc, labels[task], train, test, seed, cfg, meta
-                            )
+            for _, train, test, meta in labelled_sets(
+                world_name, site, task, cfg["seeds"], splits
+            ):
+                meta.update(encoder="", readout="")
+                for name, Net in (
+                    ("BrainNetCNN", BrainNetCNNClassifier),
+                    ("BNT", BNTClassifier),
+                ):
+                    jobs.append(
+                        delayed(fc_net_job)(
+                            Net,
+                            name,
+                            fc,
+                            labels[task],
+                            train,
+                            test,
+                            meta["seed"],
+                            cfg,
+                            meta,
                         )
+                    )
     return jobs
 
 
