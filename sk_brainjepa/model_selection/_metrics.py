@@ -29,20 +29,26 @@ def classification_scores(y_true, y_pred, proba, classes) -> dict[str, float]:
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
-    proba : ndarray of shape (n_samples, n_classes)
-    classes : ndarray of shape (n_classes,)
+    proba : ndarray of shape (n_samples, n_classes) or None
+        Class probabilities; None (a model without ``predict_proba``) gives
+        a NaN ROC AUC.
+    classes : ndarray of shape (n_classes,) or None
+        The columns of ``proba``; None takes the sorted labels of ``y_true``
+        and ``y_pred``.
 
     Returns
     -------
     scores : dict
     """
+    if classes is None:
+        classes = np.unique(np.concatenate([np.asarray(y_true), np.asarray(y_pred)]))
     binary = len(classes) == 2
     f1 = (
         f1_score(y_true, y_pred, pos_label=classes[1])
         if binary
         else f1_score(y_true, y_pred, average="macro")
     )
-    if len(np.unique(y_true)) < 2:
+    if proba is None or len(np.unique(y_true)) < 2:
         auc = float("nan")
     elif binary:
         auc = roc_auc_score(y_true == classes[1], proba[:, 1])

@@ -31,6 +31,7 @@ from sk_brainjepa.preprocessing._streaming import (
     SubjectRobustScaling,
     group_fc,
 )
+from sk_brainjepa.preprocessing._tangent import TangentConnectivity
 
 __all__ = [
     "DynamicFeatures",
@@ -41,6 +42,7 @@ __all__ = [
     "SampleZScoring",
     "SubjectRobustScaler",
     "SubjectRobustScaling",
+    "TangentConnectivity",
     "TemporalResampler",
     "fisher_z",
     "fisher_z_mean",
