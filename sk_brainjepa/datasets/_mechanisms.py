@@ -217,23 +217,32 @@ def _add_dynamic_phenotypes(
     hrf: np.ndarray,
     timing: _Timing,
     seeds: list[int],
+    subject: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Add the signals of the mechanisms switched on, then re-standardise.
 
     Parameters
     ----------
-    bold : ndarray of shape (n_subjects, n_rois, n_timepoints)
+    bold : ndarray of shape (n_runs, n_rois, n_timepoints)
         Standardised haemodynamic signal.
+    hrf : ndarray of shape (n_runs, n_hrf_bins)
+    subject : ndarray of shape (n_runs,) or None, default=None
+        Subject of each run (0, 0, 1, 1, ... for two runs each): labels and
+        parameters are drawn per subject and shared by its runs, the signals
+        are fresh in every run. None: one run per subject.
 
     Returns
     -------
-    bold : ndarray of shape (n_subjects, n_rois, n_timepoints)
+    bold : ndarray of shape (n_runs, n_rois, n_timepoints)
         Unchanged (the same object) when every strength is 0.
     columns : dict of str to ndarray of shape (n_subjects,)
         Labels and parameters of the mechanisms switched on.
     """
     if not any(strengths.values()):
         return bold, {}
+    if subject is None:
+        subject = np.arange(bold.shape[0])
+    n_subjects = int(subject.max()) + 1
     drive = np.zeros_like(bold)
     columns = {}
     streams = _dynamic_streams(seeds)
@@ -242,8 +251,9 @@ def _add_dynamic_phenotypes(
     ):
         if strengths[name] == 0:
             continue
-        params = make_params(rng_params, bold.shape[0], strengths[name])
-        drive += make_drive(params, strengths[name], networks, hrf, timing, rng_signal)
+        params = make_params(rng_params, n_subjects, strengths[name])
+        per_run = {key: value[subject] for key, value in params.items()}
+        drive += make_drive(per_run, strengths[name], networks, hrf, timing, rng_signal)
         columns.update(params)
         logger.debug("Dynamic phenotype %s with strength %.3g.", name, strengths[name])
     return _standardise(bold + drive), columns

@@ -25,6 +25,11 @@ from sk_brainjepa.datasets._bold import (
     _Timing,
 )
 from sk_brainjepa.datasets._mechanisms import _add_dynamic_phenotypes
+from sk_brainjepa.datasets._sites import (
+    add_site_artefact,
+    draw_site_effects,
+    run_table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +69,9 @@ def make_brain_dynamics(
     lagged_coupling: float = 0.0,
     burstiness: float = 0.0,
     state_switching: float = 0.0,
+    n_sites: int = 1,
+    site_effect: float = 0.0,
+    runs_per_subject: int = 1,
     random_state=None,
     connectome_random_state=None,
     return_networks: bool = False,
@@ -81,7 +89,10 @@ def make_brain_dynamics(
     information. Three optional mechanisms add targets that zero-lag FC
     cannot see at all: a directed lag between two networks
     (``lagged_coupling``), skewed bursts of activity (``burstiness``) and
-    switching between connectivity states (``state_switching``).
+    switching between connectivity states (``state_switching``). Subjects
+    can be spread over scanner sites whose effects are known
+    (``n_sites``, ``site_effect``) and scanned several times
+    (``runs_per_subject``), the setting of multi-site cohorts.
 
     Parameters
     ----------
@@ -118,13 +129,27 @@ def make_brain_dynamics(
         Markov chain. Adds the target ``dwell`` (0: short, 1: long mean dwell
         time), carried by how windowed FC fluctuates, not by its average.
         0 switches it off; needs ``n_networks >= 2``.
+    n_sites : int, default=1
+        Number of scanner sites. Subjects are assigned to sites in balanced
+        numbers (counts differ by at most one) by a seeded shuffle that no
+        label depends on. At most ``n_subjects``.
+    site_effect : float, default=0.0
+        Strength of the sites' effects (see Notes): per-site ROI baselines,
+        fluctuation size, measurement-noise level, and a structured scanner
+        artefact that shows in FC. 0 leaves the data exactly as with one
+        site; 1 makes site easy to predict from FC.
+    runs_per_subject : int, default=1
+        Runs per subject. The runs of a subject share its parameters, labels,
+        connectome, baselines and site, but have fresh neural and
+        measurement noise (and fresh dynamic-phenotype and artefact signals).
     random_state : int, RandomState instance or None, default=None
         Seed for everything random: the group connectome, the subject
         parameters, the neural noise and the measurement noise (drawn from
         separate streams, so e.g. ``n_timepoints`` does not change the
         subjects' parameters). The dynamic phenotypes draw from further
         streams spawned from the same seeds, so switching one on or off
-        changes none of the other draws or columns.
+        changes none of the other draws or columns; the sites draw from a
+        stream of their own in the same way.
     connectome_random_state : int, RandomState instance or None, default=None
         Seed of the group connectome alone; None draws it from
         ``random_state`` as before. Cohorts simulated with different
@@ -138,23 +163,29 @@ def make_brain_dynamics(
 
     Returns
     -------
-    X : ndarray of shape (n_subjects, n_rois, n_timepoints), dtype float32
-        Simulated BOLD signal on a scanner-like scale (ROI means of a few
-        hundred to a few thousand, fluctuations of 0.5-2 % of the mean).
-    phenotypes : pandas.DataFrame of shape (n_subjects, 9 + 2 * n_mechanisms)
+    X : ndarray of shape (n_subjects * runs_per_subject, n_rois, n_timepoints)
+        Simulated BOLD signal (float32) on a scanner-like scale (ROI means of
+        a few hundred to a few thousand, fluctuations of 0.5-2 % of the
+        mean); the runs of a subject are consecutive rows.
+    phenotypes : pandas.DataFrame of shape (n_subjects * runs_per_subject, n_columns)
         Indexed by subject ids ``"sub-000"``, ``"sub-001"``, ... (index name
-        ``"subject_id"``). Columns: the targets ``age`` (float, years),
-        ``sex`` (int, 0/1) and ``diagnosis`` (int, 0/1); the latent parameters
-        that drive them, ``coupling``, ``timescale`` (seconds),
-        ``network_gain`` and ``cross_gain``; and two nuisance parameters that
-        no label depends on, ``hrf_peak`` (shape of the HRF's first gamma; 6
-        is SPM's canonical HRF) and ``noise_sd`` (the subject's measurement
-        noise level). Then two columns for each dynamic mechanism switched
-        on (strength > 0), in this order: ``direction`` (int, 0/1) and
-        ``lag_strength`` (the subject's coupling strength); ``burst_polarity``
-        (int, 0/1) and ``burst_rate`` (bursts per minute per network);
-        ``dwell`` (int, 0/1) and ``dwell_time`` (mean dwell time, seconds).
-        ``phenotypes.attrs["tr"]`` holds ``tr``.
+        ``"subject_id"``), or with several runs by run ids
+        ``"sub-000_run-1"``, ``"sub-000_run-2"``, ... Columns: the targets
+        ``age`` (float, years), ``sex`` (int, 0/1) and ``diagnosis`` (int,
+        0/1); the latent parameters that drive them, ``coupling``,
+        ``timescale`` (seconds), ``network_gain`` and ``cross_gain``; and two
+        nuisance parameters that no label depends on, ``hrf_peak`` (shape of
+        the HRF's first gamma; 6 is SPM's canonical HRF) and ``noise_sd`` (the
+        subject's measurement noise level). Then two columns for each dynamic
+        mechanism switched on (strength > 0), in this order: ``direction``
+        (int, 0/1) and ``lag_strength`` (the subject's coupling strength);
+        ``burst_polarity`` (int, 0/1) and ``burst_rate`` (bursts per minute
+        per network); ``dwell`` (int, 0/1) and ``dwell_time`` (mean dwell
+        time, seconds). With ``n_sites > 1``, ``site`` (``"site-0"``,
+        ``"site-1"``, ...); with ``runs_per_subject > 1``, ``participant_id``
+        (``"sub-000"``: the ``groups`` that keep a subject's runs on one side
+        of a split) and ``run`` (1, 2, ...). ``phenotypes.attrs["tr"]`` holds
+        ``tr``.
     networks : ndarray of shape (n_rois,), dtype int
         Network index (0 to ``n_networks - 1``) of each ROI. Only returned when
         ``return_networks=True``.
@@ -178,7 +209,8 @@ def make_brain_dynamics(
     - ``cross_gain = exp(0.7 z4)``: multiplies the coupling between the last
       two networks (no effect when ``n_networks=1``);
     - nuisances: ``hrf_peak = 6 exp(0.05 z8)``,
-      ``noise_sd = noise_level exp(0.2 z9)``.
+      ``noise_sd = noise_level exp(0.2 z9) n_k`` (``n_k``: the site's noise
+      factor below, 1 without site effects).
 
     **Labels** (``z5``, ``z6``, ``z7`` are label noise):
 
@@ -218,7 +250,36 @@ def make_brain_dynamics(
     added, and the result is put on a random baseline
     ``1000 exp(0.5 N(0, 1))`` with a random fluctuation size of 0.5-2 % of
     the baseline, drawn per subject and ROI independently of everything else.
-    No drift, motion or physiological artefacts are simulated.
+    No drift, motion or physiological artefacts are simulated, apart from
+    the sites' scanner artefact below.
+
+    **Sites** (``e = site_effect``; with ``e = 0`` every factor is exactly 1
+    and nothing is added). Each site ``k`` draws, from its own stream,
+    standard normal ``u_kr`` (per ROI), ``v_kr`` (per ROI), ``w_k`` and
+    ``q_k``; for every subject of the site, every run:
+
+    - ROI offsets: the baseline of ROI ``r`` is multiplied by
+      ``exp(0.2 e u_kr)``, common to all the site's subjects;
+    - fluctuation size: the 0.5-2 % fluctuation size is multiplied by
+      ``f_k = exp(0.3 e w_k)``;
+    - measurement noise: ``noise_sd`` is multiplied by
+      ``n_k = exp(0.4 e q_k)`` (lower SNR, hence weaker FC, at noisy sites);
+    - scanner artefact: before the noise, the standardised signal of ROI
+      ``r`` becomes ``standardise(x_r + 0.5 e v_kr a(t))``, where ``a`` is a
+      unit-variance AR(1) signal with a correlation time of 20 s, fresh in
+      every run, shared by all ROIs of the run. It adds a rank-one term
+      ``~ v_k v_k^T`` to the covariance between ROIs, so the site shows in
+      FC (the offsets and fluctuation size do not change correlations).
+
+    With 4 sites, ``e = 1``, 20 ROIs and 120 subjects, logistic regression
+    on FC predicts the site far above chance; with ``e = 0`` at chance.
+
+    **Runs.** Run ``j`` of subject ``s`` (row ``s * runs_per_subject + j``)
+    uses the subject's parameters, connectome jitter, HRF, baselines,
+    fluctuation sizes, labels and site; only the neural noise, the
+    measurement noise, the dynamic phenotypes' signals and the scanner
+    signal ``a(t)`` are drawn anew. FC of two runs of one subject is thus
+    more alike than FC of two subjects.
 
     With the defaults and 120 subjects, logistic regression on the upper
     triangle of the correlation matrix reaches a cross-validated balanced
@@ -291,6 +352,16 @@ def make_brain_dynamics(
     ((4, 10, 50), dtype('float32'))
     >>> list(pheno.columns[:3])
     ['age', 'sex', 'diagnosis']
+
+    Two sites with scanner effects, two runs per subject:
+
+    >>> X, pheno = make_brain_dynamics(n_subjects=4, n_rois=10, n_timepoints=50,
+    ...                                n_sites=2, site_effect=1.0,
+    ...                                runs_per_subject=2, random_state=0)
+    >>> X.shape, list(pheno.columns[-3:])
+    ((8, 10, 50), ['site', 'participant_id', 'run'])
+    >>> list(pheno.index[:2])
+    ['sub-000_run-1', 'sub-000_run-2']
     """
     n_subjects = check_int(n_subjects, "n_subjects")
     n_rois = check_int(n_rois, "n_rois")
@@ -300,6 +371,14 @@ def make_brain_dynamics(
         raise ValueError(
             f"n_networks must be at most n_rois={n_rois}; got n_networks={n_networks}."
         )
+    n_sites = check_int(n_sites, "n_sites")
+    if n_sites > n_subjects:
+        raise ValueError(
+            f"n_sites must be at most n_subjects={n_subjects} (every site needs a "
+            f"subject); got n_sites={n_sites}."
+        )
+    site_effect = _check_nonnegative_real(site_effect, "site_effect", strict=False)
+    runs_per_subject = check_int(runs_per_subject, "runs_per_subject")
     tr = _check_nonnegative_real(tr, "tr", strict=True)
     noise_level = _check_nonnegative_real(noise_level, "noise_level", strict=False)
     strengths = _check_strengths(
@@ -319,15 +398,19 @@ def make_brain_dynamics(
     )
 
     if connectome_random_state is not None:
-        rng_template = np.random.default_rng(
-            spawn_seeds(connectome_random_state, 1)[0]
-        )
+        rng_template = np.random.default_rng(spawn_seeds(connectome_random_state, 1)[0])
     networks = _network_labels(n_rois, n_networks)
     template = _template_connectome(networks, rng_template)
+    # Sites come from a stream spawned from the seeds: with every factor 1
+    # (site_effect=0) the data are bit for bit those of one site.
+    sites = draw_site_effects(seeds, n_subjects, n_rois, n_sites, site_effect)
+    # Subject of each run (row of X): runs of a subject are consecutive rows.
+    subject = np.repeat(np.arange(n_subjects), runs_per_subject)
 
     draws = rng_subject.standard_normal((n_subjects, 9))
     jitter = rng_subject.standard_normal((n_subjects, n_rois, n_rois))
     params, labels = _subject_parameters(draws, noise_level)
+    params["noise_sd"] = params["noise_sd"] * sites.noise_gain[sites.site]
     lam, vec = _coupling_modes(template, networks, params, jitter)
     timescale = params["timescale"]
 
@@ -335,42 +418,55 @@ def make_brain_dynamics(
     # convolved with the HRF; frames start once the HRF has a full history.
     bin_w = min(_MAX_BIN_WIDTH, tr / 2.0)
     timing = _Timing(tr, bin_w, _HRF_LENGTH, n_timepoints)
-    modes = _simulate_modes(lam, timescale, timing.n_bins(), bin_w, rng_neural)
+    modes = _simulate_modes(
+        lam[subject], timescale[subject], timing.n_bins(), bin_w, rng_neural
+    )
 
     # The HRF is the same for all ROIs of a subject, so it can be applied to
     # the modes before rotating back to ROI space (fewer frames to rotate).
     hrf_t = np.arange(0.0, _HRF_LENGTH, bin_w) + bin_w / 2
-    hrf = _double_gamma_hrf(hrf_t, params["hrf_peak"])
+    hrf = _double_gamma_hrf(hrf_t, params["hrf_peak"])[subject]
     bold_modes = _hrf_convolve(modes, hrf)
     bold_modes = _sample_frames(bold_modes, timing.frame_times(), bin_w)
-    bold = np.matmul(vec, bold_modes)
+    bold = np.matmul(vec[subject], bold_modes)
 
     # Standardise each ROI so its mean/variance carry nothing about the labels;
-    # the dynamic phenotypes (if any) enter here, on the same footing, and are
-    # standardised away again. Then add noise and a scanner-like scale.
+    # the dynamic phenotypes (if any) and the sites' artefact enter here, on
+    # the same footing, and are standardised away again. Then add noise and a
+    # scanner-like scale.
     bold = _standardise(bold)
     bold, dynamic = _add_dynamic_phenotypes(
-        bold, strengths, networks, hrf, timing, seeds
+        bold, strengths, networks, hrf, timing, seeds, subject
     )
+    bold = add_site_artefact(bold, sites, subject, tr)
     noise = rng_measure.standard_normal(bold.shape)
     noise_sd = params["noise_sd"]
-    bold = bold + noise_sd[:, None, None] * noise
+    bold = bold + noise_sd[subject, None, None] * noise
     baseline = 1000.0 * np.exp(0.5 * rng_measure.standard_normal((n_subjects, n_rois)))
     percent = rng_measure.uniform(0.005, 0.02, (n_subjects, n_rois))
+    baseline = baseline * sites.baseline_gain[sites.site]
+    percent = percent * sites.fluctuation_gain[sites.site][:, None]
     scale = baseline * percent / np.sqrt(1.0 + noise_sd**2)[:, None]
-    X = (baseline[:, :, None] + scale[:, :, None] * bold).astype(np.float32)
+    X = (baseline[subject, :, None] + scale[subject, :, None] * bold).astype(np.float32)
 
     width = max(3, len(str(n_subjects - 1)))
     index = pd.Index(
         [f"sub-{i:0{width}d}" for i in range(n_subjects)], name="subject_id"
     )
     phenotypes = pd.DataFrame({**labels, **params, **dynamic}, index=index)
+    if n_sites > 1:
+        site_width = len(str(n_sites - 1))
+        phenotypes["site"] = [f"site-{k:0{site_width}d}" for k in sites.site]
     phenotypes.attrs["tr"] = tr
+    phenotypes = run_table(phenotypes, runs_per_subject)
     logger.debug(
-        "Simulated %d subjects x %d ROIs x %d frames (TR %.3g s, bins of %.3g s).",
+        "Simulated %d subjects x %d run(s) x %d ROIs x %d frames at %d site(s) "
+        "(TR %.3g s, bins of %.3g s).",
         n_subjects,
+        runs_per_subject,
         n_rois,
         n_timepoints,
+        n_sites,
         tr,
         bin_w,
     )
