@@ -403,7 +403,7 @@ def compare_models(
         "versions": _versions(),
         "machine": f"{platform.platform()}, {platform.processor() or platform.machine()}",
     }
-    return ModelComparison(scores, summary, metric, reference, info)
+    return ModelComparison(scores, summary, metric, reference, info, splits)
 
 
 def _split_description(groups, sites, by_site, classification) -> str:

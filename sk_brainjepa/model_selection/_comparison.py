@@ -108,6 +108,9 @@ class ModelComparison:
     info : dict
         Task, sizes, splits, models, harmonisation, software versions and
         machine: what a reader needs to repeat the comparison.
+    splits : list of tuple of ndarray
+        The ``(train, validation, test)`` sample indices of each repeat
+        (not written by ``save``; ``random_state`` redraws them).
     """
 
     scores: pd.DataFrame
@@ -115,6 +118,7 @@ class ModelComparison:
     metric: str
     reference: str
     info: dict = field(default_factory=dict)
+    splits: list = field(default_factory=list, repr=False)
 
     def __repr__(self) -> str:
         return (
