@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from sk_brainjepa.cli import _commands as commands
+from sk_brainjepa.cli._compare import add_compare_parser
 from sk_brainjepa.cli._extract import add_extract_parser
 from sk_brainjepa.cli._options import add_estimator_options
 
@@ -94,7 +95,7 @@ def _index_col(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``sk-brainjepa`` argument parser with its five subcommands."""
+    """The ``sk-brainjepa`` argument parser and its subcommands."""
     from sk_brainjepa._utils._targets import TASKS
     from sk_brainjepa.estimators import BrainJEPAPretrainer
     from sk_brainjepa.estimators._loading import ENCODERS
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sk-brainjepa",
         description="Brain-JEPA from the command line: extract, gradients, "
-        "pretrain, embed, probe. Run 'sk-brainjepa COMMAND --help' for each.",
+        "pretrain, embed, probe, compare. Run 'sk-brainjepa COMMAND --help' for each.",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="Log warnings and errors only."
@@ -252,4 +253,5 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--out", required=True, help="Scores table: .csv or .tsv.")
     add_embedding_options(probe, required=False)
     probe.set_defaults(handler=commands.probe)
+    add_compare_parser(subparsers, _add_data_options, _DATA_HELP)
     return parser

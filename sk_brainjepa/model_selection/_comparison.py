@@ -129,12 +129,7 @@ class ModelComparison:
 
     def summary_table(self, digits: int = 3) -> str:
         """The summary as aligned text: one line per model."""
-        shown = self.summary.copy()
-        shown.insert(0, "description", [
-            self.info.get("descriptions", {}).get(m, "") for m in shown.index
-        ])
-        shown = shown.drop(columns=["description"])
-        return shown.to_string(float_format=lambda v: f"{v:.{digits}f}")
+        return self.summary.to_string(float_format=lambda v: f"{v:.{digits}f}")
 
     def to_markdown(self) -> str:
         """A short Markdown report: how it was run, then the summary table."""
