@@ -1,9 +1,12 @@
 """Benchmark: Brain-JEPA (linear probe, fine-tuning) against FC baselines.
 
-Every model of a task is scored on the same repeated 6/2/2 train / validation
-/ test splits (``TrainValTestSplit(n_repeats, random_state=seed)``): it is
-fitted on the training part, its hyperparameter (C / alpha) or its stopping
-epoch is chosen on the validation part, and it is scored once on the test part.
+A thin user of ``sk_brainjepa.model_selection.compare_models``: every model of
+a task is scored on the same repeated 6/2/2 train / validation / test splits
+(``TrainValTestSplit(n_repeats, random_state=seed)``, stratified for classes):
+it is fitted on the training part, its hyperparameter (C / alpha) or its
+stopping epoch is chosen on the validation part, and it is scored once on the
+test part. This script adds the data (simulated cohorts, HCP windows), the
+pretraining, the budgets and the report.
 
 Models
     Brain-JEPA linear probe   frozen features of a self-supervised pretrainer
@@ -62,7 +65,6 @@ from _common import (
     Stopwatch,
     add_render_option,
     cohort_description,
-    make_splits,
     now,
     offset_ratio,
     pretrain_brainjepa,
@@ -79,27 +81,10 @@ from _common import (
     summary_table,
 )
 from sklearn.frozen import FrozenEstimator
-from skorch.dataset import Dataset
-from skorch.helper import predefined_split
+from sklearn.preprocessing import FunctionTransformer
 
-from sk_brainjepa import (
-    BrainJEPAClassifier,
-    BrainJEPAEmbedder,
-    BrainJEPARegressor,
-    FunctionalConnectivity,
-)
-from sk_brainjepa.baselines import (
-    BNTClassifier,
-    BNTRegressor,
-    BrainNetCNNClassifier,
-    BrainNetCNNRegressor,
-)
 from sk_brainjepa.datasets import HCP_TR, load_hcp_rest
-from sk_brainjepa.model_selection import (
-    classification_scores,
-    probe_features,
-    regression_scores,
-)
+from sk_brainjepa.model_selection import compare_models
 
 logger = logging.getLogger("compare_models")
 
@@ -182,75 +167,48 @@ def hcp_windows(window: int, n_frames: int):
 
 
 # ------------------------------------------------------------------- models
-def net_scores(Net, params: dict, X, y, split, kind: str):
-    """Fit a skorch net on train with the validation part as early-stopping set.
+def roi_means(X):
+    """Per-ROI temporal means of each sample: (n_samples, n_rois)."""
+    return np.asarray(X).mean(axis=2)
 
-    ``predefined_split`` hands the validation ``Dataset`` to skorch as it is:
-    the nets' own target encoding (class -> index, standardised regression
-    targets) is not applied to it. Classes are therefore already 0..C-1
-    here, and regression targets are standardised with the training mean and
-    (population) std, exactly as the regressors do for the training part.
+
+def model_specs(models, pre, cfg) -> tuple[dict, dict]:
+    """``compare_models`` arguments: display name -> spec, and per-name parameters.
+
+    The named models of ``sk_brainjepa.model_selection.MODEL_NAMES`` with the
+    benchmark's budgets (epochs, patience) and, for the first fine-tune, the
+    fine-tuners' former defaults that its stored report was measured with.
     """
-    train, val, test = split
-    if kind == "classification":
-        y_val = y[val].astype(np.int64)
-    else:
-        center, scale = y[train].mean(), y[train].std()
-        y_val = ((y[val] - center) / (scale if scale > 0 else 1.0)).astype(np.float32)
-    net = Net(**params, train_split=predefined_split(Dataset(X[val], y_val)))
-    net.fit(X[train], y[train])
-    valid_loss = net.history[:, "valid_loss"]
-    pred = net.predict(X[test])
-    if kind == "classification":
-        scores = classification_scores(
-            y[test], pred, net.predict_proba(X[test]), net.classes_
-        )
-    else:
-        scores = regression_scores(y[test], pred)
-    return {
-        "epochs_run": len(valid_loss),
-        "best_epoch": int(np.argmin(valid_loss)) + 1,
-        **scores,
+    specs = {
+        "Brain-JEPA linear probe": "probe",
+        "Brain-JEPA connectivity probe": "probe-connectivity",
+        "Brain-JEPA fine-tune": "finetune",
+        "Brain-JEPA fine-tune (connectivity head)": "finetune",
+        "BrainNetCNN": "brainnetcnn",
+        "BNT": "bnt",
+        "FC + linear": "fc",
+        # Stateless: a transformer without predict gets the linear readout.
+        "ROI means + linear (diagnostic)": FunctionTransformer(roi_means),
     }
-
-
-def linear_scores(features, y, splits, kind: str, seed: int) -> list[dict]:
-    """The linear models' test scores on the shared splits, one dict per repeat.
-
-    ``probe_features`` with ``REG_GRID``: StandardScaler + LogisticRegression
-    (C) / Ridge (alpha) fitted on the training part, the value chosen on the
-    validation part, scored on the test part. Its splits are those of
-    ``make_splits(len(splits), seed, ...)``, which the nets use.
-
-    The published results were measured with a copy of this loop: the same
-    grid, splits, scaling and selection rule (for the FC vectors
-    ``fc_linear_baseline(from_timeseries=False)``, the same StandardScaler +
-    linear model). One difference: ``probe_features`` fits on float64, the
-    copy fitted the ridge on the float32 FC vectors and ROI means as they
-    came; a quick run's regression scores of those two models moved in the
-    sixth significant digit (same alphas chosen), every other score is equal.
-    """
-    table = probe_features(
-        features,
-        y,
-        task=kind,
-        n_repeats=len(splits),
-        regularization=REG_GRID,
-        random_state=seed,
-    )
-    rows = []
-    for k, (train, val, test) in enumerate(splits):
-        row = table.loc[k].to_dict()
-        sizes = tuple(int(row.pop(key)) for key in ("n_train", "n_val", "n_test"))
-        if sizes != (len(train), len(val), len(test)):
-            raise RuntimeError("probe_features drew other splits than the nets'.")
-        del row["repeat"]
-        rows.append(row)
-    return rows
+    params = {
+        name: {**head, "max_epochs": cfg["finetune_epochs"], "patience": cfg["patience"]}
+        for name, head in FINE_TUNE_HEADS.items()
+    }
+    for name in ("BrainNetCNN", "BNT"):
+        params[name] = {"max_epochs": cfg["fc_net_epochs"], "patience": cfg["patience"]}
+    chosen = {name: spec for name, spec in specs.items() if name in models}
+    if pre is None:
+        chosen = {n: s for n, s in chosen.items() if not n.startswith("Brain-JEPA")}
+    return chosen, {name: p for name, p in params.items() if name in chosen}
 
 
 def run_task(task, kind, X, y, pre, cfg, args, watch, models):
     """Score every selected model on the shared splits of one task.
+
+    ``compare_models`` does the work: the same ``cfg["repeats"]`` stratified
+    6/2/2 splits for every model (``random_state=args.seed``), C / alpha from
+    ``REG_GRID`` chosen on validation for the linear models, the validation
+    part as the nets' early-stopping set, net seeds ``args.seed + k``.
 
     Parameters
     ----------
@@ -259,107 +217,31 @@ def run_task(task, kind, X, y, pre, cfg, args, watch, models):
         computed from them).
     y : ndarray of shape (n_samples,)
         Class index 0..C-1 or real values.
-    pre : BrainJEPAPretrainer
+    pre : BrainJEPAPretrainer or None
     """
-    splits = make_splits(cfg["repeats"], args.seed, X, y, kind)
-    classification = kind == "classification"
-    fc_mat = FunctionalConnectivity().fit_transform(X).astype(np.float32)
-    fc_vec = FunctionalConnectivity(output="vector", fisher_z=True).fit_transform(X)
-    roi_means = X.mean(axis=2)
-    rows = []
-
-    def record(model, k, split, result):
-        train, val, test = split
-        rows.append(
-            {
-                "task": task,
-                "model": model,
-                "repeat": k,
-                "n_train": len(train),
-                "n_val": len(val),
-                "n_test": len(test),
-                **result,
-            }
+    specs, params = model_specs(models, pre, cfg)
+    result = compare_models(
+        X,
+        y,
+        models=specs,
+        pretrained=None if pre is None else FrozenEstimator(pre),
+        task=kind,
+        n_repeats=cfg["repeats"],
+        regularization=REG_GRID,
+        reference="FC + linear" if "FC + linear" in specs else None,
+        model_params=params,
+        random_state=args.seed,
+    )
+    for name, seconds in result.info["seconds"].items():
+        watch.seconds[(task, name)] = seconds
+    main = MAIN_METRIC[kind]
+    for row in result.scores.to_dict(orient="records"):
+        logger.info(
+            "%s | %s | repeat %d: %s %.3f", task, row["model"], row["repeat"], main, row[main]
         )
-        main = MAIN_METRIC[kind]
-        logger.info("%s | %s | repeat %d: %s %.3f", task, model, k, main, result[main])
-
-    common_net = {
-        "patience": cfg["patience"],
-        "valid_fraction": None,  # the shared validation part is passed instead
-    }
-    for name, readout in (
-        ("Brain-JEPA linear probe", "mean"),
-        ("Brain-JEPA connectivity probe", "connectivity"),
-    ):
-        if name not in models:
-            continue
-        with watch((task, name)):
-            embedder = BrainJEPAEmbedder(
-                pretrainer=FrozenEstimator(pre), readout=readout
-            ).fit(X)
-            # The frozen encoder embeds each sample on its own (no labels, no
-            # statistics across samples), so embedding all once is leak-free.
-            feats = np.asarray(embedder.transform(X), dtype=np.float64)
-            results = linear_scores(feats, y, splits, kind, args.seed)
-        for k, (split, result) in enumerate(zip(splits, results, strict=True)):
-            record(name, k, split, result)
-    Net = BrainJEPAClassifier if classification else BrainJEPARegressor
-    for name, head in FINE_TUNE_HEADS.items():
-        if name not in models:
-            continue
-        for k, split in enumerate(splits):
-            with watch((task, name)):
-                params = {
-                    "pretrainer": FrozenEstimator(pre),
-                    "max_epochs": cfg["finetune_epochs"],
-                    "random_state": args.seed + k,
-                    **head,
-                    **common_net,
-                }
-                result = net_scores(
-                    Net,
-                    params,
-                    X,
-                    y,
-                    split,
-                    kind,
-                )
-            record(name, k, split, result)
-    for name, (Clf, Reg) in {
-        "BrainNetCNN": (BrainNetCNNClassifier, BrainNetCNNRegressor),
-        "BNT": (BNTClassifier, BNTRegressor),
-    }.items():
-        if name not in models:
-            continue
-        Net = Clf if classification else Reg
-        for k, split in enumerate(splits):
-            with watch((task, name)):
-                params = {
-                    "max_epochs": cfg["fc_net_epochs"],
-                    "random_state": args.seed + k,
-                    **common_net,
-                }
-                result = net_scores(
-                    Net,
-                    params,
-                    fc_mat,
-                    y,
-                    split,
-                    kind,
-                )
-            record(name, k, split, result)
-    for name, features in (
-        ("FC + linear", fc_vec),
-        ("ROI means + linear (diagnostic)", roi_means),
-    ):
-        if name not in models:
-            continue
-        with watch((task, name)):
-            results = linear_scores(features, y, splits, kind, args.seed)
-        for k, (split, result) in enumerate(zip(splits, results, strict=True)):
-            record(name, k, split, result)
-    return rows
+    scores = result.scores.drop(columns=["fit_seconds"])
+    scores.insert(0, "task", task)
+    return scores.to_dict(orient="records")
 
 
 # ------------------------------------------------------------------- output
@@ -615,7 +497,18 @@ def task_tables(results: dict) -> list[str]:
             sub = part[part["model"] == m]
             if sub.empty:
                 continue
-            if "regularization" in sub and sub["regularization"].notna().any():
+            if "selected" in sub and sub["selected"].notna().any():
+                # compare_models' records, "C=1" or "epoch 3 of 13", shown as
+                # "C=1/0.1" and "epoch 3of13/5of9" as the stored reports show them.
+                values = [str(v) for v in sub["selected"]]
+                if values[0].startswith("epoch"):
+                    selected[m] = "epoch " + "/".join(
+                        v.removeprefix("epoch ").replace(" of ", "of") for v in values
+                    )
+                else:
+                    prefix = values[0].split("=")[0] + "="
+                    selected[m] = prefix + "/".join(v.removeprefix(prefix) for v in values)
+            elif "regularization" in sub and sub["regularization"].notna().any():
                 values = sub["regularization"].dropna()
                 selected[m] = ("C=" if kind == "classification" else "alpha=") + (
                     "/".join(f"{v:g}" for v in values)
