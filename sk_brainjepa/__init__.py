@@ -31,6 +31,7 @@ _EXPORTS = {
     "linear_probe": "model_selection",
     "probe_features": "model_selection",
     "train_val_test_split": "model_selection",
+    "ComBatHarmonizer": "preprocessing",
     "FunctionalConnectivity": "preprocessing",
     "ROIRobustScaler": "preprocessing",
     "SampleZScore": "preprocessing",

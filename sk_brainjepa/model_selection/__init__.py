@@ -3,6 +3,10 @@
 from sk_brainjepa.model_selection._compare import DEFAULT_COMPARED, compare_models
 from sk_brainjepa.model_selection._comparison import ModelComparison
 from sk_brainjepa.model_selection._contenders import MODEL_NAMES
+from sk_brainjepa.model_selection._metadata_scoring import (
+    MetadataScorer,
+    metadata_scorer,
+)
 from sk_brainjepa.model_selection._metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
@@ -17,6 +21,7 @@ __all__ = [
     "CLASSIFICATION_METRICS",
     "DEFAULT_COMPARED",
     "MODEL_NAMES",
+    "MetadataScorer",
     "ModelComparison",
     "REGRESSION_METRICS",
     "TrainValTestSplit",
@@ -24,6 +29,7 @@ __all__ = [
     "compare_models",
     "corrected_paired_ttest",
     "linear_probe",
+    "metadata_scorer",
     "probe_features",
     "regression_scores",
     "train_val_test_split",

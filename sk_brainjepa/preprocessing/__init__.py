@@ -8,6 +8,8 @@ the layout it was given. The streaming forms of the scalings
 :class:`ROIScalerTransform`) scale one window at a time inside a
 :class:`~sk_brainjepa.sources.ScaledSource`, and :func:`group_fc` averages
 a source's connectivity one subject at a time.
+:class:`ComBatHarmonizer` removes site (scanner) effects from 2-D features
+(FC vectors, Brain-JEPA features), fitted on the training sites.
 """
 
 from sk_brainjepa.preprocessing._connectivity import (
@@ -18,6 +20,7 @@ from sk_brainjepa.preprocessing._connectivity import (
     vec_to_sym_matrix,
 )
 from sk_brainjepa.preprocessing._dynamics import DynamicFeatures
+from sk_brainjepa.preprocessing._harmonize import ComBatHarmonizer
 from sk_brainjepa.preprocessing._official_scaling import SampleZScore, official_scaling
 from sk_brainjepa.preprocessing._resample import TemporalResampler
 from sk_brainjepa.preprocessing._scaling import (
@@ -34,6 +37,7 @@ from sk_brainjepa.preprocessing._streaming import (
 from sk_brainjepa.preprocessing._tangent import TangentConnectivity
 
 __all__ = [
+    "ComBatHarmonizer",
     "DynamicFeatures",
     "FunctionalConnectivity",
     "ROIRobustScaler",
