@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Every script in examples/ must appear here and have a test below that runs it;
 # test_every_example_is_tested fails when a new example is added without one.
 TESTED_EXAMPLES = {
+    "compare_models.py",
     "distributed_pretraining.py",
     "fine_tune.py",
     "from_fmriprep.py",
@@ -77,6 +78,17 @@ def test_from_fmriprep_quick_probes_a_phenotype():
     assert "extracted: 20 runs, first (5, 64)" in result.stderr
     assert "linear probe of sex (classification)" in result.stderr
     assert re.search(r"^mean +.*\d\.\d{3}$", result.stderr, re.M)
+
+
+def test_compare_models_quick_writes_the_comparison(tmp_path):
+    result = run_example("compare_models.py", "--quick", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    for model in ("fc", "tangent", "lag", "brainnetcnn", "bnt", "probe-connectivity",
+                  "finetune"):
+        assert re.search(rf"^{model} +\d\.\d{{3}}", result.stderr, re.M), model
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["sex.json", "sex.md", "sex.png", "sex_scores.csv",
+                       "sex_summary.csv"]
 
 
 def test_linear_probe_quick_scores_both_protocols():
