@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.model_selection import (
+    BaseCrossValidator,
     GroupShuffleSplit,
     ShuffleSplit,
     StratifiedShuffleSplit,
@@ -12,6 +13,12 @@ from sklearn.model_selection import (
 from sk_brainjepa._utils._random import spawn_seeds
 from sk_brainjepa._utils._targets import is_classification_target
 from sk_brainjepa._utils._validation import check_int
+from sk_brainjepa.model_selection._site_split import (
+    SitePlan,
+    check_by_site,
+    check_sites,
+    leave_out_order,
+)
 
 
 def _check_ratios(ratios) -> tuple[float, float, float]:
@@ -72,7 +79,7 @@ def _three_way(n_samples, y, groups, ratios, stratify, seed):
     return np.sort(index[rest][train]), np.sort(index[rest][val]), np.sort(test)
 
 
-class TrainValTestSplit:
+class TrainValTestSplit(BaseCrossValidator):
     """Repeated train / validation / test splits; the test part stays out of selection.
 
     Each repeat draws a test part, then a validation part from the rest. As a
@@ -91,13 +98,37 @@ class TrainValTestSplit:
     stratify : {"auto", True, False}, default="auto"
         Keep class proportions in each part; "auto" stratifies when ``y``
         holds class labels and no ``groups`` are given.
+    by_site : {None, "stratify", "leave_out"}, default=None
+        Split by acquisition site (``sites=`` of :meth:`split_with_test` /
+        :meth:`split`). ``"stratify"``: every site keeps its share of the
+        samples (of the groups) in the train, validation and test parts.
+        ``"leave_out"``: the test part of each repeat is one whole site,
+        each repeat another (``n_repeats`` at most the number of sites, in a
+        seeded order); the validation part is drawn from the other sites,
+        stratified by site, with the fractions ``ratios[1] / (ratios[0] +
+        ratios[1])`` (the test fraction is the site's). None ignores
+        ``sites``.
     random_state : int, RandomState instance or None, default=None
 
     Notes
     -----
-    With ``groups`` (e.g. subject ids of several windows per subject), all
-    samples of a group fall on one side of every split; the fractions then
-    apply to groups, not samples.
+    With ``groups`` (e.g. subject ids of several windows per subject, the
+    participant of several runs), all samples of a group fall on one side of
+    every split; the fractions then apply to groups, not samples. With
+    ``by_site``, every group must belong to one site.
+
+    With ``by_site="stratify"`` and class labels (``stratify`` True, or
+    "auto" without groups), the strata are site-by-class pairs; under
+    "auto", strata too small to split fall back to sites alone.
+
+    **Metadata routing.** ``split`` requests ``groups`` and ``sites`` by
+    default, so under ``sklearn.set_config(enable_metadata_routing=True)``
+    ``GridSearchCV(..., cv=TrainValTestSplit(by_site="stratify")).fit(X, y,
+    groups=participants, sites=sites)`` and ``cross_validate(..., params=
+    {"sites": sites})`` hand them to it (``set_split_request`` changes
+    that). Without routing, scikit-learn passes only ``groups``: draw the
+    splits with ``list(cv.split(X, y, groups, sites=sites))`` and pass that
+    list as ``cv=``.
 
     ``GridSearchCV(refit=True)`` refits the best model on every row it was
     given, test rows included. For an unbiased test score, pass only the
@@ -112,27 +143,47 @@ class TrainValTestSplit:
     >>> cv = TrainValTestSplit(n_repeats=2, random_state=0)
     >>> [(len(tr), len(va)) for tr, va in cv.split(np.zeros((20, 1)), y)]
     [(12, 4), (12, 4)]
+
+    One whole site tested per repeat:
+
+    >>> sites = np.repeat(["a", "b", "c", "d"], 5)
+    >>> cv = TrainValTestSplit(n_repeats=4, by_site="leave_out", random_state=0)
+    >>> sorted(str(sites[test][0]) for _, _, test in
+    ...        cv.split_with_test(np.zeros(20), y, sites=sites))
+    ['a', 'b', 'c', 'd']
     """
 
+    # Like scikit-learn's group splitters, request groups (and sites) for
+    # split by default, so that metadata routing hands them over.
+    __metadata_request__split = {"groups": True, "sites": True}
+
     def __init__(
-        self, n_repeats=5, *, ratios=(0.6, 0.2, 0.2), stratify="auto", random_state=None
+        self,
+        n_repeats=5,
+        *,
+        ratios=(0.6, 0.2, 0.2),
+        stratify="auto",
+        by_site=None,
+        random_state=None,
     ):
         self.n_repeats = n_repeats
         self.ratios = ratios
         self.stratify = stratify
+        self.by_site = by_site
         self.random_state = random_state
 
     def __repr__(self):
+        by_site = "" if self.by_site is None else f", by_site={self.by_site!r}"
         return (
             f"TrainValTestSplit(n_repeats={self.n_repeats}, ratios={self.ratios}, "
-            f"stratify={self.stratify!r}, random_state={self.random_state!r})"
+            f"stratify={self.stratify!r}{by_site}, random_state={self.random_state!r})"
         )
 
-    def get_n_splits(self, X=None, y=None, groups=None):
+    def get_n_splits(self, X=None, y=None, groups=None, *, sites=None):
         """Number of repeats."""
         return self.n_repeats
 
-    def split_with_test(self, X, y=None, groups=None):
+    def split_with_test(self, X, y=None, groups=None, *, sites=None):
         """Yield ``(train, validation, test)`` index arrays, one triple per repeat.
 
         Parameters
@@ -140,6 +191,10 @@ class TrainValTestSplit:
         X : array-like or list of length n_samples
         y : array-like of shape (n_samples,) or None
         groups : array-like of shape (n_samples,) or None
+            E.g. the participant of each run: kept on one side.
+        sites : array-like of shape (n_samples,) or None, default=None
+            Acquisition site of each sample; needed with ``by_site``,
+            ignored without.
 
         Yields
         ------
@@ -148,16 +203,35 @@ class TrainValTestSplit:
         """
         check_int(self.n_repeats, "n_repeats")
         ratios = _check_ratios(self.ratios)
+        by_site = check_by_site(self.by_site)
         n_samples = len(X)
         if y is not None and len(y) != n_samples:
             raise ValueError(f"X has {n_samples} samples but y has {len(y)}.")
         if groups is not None and len(groups) != n_samples:
             raise ValueError(f"X has {n_samples} samples but groups has {len(groups)}.")
         stratify = _resolve_stratify(self.stratify, y, groups)
-        for seed in spawn_seeds(self.random_state, self.n_repeats):
-            yield _three_way(n_samples, y, groups, ratios, stratify, seed)
+        if by_site is None:
+            for seed in spawn_seeds(self.random_state, self.n_repeats):
+                yield _three_way(n_samples, y, groups, ratios, stratify, seed)
+            return
+        sites = check_sites(sites, n_samples, by_site)
+        plan = SitePlan(
+            sites,
+            np.asarray(y) if stratify else None,
+            groups,
+            stratify_required=self.stratify is True,
+        )
+        # One more seed than repeats: the last orders the left-out sites.
+        *seeds, order_seed = spawn_seeds(self.random_state, self.n_repeats + 1)
+        if by_site == "stratify":
+            for seed in seeds:
+                yield plan.stratified(ratios, seed)
+            return
+        held_out = leave_out_order(sites, self.n_repeats, order_seed)
+        for site, seed in zip(held_out, seeds, strict=True):
+            yield plan.leave_out(site, ratios, seed)
 
-    def split(self, X, y=None, groups=None):
+    def split(self, X, y=None, groups=None, *, sites=None):
         """Yield ``(train, validation)`` pairs for ``cv=``; test indices are left out.
 
         Parameters
@@ -165,12 +239,15 @@ class TrainValTestSplit:
         X : array-like or list of length n_samples
         y : array-like of shape (n_samples,) or None
         groups : array-like of shape (n_samples,) or None
+        sites : array-like of shape (n_samples,) or None, default=None
+            Needed with ``by_site``; routed by scikit-learn's metadata
+            routing (see Notes).
 
         Yields
         ------
         train, validation : ndarray of int
         """
-        for train, val, _ in self.split_with_test(X, y, groups):
+        for train, val, _ in self.split_with_test(X, y, groups, sites=sites):
             yield train, val
 
 
@@ -181,6 +258,8 @@ def train_val_test_split(
     ratios=(0.6, 0.2, 0.2),
     stratify="auto",
     groups=None,
+    by_site=None,
+    sites=None,
     random_state=None,
 ):
     """Split data once into train, validation and test parts.
@@ -196,6 +275,11 @@ def train_val_test_split(
         Stratify by ``y`` ("auto": when ``y`` holds class labels).
     groups : array-like of shape (n_samples,) or None, default=None
         Keep each group (e.g. a subject's windows) on one side.
+    by_site : {None, "stratify", "leave_out"}, default=None
+        Keep every site's share in each part, or test on one whole site
+        (drawn by ``random_state``); see :class:`TrainValTestSplit`.
+    sites : array-like of shape (n_samples,) or None, default=None
+        Site of each sample, for ``by_site``.
     random_state : int, RandomState instance or None, default=None
 
     Returns
@@ -214,9 +298,13 @@ def train_val_test_split(
     [6, 2, 2, 6, 2, 2]
     """
     cv = TrainValTestSplit(
-        1, ratios=ratios, stratify=stratify, random_state=random_state
+        1,
+        ratios=ratios,
+        stratify=stratify,
+        by_site=by_site,
+        random_state=random_state,
     )
-    train, val, test = next(cv.split_with_test(X, y, groups))
+    train, val, test = next(cv.split_with_test(X, y, groups, sites=sites))
 
     def take(a, idx):
         return [a[i] for i in idx] if isinstance(a, list) else np.asarray(a)[idx]
