@@ -87,3 +87,28 @@ def test_errors_are_one_line(runs, tmp_path, capsys, extra, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_one_command_compares_every_default_model_across_sites(runs, tmp_path):
+    """The issue's command: all default models + Brain-JEPA, grouped, with ComBat."""
+    root, folder, X, _ = runs
+    model = tmp_path / "model.pt"
+    BrainJEPAPretrainer(
+        n_timepoints=64, max_epochs=1, batch_size=16, random_state=0
+    ).fit(X).save(model)
+    out = tmp_path / "cmp" / "diagnosis"
+    argv = [
+        "-q", "compare", str(folder), "--phenotypes", str(root / "pheno.csv"),
+        "--target", "diagnosis", "--groups", "participant_id", "--sites", "site",
+        "--harmonize", "combat", "--checkpoint", str(model), "--max-epochs", "1",
+        "--n-repeats", "2", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    summary = pd.read_csv(f"{out}_summary.csv", index_col="model")
+    assert list(summary.index) == [
+        "fc", "tangent", "lag", "brainnetcnn", "bnt", "probe-connectivity", "finetune"
+    ]
+    assert summary["mean"].between(0, 1).all()
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["info"]["n_sites"] == 2 and "ComBat" in record["info"]["harmonize"]
+    assert out.with_name("diagnosis.png").stat().st_size > 0
