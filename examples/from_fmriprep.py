@@ -104,11 +104,17 @@ def main() -> None:
         log.info("%5d   %.4f", record["epoch"], record["loss"])
 
     # 5. Linear probe: 5 repeats of a 6/2/2 split, scores on the test part.
+    #    Rows are runs; a participant with several sessions or runs
+    #    (sub-01_ses-1, sub-01_ses-2) stays on one side of every split. With
+    #    one run each, no groups: the splits can then be stratified by class.
+    participants = phenotypes["participant_id"]
+    groups = participants if participants.duplicated().any() else None
     table = linear_probe(
         pretrainer,
         X,
         phenotypes[args.column],
         readout="connectivity",
+        groups=groups,
         n_repeats=5,
         random_state=args.seed,
     )

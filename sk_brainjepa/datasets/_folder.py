@@ -19,6 +19,7 @@ from sk_brainjepa._utils._validation import LAYOUTS, check_timeseries
 from sk_brainjepa.sources._bids import (
     _align_phenotypes,
     _subject_ids,
+    participant_ids,
     read_phenotype_table,
 )
 from sk_brainjepa.sources._files import _EXTENSIONS, _list_files, _read_subject
@@ -42,11 +43,22 @@ class Cohort(NamedTuple):
     phenotypes : pandas.DataFrame or None
         The phenotype table with one row per subject, indexed by
         ``subject_ids`` in the same order, or None when no table was given.
+    participant_ids : list of str
+        Not a field (the cohort still unpacks as ``X, ids, pheno``): the
+        participant of each row, ``sub-01`` for ``sub-01_ses-1`` and
+        ``sub-01_run-2``; an id that is not BIDS is its own participant.
+        Pass it as ``groups=`` so that one person's runs stay on one side of
+        every split.
     """
 
     X: np.ndarray | list
     subject_ids: list
     phenotypes: pd.DataFrame | None
+
+    @property
+    def participant_ids(self) -> list[str]:
+        """The participant of each row (``sub-01`` for ``sub-01_run-2``)."""
+        return participant_ids(self.subject_ids)
 
 
 def load_timeseries(

@@ -18,6 +18,7 @@ from sk_brainjepa.sources._bids import (
     _align_phenotypes,
     _entities,
     _subject_ids,
+    participant_ids,
     read_phenotype_table,
 )
 
@@ -187,7 +188,11 @@ def load_fmriprep(
         (n_runs, n_rois, n_timepoints) when all runs end with the same length,
         else a list of (n_rois, n_timepoints_i) arrays; ``subject_ids``
         ``sub-<label>``, plus ``ses-``/``run-`` (etc.) when a subject has
-        several runs; ``phenotypes`` aligned to them or None.
+        several runs; ``phenotypes`` aligned to them (index ``subject_id``,
+        one row per run, the participant's row repeated) with a last column
+        ``participant_id``, or None. ``cohort.participant_ids`` gives the
+        participant of every run even without a table: pass it as
+        ``groups=`` so that a participant's runs never straddle a split.
 
     Raises
     ------
@@ -248,5 +253,9 @@ def load_fmriprep(
         X = check_timeseries(series)
     if table is not None:
         table = _align_phenotypes(table, subject_ids)
+        # Rows are runs: the index names the run, a column its participant
+        # (a column named like the index would make groupby ambiguous).
+        table.index.name = "subject_id"
+        table["participant_id"] = participant_ids(subject_ids)
     logger.debug("Loaded %d run(s) from %s.", len(runs), root)
     return Cohort(X, subject_ids, table)

@@ -96,6 +96,26 @@ def _subject_ids(files: Sequence[Path]) -> list[str]:
     return ids
 
 
+def participant_ids(subject_ids) -> list[str]:
+    """The participant of each id: ``sub-<label>`` of a BIDS id, else the id.
+
+    The ids of several sessions or runs (``sub-01_ses-1``, ``sub-01_run-2``)
+    share their participant ``sub-01``: the ``groups`` that keep one
+    person's scans on one side of a split. Ids that are not BIDS (file
+    names) are their own participant.
+
+    Examples
+    --------
+    >>> participant_ids(["sub-01_ses-1", "sub-01_ses-2", "sub-02", "scan7"])
+    ['sub-01', 'sub-01', 'sub-02', 'scan7']
+    """
+    participants = []
+    for subject in subject_ids:
+        bids = _BIDS_ID.match(str(subject))
+        participants.append(f"sub-{bids.group(1)}" if bids else str(subject))
+    return participants
+
+
 def match_subject_ids(subject_ids, table_ids) -> list[str | None]:
     """The row of a phenotype table for each subject id, or None where it has none.
 

@@ -110,3 +110,73 @@ def test_extractor_params_cannot_override_own_arguments(derivatives):
             derivatives["atlas"],
             extractor_params={"layout": "time_x_rois"},
         )
+
+
+def _two_runs_each(root):
+    """Give every subject of a synthetic tree a second run (run-1, run-2)."""
+    for func in sorted(root.glob("sub-*/func")):
+        for src in list(func.iterdir()):
+            shutil.copy(src, func / src.name.replace("task-rest_", "task-rest_run-2_"))
+            src.rename(func / src.name.replace("task-rest_", "task-rest_run-1_"))
+
+
+def test_every_run_knows_its_participant(tmp_path):
+    d = make_fmriprep_derivatives(tmp_path, n_subjects=3, random_state=0)
+    _two_runs_each(d["root"])
+    cohort = load_fmriprep(d["root"], d["atlas"], confounds_strategy=None)
+    X, ids, pheno = cohort  # still a 3-tuple
+    assert ids[:2] == ["sub-01_run-1", "sub-01_run-2"] and len(ids) == 6
+    expected = ["sub-01", "sub-01", "sub-02", "sub-02", "sub-03", "sub-03"]
+    assert cohort.participant_ids == expected
+    assert list(pheno["participant_id"]) == expected
+    assert pheno.index.name == "subject_id" and list(pheno.index) == ids
+    # One groupby per participant works (no index/column name clash).
+    assert pheno.groupby("participant_id")["age"].nunique().eq(1).all()
+    # Without a table the participants are still there.
+    without = load_fmriprep(
+        d["root"], d["atlas"], confounds_strategy=None, phenotypes=None
+    )
+    assert without.phenotypes is None and without.participant_ids == expected
+    # One run each: the participant is the id.
+    single = make_fmriprep_derivatives(tmp_path / "one", n_subjects=2, random_state=0)
+    one = load_fmriprep(single["root"], single["atlas"], confounds_strategy=None)
+    assert one.participant_ids == one.subject_ids == ["sub-01", "sub-02"]
+
+
+def test_linear_probe_keeps_each_participant_on_one_side(tmp_path, monkeypatch):
+    from sk_brainjepa import BrainJEPAPretrainer, linear_probe
+    from sk_brainjepa.model_selection import _probe
+    from sk_brainjepa.preprocessing import SubjectRobustScaler
+
+    d = make_fmriprep_derivatives(tmp_path, n_subjects=10, random_state=0)
+    _two_runs_each(d["root"])
+    X, ids, pheno = load_fmriprep(d["root"], d["atlas"], confounds_strategy=None)
+    X = SubjectRobustScaler().fit_transform(X)
+    model = BrainJEPAPretrainer(
+        "tiny", n_timepoints=32, max_epochs=1, batch_size=10, random_state=0
+    ).fit(X)
+    used = []
+    probe_one = _probe._probe_one
+
+    def spy(features, y, split, *args):
+        used.append(split)
+        return probe_one(features, y, split, *args)
+
+    monkeypatch.setattr(_probe, "_probe_one", spy)
+    groups = pheno["participant_id"].to_numpy()
+    table = linear_probe(
+        model,
+        X,
+        pheno["age"],
+        task="regression",
+        groups=groups,
+        n_repeats=3,
+        random_state=0,
+    )
+    assert len(used) == 3 and list(table.index[:3]) == [0, 1, 2]
+    for train, val, test in used:
+        sides = [set(groups[part]) for part in (train, val, test)]
+        assert not sides[0] & sides[2] and not sides[1] & sides[2]
+        assert not sides[0] & sides[1]
+        # Whole participants: both runs of each on the same side.
+        assert len(test) == 2 * len(sides[2])
