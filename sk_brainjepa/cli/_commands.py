@@ -87,14 +87,26 @@ def pretrain(args) -> None:
 
 def _embedder(args):
     from sk_brainjepa.estimators import BrainJEPAEmbedder
+    from sk_brainjepa.estimators._hub import looks_like_repo_id
+    from sk_brainjepa.estimators._pretrained_format import is_pretrained_folder
 
-    checkpoint = check_input_file(Path(args.checkpoint), "checkpoint")
+    # A pretrained folder, or a Hub repo id of one, is not a file.
+    checkpoint, path = args.checkpoint, Path(args.checkpoint)
+    if path.is_dir() and not is_pretrained_folder(path):
+        raise CommandError(
+            f"checkpoint {path} is a folder, but not a pretrained-model folder (those "
+            "written by save_pretrained or convert-official hold a config.json)."
+        )
+    if not path.is_dir() and not (looks_like_repo_id(checkpoint) and not path.exists()):
+        checkpoint = check_input_file(path, "checkpoint")
     if args.gradients is not None:
         check_gradient_file(args.gradients)
     try:
         return BrainJEPAEmbedder(
             checkpoint,
             gradients=args.gradients,
+            # --scaling subject scales as the files are read: not a second time.
+            preprocessing="none" if args.scaling != "none" else "auto",
             readout=args.readout,
             encoder=args.encoder,
             window=args.window,

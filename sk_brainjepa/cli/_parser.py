@@ -10,6 +10,7 @@ import argparse
 
 from sk_brainjepa.cli import _commands as commands
 from sk_brainjepa.cli._compare import add_compare_parser
+from sk_brainjepa.cli._convert import add_convert_parser
 from sk_brainjepa.cli._extract import add_extract_parser
 from sk_brainjepa.cli._options import add_estimator_options
 
@@ -105,13 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="sk-brainjepa",
         description="Brain-JEPA from the command line: extract, gradients, "
-        "pretrain, embed, probe, compare. Run 'sk-brainjepa COMMAND --help' for each.",
+        "pretrain, embed, probe, compare, convert-official. Run 'sk-brainjepa "
+        "COMMAND --help' for each.",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="Log warnings and errors only."
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_extract_parser(subparsers)
+    add_convert_parser(subparsers)
 
     grad = subparsers.add_parser(
         "gradients",
@@ -209,7 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Frozen Brain-JEPA features (BrainJEPAEmbedder) of each subject, "
         "written with the subject ids (file names) as the first column.",
     )
-    emb.add_argument("checkpoint", help="Our model file or the official checkpoint.")
+    emb.add_argument(
+        "checkpoint",
+        help="A pretrained folder (save_pretrained, convert-official; its recorded "
+        "scaling is applied unless --scaling subject), a Hub repo id 'org/name' of "
+        "one, our model file, or the official checkpoint.",
+    )
     emb.add_argument("data", nargs="+", help=_DATA_HELP)
     emb.add_argument("--out", required=True, help="Features file: .csv, .tsv or .npz.")
     add_embedding_options(emb, required=True)

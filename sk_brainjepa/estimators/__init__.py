@@ -6,7 +6,10 @@ from sk_brainjepa.estimators._finetune_callbacks import (
     FineTuneDiagnostics,
     WarmupCosineLR,
 )
+from sk_brainjepa.estimators._hub import push_to_hub
 from sk_brainjepa.estimators._nets import SeededNetMixin
+from sk_brainjepa.estimators._official_conversion import convert_official_checkpoint
+from sk_brainjepa.estimators._pretrained import load_pretrained, save_pretrained
 from sk_brainjepa.estimators._pretrainer import (
     BrainJEPAPretrainer,
     RepresentationCollapseWarning,
@@ -26,4 +29,8 @@ __all__ = [
     "UnscaledInputWarning",
     "SeededNetMixin",
     "WarmupCosineLR",
+    "convert_official_checkpoint",
+    "load_pretrained",
+    "push_to_hub",
+    "save_pretrained",
 ]

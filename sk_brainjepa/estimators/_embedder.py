@@ -6,7 +6,7 @@ import copy
 import logging
 import os
 import time
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -26,6 +26,15 @@ from sk_brainjepa.estimators._common import (
     resolve_device,
 )
 from sk_brainjepa.estimators._loading import ENCODERS, load_pretrained_encoder
+from sk_brainjepa.estimators._preprocessing_record import set_layout
+from sk_brainjepa.estimators._pretrained import encoder_from_folder
+from sk_brainjepa.estimators._pretrained_inputs import (
+    PREPROCESSING_OPTIONS,
+    check_input_tr,
+    model_owner,
+    open_checkpoint,
+    preprocessed_source,
+)
 from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
 from sk_brainjepa.nn import READOUTS, n_readout_features
 from sk_brainjepa.sources import WINDOWS, as_source
@@ -54,10 +63,14 @@ class BrainJEPAEmbedder(
     Parameters
     ----------
     checkpoint : str, os.PathLike or None, default=None
-        A file written by :meth:`BrainJEPAPretrainer.save`, or the official
-        Brain-JEPA checkpoint (``jepa-ep300.pth.tar``: a dict whose
-        ``target_encoder`` and ``encoder`` have ``module.``-prefixed keys).
-        Read with ``torch.load(weights_only=True)``.
+        A folder written by :func:`~sk_brainjepa.estimators.save_pretrained`
+        or :func:`~sk_brainjepa.estimators.convert_official_checkpoint` (read
+        with safetensors; it carries its gradients, scaling, TR and atlas), a
+        Hugging Face Hub repo id of such a folder (``"org/name"``, with the
+        ``hub`` extra), a file written by :meth:`BrainJEPAPretrainer.save`, or
+        the official Brain-JEPA checkpoint (``jepa-ep300.pth.tar``: a dict
+        whose ``target_encoder`` and ``encoder`` have ``module.``-prefixed
+        keys). Files are read with ``torch.load(weights_only=True)``.
     pretrainer : BrainJEPAPretrainer, FrozenEstimator or None, default=None
         A fitted pretrainer to take the encoder from (instead of a file). It
         is only read, never changed, so ``clone`` (and so ``GridSearchCV``)
@@ -65,7 +78,19 @@ class BrainJEPAEmbedder(
     gradients : None, ndarray or str, default=None
         Gradients for an official checkpoint, which does not contain them: an
         array (n_rois, 30) or the path of ``gradient_mapping_450.csv``. Ignored
-        for our own checkpoints and for ``pretrainer``, which carry theirs.
+        for our own checkpoints and folders and for ``pretrainer``, which
+        carry theirs.
+    preprocessing : {"auto", "none"} or None, default="auto"
+        ``"auto"``: apply the scaling a pretrained folder records (what the
+        model was trained with, e.g. ``SubjectRobustScaler``, or for a
+        converted official checkpoint the official downstream
+        ``SampleZScore``) to the input of ``transform``, so raw series go in;
+        nothing is applied for other checkpoints and for ``pretrainer``.
+        ``"none"`` or None: apply nothing (the input is scaled already).
+    tr : float or None, default=None
+        Repetition time of the input in seconds. When given and the folder
+        records a TR, data more than 5 % away is refused with the
+        ``TemporalResampler`` call that fixes it. None checks nothing.
     readout : {"mean", "roi", "connectivity", "lagged", "tokens"}, default="mean"
         ``"mean"``: the mean of the encoder's output tokens after its final
         LayerNorm (what the official downstream head reads), (n_subjects, D).
@@ -110,6 +135,18 @@ class BrainJEPAEmbedder(
     ----------
     encoder_ : BrainJEPAEncoder
         The frozen encoder chosen by ``encoder`` (on the CPU between calls).
+    preprocessing_ : Pipeline, transformer or None
+        What ``transform`` applies before the encoder (``preprocessing``
+        resolved; in the ``rois_x_time`` layout).
+    pretrained_folder_ : pathlib.Path or None
+        The local folder the model was read from (a Hub repo id is fetched
+        into the Hub cache), or None for files and ``pretrainer``.
+    model_tr_ : float or None
+        The TR of the frames the model was trained on, when recorded.
+    atlas_ : str or None
+        The model's atlas, when recorded.
+    roi_names_ : list of str or None
+        The model's ROI names in row order, when recorded.
     n_timepoints_ : int
     embed_dim_ : int
     n_rois_, n_features_in_ : int
@@ -144,6 +181,8 @@ class BrainJEPAEmbedder(
         "pretrainer": [BrainJEPAPretrainer, FrozenEstimator, None],
         # An array or a CSV path, checked against the checkpoint when loaded.
         "gradients": "no_validation",
+        "preprocessing": [StrOptions(set(PREPROCESSING_OPTIONS)), None],
+        "tr": [Interval(Real, 0, None, closed="neither"), None],
         "readout": [StrOptions(set(READOUTS))],
         "encoder": [StrOptions(set(ENCODERS))],
         "window": [StrOptions(set(WINDOWS))],
@@ -161,6 +200,8 @@ class BrainJEPAEmbedder(
         *,
         pretrainer=None,
         gradients=None,
+        preprocessing="auto",
+        tr=None,
         readout="mean",
         encoder="target",
         window="center",
@@ -174,6 +215,8 @@ class BrainJEPAEmbedder(
         self.checkpoint = checkpoint
         self.pretrainer = pretrainer
         self.gradients = gradients
+        self.preprocessing = preprocessing
+        self.tr = tr
         self.readout = readout
         self.encoder = encoder
         self.window = window
@@ -230,7 +273,7 @@ class BrainJEPAEmbedder(
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints), list or None
             In ``layout``. Only used to check the ROI count against the
-            encoder's.
+            encoder's (the message names a folder's atlas).
         y : None
             Ignored.
 
@@ -239,21 +282,41 @@ class BrainJEPAEmbedder(
         self : BrainJEPAEmbedder
         """
         self._check_params()
-        encoder, n_timepoints = load_pretrained_encoder(
-            checkpoint=self.checkpoint,
-            pretrainer=self.pretrainer,
-            gradients=self.gradients,
-            n_heads=self.n_heads,
-            n_timepoints=self.n_timepoints,
-            encoder=self.encoder,
-        )
+        checkpoint, folder, recorded = open_checkpoint(self.checkpoint, self.pretrainer)
+        if folder is not None:
+            encoder, n_timepoints = encoder_from_folder(folder, self.encoder)
+        else:
+            encoder, n_timepoints = load_pretrained_encoder(
+                checkpoint=checkpoint,
+                pretrainer=self.pretrainer,
+                gradients=self.gradients,
+                n_heads=self.n_heads,
+                n_timepoints=self.n_timepoints,
+                encoder=self.encoder,
+            )
         encoder.requires_grad_(False)
+        config = {} if folder is None else folder.config
+        preprocessing = recorded if self.preprocessing == "auto" else None
+        if preprocessing is not None:
+            # The source is read in ``layout`` and handed on as rois_x_time.
+            set_layout(preprocessing, "rois_x_time")
+        n_timepoints = int(self.n_timepoints or n_timepoints)
+        if self.tr is not None:
+            check_input_tr(
+                float(self.tr), config, preprocessing, n_timepoints=n_timepoints
+            )
         n_rois = encoder.config.n_rois
         if X is not None:
             source = as_source(X, layout=self.layout)
-            source.check_n_rois(n_rois, "the encoder")
+            owner = model_owner(self.checkpoint, config) if config else "the encoder"
+            source.check_n_rois(n_rois, owner)
         self.encoder_ = encoder.cpu().eval()
-        self.n_timepoints_ = int(self.n_timepoints or n_timepoints)
+        self.pretrained_folder_ = None if folder is None else folder.path
+        self.preprocessing_ = preprocessing
+        self.model_tr_ = config.get("tr")
+        self.atlas_ = config.get("atlas")
+        self.roi_names_ = config.get("roi_names")
+        self.n_timepoints_ = n_timepoints
         self.embed_dim_ = encoder.config.embed_dim
         self.n_rois_ = self.n_features_in_ = n_rois
         return self
@@ -264,7 +327,10 @@ class BrainJEPAEmbedder(
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Robust-scaled series at least ``n_timepoints_`` long, in ``layout``.
+            Series at least ``n_timepoints_`` long, in ``layout``: raw when
+            ``preprocessing_`` scales them (a folder's recorded scaling),
+            scaled as the model was trained otherwise. Paths, memory maps
+            and sources are read lazily.
 
         Returns
         -------
@@ -277,7 +343,12 @@ class BrainJEPAEmbedder(
         check_is_fitted(self)
         self._check_params()
         source = as_source(X, layout=self.layout)
-        source.check_n_rois(self.n_rois_, type(self).__name__)
+        owner = type(self).__name__
+        if self.pretrained_folder_ is not None:
+            owner = model_owner(self.checkpoint, {"atlas": self.atlas_})
+        source.check_n_rois(self.n_rois_, owner)
+        if self.preprocessing_ is not None:
+            source = preprocessed_source(self.preprocessing_, source)
         source.check_lengths(self.n_timepoints_)
         device = resolve_device(self.device)
         n_windows = _n_windows(source.lengths, self.n_timepoints_, self.window)

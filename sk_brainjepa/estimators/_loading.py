@@ -19,7 +19,10 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._validation import OFFICIAL_ATLAS, ROI_COUNT_OFFICIAL
+from sk_brainjepa.estimators._hub import locate_pretrained
 from sk_brainjepa.estimators._persistence import CHECKPOINT_FORMAT
+from sk_brainjepa.estimators._pretrained import encoder_from_folder
+from sk_brainjepa.estimators._pretrained_format import read_folder
 from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
 from sk_brainjepa.gradients._resolve import gradient_array
 from sk_brainjepa.nn import (
@@ -40,7 +43,16 @@ _CHECKPOINT_KEYS = {"target": "target_encoder", "online": "encoder"}
 # Embedder parameters read when the encoder is loaded (fit); the others only
 # shape what transform computes from it.
 _LOAD_PARAMS = frozenset(
-    ("checkpoint", "pretrainer", "gradients", "encoder", "n_timepoints", "n_heads")
+    (
+        "checkpoint",
+        "pretrainer",
+        "gradients",
+        "encoder",
+        "n_timepoints",
+        "n_heads",
+        "preprocessing",
+        "tr",
+    )
 )
 
 
@@ -110,7 +122,9 @@ def load_pretrained_encoder(
     Parameters
     ----------
     checkpoint : str, os.PathLike or None
-        Our checkpoint (:meth:`BrainJEPAPretrainer.save`) or the official one.
+        Our checkpoint (:meth:`BrainJEPAPretrainer.save`), a folder written by
+        ``save_pretrained`` (or a Hugging Face Hub repo id of one), or the
+        official checkpoint.
     pretrainer : BrainJEPAPretrainer, FrozenEstimator or None
         A fitted pretrainer (exactly one of ``checkpoint`` and ``pretrainer``).
     gradients : None, array-like or path
@@ -162,9 +176,15 @@ def load_pretrained_encoder(
     if not isinstance(checkpoint, (str, os.PathLike)):
         raise ValueError(f"checkpoint must be a path; got {type(checkpoint).__name__}.")
 
-    payload = load_checkpoint(checkpoint)
+    # A folder written by save_pretrained (also fetched from the Hub by repo id)
+    # carries its own gradients, window and configs.
+    location = locate_pretrained(checkpoint)
+    if location.is_dir():
+        module, window = encoder_from_folder(read_folder(location), encoder)
+        return module, int(n_timepoints or window)
+    payload = load_checkpoint(location)
     if payload.get("format") == CHECKPOINT_FORMAT:
-        pre = BrainJEPAPretrainer.load(checkpoint)
+        pre = BrainJEPAPretrainer.load(location)
         module = getattr(pre, _PRETRAINER_ATTRIBUTES[encoder])
         return module.eval(), int(n_timepoints or pre.n_timepoints)
     if not is_official_checkpoint(payload):
@@ -178,12 +198,46 @@ def load_pretrained_encoder(
             "The official checkpoint does not contain the gradients: pass gradients= "
             "(the path of gradient_mapping_450.csv or an array of shape (n_rois, 30))."
         )
-    official = _official_state_dict(payload, encoder, checkpoint)
     grads = torch.from_numpy(gradient_array(gradients))
-    _check_official_rois(official, grads.shape[0], checkpoint, n_heads)
+    return official_encoder(
+        payload,
+        grads,
+        checkpoint=checkpoint,
+        encoder=encoder,
+        n_heads=n_heads,
+        n_timepoints=n_timepoints,
+    )
+
+
+def official_encoder(
+    payload: dict, gradients, *, checkpoint, encoder="target", n_heads=None,
+    n_timepoints=None,
+) -> tuple[BrainJEPAEncoder, int]:  # fmt: skip
+    """One encoder of an official checkpoint's payload, converted and checked.
+
+    Parameters
+    ----------
+    payload : dict
+        What ``load_checkpoint`` read from the official file.
+    gradients : Tensor of shape (n_rois, m)
+        float32.
+    checkpoint : path
+        Named in messages.
+    encoder : {"target", "online"}, default="target"
+    n_heads, n_timepoints : int or None
+        See :func:`load_pretrained_encoder`.
+
+    Returns
+    -------
+    encoder : BrainJEPAEncoder
+        In eval mode, on the CPU.
+    n_timepoints : int
+    """
+    official = _official_state_dict(payload, encoder, checkpoint)
+    _check_official_rois(official, gradients.shape[0], checkpoint, n_heads)
     n_timepoints = int(n_timepoints or OFFICIAL_N_TIMEPOINTS)
     config = infer_encoder_config_from_state_dict(
-        official, n_heads=n_heads, n_rois=grads.shape[0]
+        official, n_heads=n_heads, n_rois=gradients.shape[0]
     )
     if n_timepoints % config.patch_size:
         raise ValueError(
@@ -193,9 +247,9 @@ def load_pretrained_encoder(
     # Checks every key and shape (and the stored 450 x 10 time table) and adds the
     # gradients; the encoder itself then embeds any window length.
     state = convert_official_encoder_state_dict(
-        official, gradients=grads, config=config
+        official, gradients=gradients, config=config
     )
-    module = BrainJEPAEncoder(config, grads)
+    module = BrainJEPAEncoder(config, gradients)
     module.load_state_dict(state, strict=True)
     return module.eval(), n_timepoints
 

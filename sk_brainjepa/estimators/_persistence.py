@@ -6,6 +6,8 @@ parameters (as JSON) and the package version, tagged with
 :data:`~sk_brainjepa.estimators._resume.CHECKPOINT_FORMAT`. A training
 checkpoint is the same payload with a ``training`` entry, so it also loads as
 a fitted model; what resuming it checks lives in ``_resume``.
+``save_pretrained`` and ``from_pretrained`` only hand over to ``_pretrained``,
+which writes and reads a shareable folder instead of one torch file.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "cpu_state",
     "load_module",
     "model_payload",
+    "pretrainer_from_payload",
 ]
 
 # Entries every model file has.
@@ -115,7 +118,8 @@ def model_payload(
 
 
 class PretrainerPersistenceMixin:
-    """``save`` and ``load`` of :class:`BrainJEPAPretrainer`."""
+    """``save``/``load`` (one file) and ``save_pretrained``/``from_pretrained``
+    (a shareable folder, see ``_pretrained``) of :class:`BrainJEPAPretrainer`."""
 
     def save(self, path):
         """Write the fitted model to ``path`` (atomically; read with ``load``).
@@ -143,6 +147,8 @@ class PretrainerPersistenceMixin:
             self.n_rois_,
             self.reconstruction_head_,
         )
+        if getattr(self, "n_subjects_", None) is not None:
+            payload["n_subjects"] = int(self.n_subjects_)
         return save_checkpoint(payload, path)
 
     @classmethod
@@ -168,37 +174,121 @@ class PretrainerPersistenceMixin:
                 "checkpoint, use BrainJEPAEmbedder(checkpoint=..., gradients=...)."
             )
         require_keys(payload, _MODEL_KEYS, path, "BrainJEPAPretrainer.load")
-        names = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        params = params_from_json(payload["params"], names)
-        params["device"] = device
-        est = cls(**params)
-        gradients = payload["gradients"]
-        enc_cfg = EncoderConfig(**payload["encoder_config"])
-        pred_cfg = PredictorConfig(**payload["predictor_config"])
-        est.encoder_ = load_module(
-            BrainJEPAEncoder(enc_cfg, gradients), payload["encoder"], path
+        return pretrainer_from_payload(cls, payload, path, device=device)
+
+    def save_pretrained(
+        self,
+        folder,
+        *,
+        preprocessing=None,
+        tr=None,
+        atlas=None,
+        roi_names=None,
+        description=None,
+        overwrite=False,
+    ):
+        """Write a shareable pretrained-model folder (safetensors, JSON, model card).
+
+        See :func:`sk_brainjepa.estimators.save_pretrained`, which also takes
+        a fitted ``Pipeline`` of scalers ending with the pretrainer.
+
+        Returns
+        -------
+        folder : pathlib.Path
+        """
+        from sk_brainjepa.estimators._pretrained import save_pretrained
+
+        return save_pretrained(
+            self,
+            folder,
+            preprocessing=preprocessing,
+            tr=tr,
+            atlas=atlas,
+            roi_names=roi_names,
+            description=description,
+            overwrite=overwrite,
         )
-        est.target_encoder_ = load_module(
-            BrainJEPAEncoder(enc_cfg, gradients), payload["target_encoder"], path
+
+    @classmethod
+    def from_pretrained(cls, folder, *, device="cpu", revision=None):
+        """A fitted pretrainer from a folder written by :meth:`save_pretrained`.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            A local folder, or a Hugging Face Hub repo id (``"org/name"``,
+            needs ``pip install "sk_brainjepa[hub]"``).
+        device : str, default="cpu"
+            Stored as the ``device`` parameter of the returned estimator.
+        revision : str or None, default=None
+            Hub revision (branch, tag or commit) of a repo id.
+
+        Returns
+        -------
+        pretrainer : BrainJEPAPretrainer
+            Fitted, with the saved weights bit for bit. The folder's scaling
+            is in ``load_pretrained(folder).preprocessing``.
+        """
+        from sk_brainjepa.estimators._pretrained import load_pretrained
+
+        return load_pretrained(
+            folder, device=device, revision=revision, cls=cls
+        ).pretrainer
+
+
+def pretrainer_from_payload(cls, payload: dict, path, *, device="cpu"):
+    """A fitted pretrainer from a model payload (what :func:`model_payload` makes).
+
+    Parameters
+    ----------
+    cls : type
+        ``BrainJEPAPretrainer`` or a subclass.
+    payload : dict
+        ``params`` (JSON text), the two configs, the three state dicts (and
+        ``reconstruction_head`` when there is one), ``gradients`` (Tensor),
+        ``history`` and ``n_rois``; optionally ``n_subjects``.
+    path : str or os.PathLike
+        Where it was read from, named in messages.
+    device : str, default="cpu"
+
+    Returns
+    -------
+    pretrainer : BrainJEPAPretrainer
+    """
+    names = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    params = params_from_json(payload["params"], names)
+    params["device"] = device
+    est = cls(**params)
+    gradients = payload["gradients"]
+    enc_cfg = EncoderConfig(**payload["encoder_config"])
+    pred_cfg = PredictorConfig(**payload["predictor_config"])
+    est.encoder_ = load_module(
+        BrainJEPAEncoder(enc_cfg, gradients), payload["encoder"], path
+    )
+    est.target_encoder_ = load_module(
+        BrainJEPAEncoder(enc_cfg, gradients), payload["target_encoder"], path
+    )
+    est.predictor_ = load_module(
+        BrainJEPAPredictor(pred_cfg, gradients), payload["predictor"], path
+    )
+    est.target_encoder_.requires_grad_(False)
+    est.reconstruction_head_ = None
+    if "reconstruction_head" in payload:
+        est.reconstruction_head_ = load_module(
+            reconstruction_head(enc_cfg.embed_dim, enc_cfg.patch_size, None),
+            payload["reconstruction_head"],
+            path,
         )
-        est.predictor_ = load_module(
-            BrainJEPAPredictor(pred_cfg, gradients), payload["predictor"], path
-        )
-        est.target_encoder_.requires_grad_(False)
-        est.reconstruction_head_ = None
-        if "reconstruction_head" in payload:
-            est.reconstruction_head_ = load_module(
-                reconstruction_head(enc_cfg.embed_dim, enc_cfg.patch_size, None),
-                payload["reconstruction_head"],
-                path,
-            )
-        est.objective_ = {
-            **est._objective_settings(),
-            "content_gain": enc_cfg.patch_gain,
-        }
-        est.input_offset_ratio_ = float("nan")
-        est.gradients_ = gradients.numpy()
-        est.history_ = list(payload["history"])
-        est.device_ = torch.device("cpu")
-        est.n_rois_ = est.n_features_in_ = int(payload["n_rois"])
-        return est
+    est.objective_ = {
+        **est._objective_settings(),
+        "content_gain": enc_cfg.patch_gain,
+    }
+    est.input_offset_ratio_ = float("nan")
+    est.gradients_ = gradients.numpy()
+    est.history_ = list(payload["history"])
+    est.device_ = torch.device("cpu")
+    est.n_rois_ = est.n_features_in_ = int(payload["n_rois"])
+    # Older files did not record it.
+    n_subjects = payload.get("n_subjects")
+    est.n_subjects_ = None if n_subjects is None else int(n_subjects)
+    return est

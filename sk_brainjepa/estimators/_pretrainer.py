@@ -282,6 +282,8 @@ class BrainJEPAPretrainer(
         Median over the diagnostic windows and ROIs of ``|mean| / sd`` of the
         input: about 0 for per-subject scaled data.
     n_rois_, n_features_in_ : int
+    n_subjects_ : int or None
+        Subjects trained on (None for models saved before it was recorded).
     device_ : torch.device
         Device used for training.
 
@@ -471,6 +473,7 @@ np.memmap, path or TimeSeriesSource
         self.device_ = run.device
         self.n_rois_ = run.n_rois
         self.n_features_in_ = run.n_rois
+        self.n_subjects_ = len(run.source)
         return self
 
     # --------------------------------------------------------------- features
