@@ -344,11 +344,13 @@ class BrainJEPAEmbedder(
         self._check_params()
         source = as_source(X, layout=self.layout)
         owner = type(self).__name__
-        if self.pretrained_folder_ is not None:
+        # getattr: embedders pickled before these attributes existed.
+        if getattr(self, "pretrained_folder_", None) is not None:
             owner = model_owner(self.checkpoint, {"atlas": self.atlas_})
         source.check_n_rois(self.n_rois_, owner)
-        if self.preprocessing_ is not None:
-            source = preprocessed_source(self.preprocessing_, source)
+        preprocessing = getattr(self, "preprocessing_", None)
+        if preprocessing is not None:
+            source = preprocessed_source(preprocessing, source)
         source.check_lengths(self.n_timepoints_)
         device = resolve_device(self.device)
         n_windows = _n_windows(source.lengths, self.n_timepoints_, self.window)
