@@ -253,7 +253,8 @@ class ComBatHarmonizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         covariates : DataFrame, array-like of shape (n_samples, n_covariates) or None
             Variables whose effects on the features are kept (``"fortin"``
             and ``"chen"``); needed again, with the same columns, by
-            ``transform``.
+            ``transform``. Rows match the rows of ``X`` by position (a
+            DataFrame's index is not used).
 
         Returns
         -------
