@@ -236,3 +236,24 @@ def test_every_named_model_is_documented():
     assert set(MODEL_NAMES) >= {
         "fc", "tangent", "partial", "lag", "brainnetcnn", "bnt", "probe", "finetune"
     }
+
+
+def test_site_splits_and_their_errors():
+    X, pheno = make_brain_dynamics(
+        n_subjects=30, n_rois=6, n_timepoints=64, n_sites=3, site_effect=0.5,
+        runs_per_subject=2, random_state=0,
+    )  # fmt: skip
+    sites = pheno["site"].to_numpy()
+    result = compare_models(
+        X, pheno["sex"], models=["fc"], groups=pheno["participant_id"], sites=sites,
+        by_site="leave_out", n_repeats=3, random_state=0,
+    )  # fmt: skip
+    assert [len(set(sites[test])) for _, _, test in result.splits] == [1, 1, 1]
+    assert result.info["n_sites"] == 3 and "one whole site" in result.info["splits"]
+    with pytest.raises(ValueError, match="left-out site has none"):
+        compare_models(X, pheno["sex"], models=["fc"], sites=sites, by_site="leave_out",
+                       harmonize="combat", n_repeats=3)
+    with pytest.raises(ValueError, match="by_site"):
+        compare_models(X, pheno["sex"], models=["fc"], sites=sites, by_site="x")
+    with pytest.raises(ValueError, match="covariates are ComBat's"):
+        compare_models(X, pheno["sex"], models=["fc"], covariates=pheno[["age"]])
