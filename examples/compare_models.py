@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sk_brainjepa import BrainJEPAPretrainer, make_brain_dynamics
 from sk_brainjepa.model_selection import compare_models
+from sk_brainjepa.plotting import save_model_comparison_figure
 from sk_brainjepa.preprocessing import SubjectRobustScaler
 
 log = logging.getLogger("compare_models")
@@ -70,8 +71,11 @@ def main() -> None:
         verbose=1,
     )
     log.info("\n%s", result.summary_table())
-    for path in result.save(Path(args.out) / "sex"):
+    prefix = Path(args.out) / "sex"
+    for path in result.save(prefix):
         log.info("wrote %s", path)
+    if save_model_comparison_figure(result, prefix.with_suffix(".png")):
+        log.info("wrote %s", prefix.with_suffix(".png"))
 
 
 if __name__ == "__main__":

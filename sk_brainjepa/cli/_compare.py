@@ -253,7 +253,12 @@ def compare(args) -> None:
     for line in result.to_markdown().splitlines()[2:6]:
         if line:
             logger.info("%s", line.lstrip("- "))
+    from sk_brainjepa.plotting import save_model_comparison_figure
+
     paths = result.save(out)
+    figure = out.with_name(out.name + ".png")
+    if save_model_comparison_figure(result, figure):
+        paths.append(figure)
     # The command's answer goes to standard output; the log says how it was run.
     print(result.summary_table())
     logger.info("wrote %s", ", ".join(str(p) for p in paths))

@@ -108,6 +108,8 @@ class ModelComparison:
     info : dict
         Task, sizes, splits, models, harmonisation, software versions and
         machine: what a reader needs to repeat the comparison.
+
+    The figure: :func:`sk_brainjepa.plotting.plot_model_comparison`.
     splits : list of tuple of ndarray
         The ``(train, validation, test)`` sample indices of each repeat
         (not written by ``save``; ``random_state`` redraws them).
@@ -167,18 +169,12 @@ class ModelComparison:
             )
         return "\n".join(lines) + "\n"
 
-    def plot(self, ax=None):
-        """Per-repeat scores of each model, paired by repeat, with mean ± sd.
-
-        See :func:`sk_brainjepa.plotting.plot_model_comparison`.
-        """
-        from sk_brainjepa.plotting import plot_model_comparison
-
-        return plot_model_comparison(self, ax=ax)
-
     def save(self, prefix) -> list[Path]:
-        """Write ``{prefix}_scores.csv``, ``{prefix}_summary.csv``, ``{prefix}.json``,
-        ``{prefix}.md`` and, when matplotlib is installed, ``{prefix}.png``.
+        """Write ``{prefix}_scores.csv``, ``{prefix}_summary.csv``, ``{prefix}.json``
+        and ``{prefix}.md``.
+
+        The figure is :func:`sk_brainjepa.plotting.plot_model_comparison`
+        (``sk-brainjepa compare`` writes it as ``{prefix}.png``).
 
         Parameters
         ----------
@@ -210,15 +206,4 @@ class ModelComparison:
         }
         target(".json").write_text(json.dumps(_jsonable(record), indent=2) + "\n")
         target(".md").write_text(self.to_markdown())
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            logger.warning("matplotlib is not installed: no figure written.")
-            return paths
-        ax = self.plot()
-        ax.figure.savefig(target(".png"), dpi=120, bbox_inches="tight")
-        plt.close(ax.figure)
         return paths

@@ -5,7 +5,10 @@ imported only when a figure is drawn.
 """
 
 from sk_brainjepa.plotting._attention import plot_network_attention
-from sk_brainjepa.plotting._comparison import plot_model_comparison
+from sk_brainjepa.plotting._comparison import (
+    plot_model_comparison,
+    save_model_comparison_figure,
+)
 from sk_brainjepa.plotting._gradients import plot_gradients
 from sk_brainjepa.plotting._history import history_panels, plot_history
 from sk_brainjepa.plotting._probe import plot_probe_results
@@ -17,4 +20,5 @@ __all__ = [
     "plot_model_comparison",
     "plot_network_attention",
     "plot_probe_results",
+    "save_model_comparison_figure",
 ]

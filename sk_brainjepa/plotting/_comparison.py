@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from sk_brainjepa.plotting._common import check_axes, import_pyplot
+
+logger = logging.getLogger(__name__)
 
 
 def plot_model_comparison(comparison, metric=None, ax=None):
@@ -75,3 +79,31 @@ def plot_model_comparison(comparison, metric=None, ax=None):
     target = comparison.info.get("target") or "y"
     ax.set_title(f"{target}: {len(table)} repeats, same splits for every model")
     return ax
+
+
+def save_model_comparison_figure(comparison, path, metric=None) -> bool:
+    """Draw :func:`plot_model_comparison` into an image file.
+
+    Parameters
+    ----------
+    comparison : ModelComparison
+    path : str or os.PathLike
+        Image file (its suffix picks the format, e.g. ``.png``).
+    metric : str or None, default=None
+
+    Returns
+    -------
+    written : bool
+        False, with a logged warning, when matplotlib is not installed.
+    """
+    try:
+        plt = import_pyplot()
+    except ImportError as exc:
+        logger.warning("no figure written: %s", exc)
+        return False
+    ax = plot_model_comparison(comparison, metric=metric)
+    try:
+        ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(ax.figure)
+    return True

@@ -203,13 +203,21 @@ def test_save_writes_tables_report_and_figure(cohort, tmp_path):
                             random_state=0)
     paths = result.save(tmp_path / "out" / "sex")
     names = sorted(p.name for p in paths)
-    assert names == ["sex.json", "sex.md", "sex.png", "sex_scores.csv", "sex_summary.csv"]
+    assert names == ["sex.json", "sex.md", "sex_scores.csv", "sex_summary.csv"]
     record = json.loads((tmp_path / "out" / "sex.json").read_text())
     assert record["info"]["target"] == "sex" and record["reference"] == "fc"
     assert len(record["scores"]) == 4
     report = (tmp_path / "out" / "sex.md").read_text()
     assert "| lag |" in report and "Nadeau-Bengio" in report
     assert isinstance(result, ModelComparison) and "lag" in repr(result)
+    from sk_brainjepa.plotting import plot_model_comparison, save_model_comparison_figure
+
+    ax = plot_model_comparison(result)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["fc\n(reference)", "lag"]
+    assert save_model_comparison_figure(result, tmp_path / "sex.png")
+    assert (tmp_path / "sex.png").stat().st_size > 0
+    with pytest.raises(TypeError, match="ModelComparison"):
+        plot_model_comparison(result.scores)
 
 
 @pytest.mark.parametrize(
