@@ -28,6 +28,7 @@ _EXPORTS = {
     "network_attention": "inspection",
     "roi_attention": "inspection",
     "TrainValTestSplit": "model_selection",
+    "compare_models": "model_selection",
     "linear_probe": "model_selection",
     "probe_features": "model_selection",
     "train_val_test_split": "model_selection",
