@@ -362,6 +362,8 @@ def compare_models(
 
                         fc_matrices = FunctionalConnectivity().fit_transform(X).astype(np.float32)
                     inputs = X if model.input == "timeseries" else fc_matrices
+                    if model.preprocess is not None:
+                        inputs = model.preprocess.transform(X)
                     if model.input == "fc" and harmonizer is not None:
                         inputs = _harmonized_matrices(fc_matrices, split, harmonizer)
                     results.append(_fit_net(model, inputs, y, split, classification, net_seeds[k]))

@@ -92,12 +92,16 @@ class NetModel:
     input : {"fc", "timeseries"}
         FC matrices (BrainNetCNN, BNT) or the time series (fine-tuning).
     description : str
+    preprocess : transformer or None
+        Applied to the time series first: the scaling a ``save_pretrained``
+        folder records, which its embedder applies and a fine-tuner does not.
     """
 
     name: str
     make: Callable
     input: str
     description: str
+    preprocess: object = None
     kind: str = field(default="net", init=False)
 
 
@@ -240,7 +244,29 @@ def _named(name, key, params, pretrained, gradients, X):
         )
     # "finetune"
     start = _pretrainer_or_checkpoint(pretrained, gradients)
-    return NetModel(name, _fine_tuner(start, params), "timeseries", description)
+    return NetModel(
+        name,
+        _fine_tuner(start, params),
+        "timeseries",
+        description,
+        preprocess=_recorded_preprocessing(start),
+    )
+
+
+def _recorded_preprocessing(start: dict):
+    """The scaling a checkpoint folder records (None for files and pretrainers).
+
+    The probes' embedder applies it to the time series by itself; the
+    fine-tuners do not, so the comparison applies it for them, and both
+    Brain-JEPA models see the series as the model was trained on them.
+    """
+    checkpoint = start.get("checkpoint")
+    if checkpoint is None:
+        return None
+    from sk_brainjepa.estimators import BrainJEPAEmbedder
+
+    embedder = BrainJEPAEmbedder(checkpoint, gradients=start.get("gradients")).fit()
+    return getattr(embedder, "preprocessing_", None)
 
 
 def _display_names(models) -> dict:

@@ -265,3 +265,28 @@ def test_site_splits_and_their_errors():
         compare_models(X, pheno["sex"], models=["fc"], sites=sites, by_site="x")
     with pytest.raises(ValueError, match="covariates are ComBat's"):
         compare_models(X, pheno["sex"], models=["fc"], covariates=pheno[["age"]])
+
+
+def test_a_saved_folder_compares_raw_series_as_the_trained_pipeline(tmp_path):
+    """The folder's recorded scaling reaches the probe and the fine-tuner alike."""
+    from sklearn.pipeline import Pipeline
+
+    from sk_brainjepa import SubjectRobustScaler
+    from sk_brainjepa.estimators import save_pretrained
+
+    X, pheno = make_brain_dynamics(n_subjects=40, n_rois=6, n_timepoints=64,
+                                   random_state=0)
+    pipe = Pipeline([
+        ("scale", SubjectRobustScaler()),
+        ("jepa", BrainJEPAPretrainer(n_timepoints=64, max_epochs=1, batch_size=16,
+                                     random_state=0)),
+    ]).fit(X)
+    save_pretrained(pipe, tmp_path / "model", tr=2.0)
+    kwargs = dict(models=["probe", "finetune"], n_repeats=2, random_state=0,
+                  model_params={"finetune": {"max_epochs": 2}})
+    from_folder = compare_models(X, pheno["sex"], pretrained=tmp_path / "model", **kwargs)
+    from_pipeline = compare_models(
+        SubjectRobustScaler().fit_transform(X), pheno["sex"], pretrained=pipe[-1], **kwargs
+    )
+    cols = ["balanced_accuracy", "roc_auc"]
+    pd.testing.assert_frame_equal(from_folder.scores[cols], from_pipeline.scores[cols])
