@@ -227,8 +227,10 @@ def compare_models(
     ----------
     X : array-like of shape (n_samples, n_rois, n_timepoints) or list of arrays
         ROI time series, scaled as the Brain-JEPA model expects (e.g.
-        ``ROIRobustScaler``); FC and the other baselines are computed from
-        them (per-ROI affine scaling does not change FC).
+        ``SubjectRobustScaler``), or raw when ``pretrained`` is a
+        ``save_pretrained`` folder, whose recorded scaling is then applied for
+        the probes and the fine-tuning. FC and the other baselines are
+        computed from ``X`` (per-ROI affine scaling does not change FC).
     y : array-like of shape (n_samples,)
         Target: classes or real values (``task``).
     models : sequence, mapping or None, default=None
@@ -244,7 +246,8 @@ def compare_models(
         ``pretrained`` also ``probe-connectivity`` and ``finetune``.
     pretrained : BrainJEPAPretrainer, BrainJEPAEmbedder, str, path or None
         The Brain-JEPA model of the ``probe*`` and ``finetune*`` models: a
-        fitted pretrainer, an embedder, or a checkpoint (the official one
+        fitted pretrainer, an embedder, or a checkpoint (our file, a
+        ``save_pretrained`` folder or hub id, or the official checkpoint, which
         needs ``gradients``). ``*-untrained`` need a pretrainer.
     gradients : None, array-like or path, default=None
         Gradients of an official checkpoint.
