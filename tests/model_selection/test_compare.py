@@ -246,6 +246,8 @@ def test_every_named_model_is_documented():
     }
 
 
+# A one-site test part of 20 runs can leave a class out of a validation part.
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 def test_site_splits_and_their_errors():
     X, pheno = make_brain_dynamics(
         n_subjects=30, n_rois=6, n_timepoints=64, n_sites=3, site_effect=0.5,
