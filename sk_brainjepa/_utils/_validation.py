@@ -12,6 +12,13 @@ from numbers import Integral
 
 import numpy as np
 
+from sk_brainjepa._utils._reading import (
+    check_not_iterator,
+    layout_hint,
+    log_read,
+    read_as,
+)
+
 TIMESERIES_CONTRACT = (
     "a 3-D array of shape (n_subjects, n_rois, n_timepoints) or a list of 2-D "
     "arrays of shape (n_rois, n_timepoints)"
@@ -31,11 +38,6 @@ ROI_COUNT_OFFICIAL = 450
 OFFICIAL_ATLAS = (
     "the official Brain-JEPA atlas: 50 Tian Scale-III subcortical regions, then "
     "the 400 Schaefer-2018 parcels in 17-network order"
-)
-
-_LAYOUT_HINT = (
-    "If each subject is given as (n_timepoints, n_rois), as nilearn returns "
-    "it, pass layout='time_x_rois'."
 )
 
 
@@ -151,18 +153,31 @@ def _check_finite(arr: np.ndarray, name: str) -> None:
         )
 
 
-def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
-    """Validate ROI time series.
+def check_timeseries(
+    X, *, name: str = "X", min_timepoints: int = 1, layout: str | None = None
+):
+    """Validate ROI time series, and log how they were read.
+
+    The one check of in-memory time series where they enter the package (the
+    preprocessing transformers read through it, and
+    :func:`~sk_brainjepa.sources.as_source` for the estimators): its INFO log
+    and its errors say how each subject was read, so that a cohort given in
+    the other orientation is seen (no statistic of the values can tell; see
+    :mod:`sk_brainjepa._utils._reading`).
 
     Parameters
     ----------
     X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
         Either one 3-D array, or a sequence of 2-D arrays of shape
-        (n_rois, n_timepoints_i) whose lengths may differ.
+        (n_rois, n_timepoints_i) whose lengths may differ, already in that
+        order (see :func:`apply_layout`).
     name : str, default="X"
         Name used in error messages.
     min_timepoints : int, default=1
         Smallest number of frames a subject may have.
+    layout : {"rois_x_time", "time_x_rois"} or None, default=None
+        The layout ``X`` was read with, named in the log and the messages;
+        it is not applied here. None: not known to the caller.
 
     Returns
     -------
@@ -172,10 +187,13 @@ def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
 
     Raises
     ------
+    TypeError
+        When ``X`` is a generator or iterator (it can be read only once).
     ValueError
         On a wrong number of dimensions, an empty input, subjects with different
         ROI counts, too few frames, or NaN/inf values.
     """
+    check_not_iterator(X, name)
     if isinstance(X, np.ndarray) or not isinstance(X, Sequence):
         arr = _as_float_array(X, name)
         hint = ""
@@ -185,9 +203,11 @@ def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
         if arr.shape[2] < min_timepoints:
             raise ValueError(
                 f"{name} has {arr.shape[2]} time points per subject; at least "
-                f"{min_timepoints} are needed."
+                f"{min_timepoints} are needed. "
+                + _read_note(name, arr.shape[1], arr.shape[2], layout)
             )
         _check_finite(arr, name)
+        log_read(arr.shape[0], arr.shape[1], arr.shape[2], layout)
         return arr
 
     if len(X) == 0:
@@ -205,18 +225,32 @@ def check_timeseries(X, *, name: str = "X", min_timepoints: int = 1):
         if arr.shape[1] < min_timepoints:
             raise ValueError(
                 f"{name}[{i}] has {arr.shape[1]} time points; at least "
-                f"{min_timepoints} are needed."
+                f"{min_timepoints} are needed. "
+                + _read_note(f"{name}[{i}]", arr.shape[0], arr.shape[1], layout)
             )
         _check_finite(arr, f"{name}[{i}]")
         subjects.append(arr)
     n_rois = {s.shape[0] for s in subjects}
     if len(n_rois) > 1:
+        shapes = sorted({s.shape for s in subjects})[:4]
         raise ValueError(
             f"All subjects in {name} must have the same number of ROIs; got ROI "
-            f"counts {sorted(n_rois)}. {_LAYOUT_HINT}"
+            f"counts {sorted(n_rois)} (subjects read as (n_rois, n_timepoints) "
+            f"shapes {shapes}{'' if layout is None else f' with layout={layout!r}'}"
+            f"). {layout_hint(layout)}"
         )
     dtype = np.result_type(*subjects)
+    log_read(
+        len(subjects), subjects[0].shape[0], [s.shape[1] for s in subjects], layout
+    )
     return [s.astype(dtype, copy=False) for s in subjects]
+
+
+def _read_note(name: str, n_rois: int, n_timepoints, layout: str | None) -> str:
+    """``"{name} was read as (n_rois=.., n_timepoints=..) ...; {layout hint}"``."""
+    return f"{name} was read as {read_as(n_rois, n_timepoints, layout)}. " + (
+        layout_hint(layout)
+    )
 
 
 def check_int(
@@ -377,8 +411,14 @@ def check_n_rois(
     *,
     n_timepoints=None,
     name: str = "X",
+    layout: str | None = None,
 ) -> None:
     """Raise when data has a different ROI count than the model expects.
+
+    The ROI count known from context (a fitted model's ``n_rois_``, the
+    gradients, the official checkpoint's 450) is the one reliable evidence of
+    a transposed cohort: the message says how the data was read and names
+    ``layout``, and says "looks transposed" when the other reading would fit.
 
     Parameters
     ----------
@@ -389,22 +429,42 @@ def check_n_rois(
     estimator_name : str
         What expects ``fitted_n_rois`` (named in the message).
     n_timepoints : int or array-like of int, optional
-        The data's frame counts; when one of them equals ``fitted_n_rois`` the
-        data looks transposed and the message says so.
+        The data's frame counts; when every one of them equals
+        ``fitted_n_rois`` the data looks transposed and the message says so.
     name : str, default="X"
         Name of the data in the message.
+    layout : {"rois_x_time", "time_x_rois"} or None, default=None
+        The layout the data was read with, named in the message.
     """
     if n_rois == fitted_n_rois:
         return
     lengths = np.atleast_1d(
         np.asarray(n_timepoints if n_timepoints is not None else [])
     )
+    read = (
+        f" ({name} was read as {read_as(n_rois, lengths, layout)} per subject)"
+        if lengths.size
+        else ""
+    )
     if lengths.size and np.all(lengths == fitted_n_rois):
+        if layout is None:
+            # The caller does not know which layout was used: name both.
+            advice = (
+                "Check layout: subjects are read as (n_rois, n_timepoints) unless "
+                "layout='time_x_rois' is given; pass the other one"
+            )
+        else:
+            other = "rois_x_time" if layout == "time_x_rois" else "time_x_rois"
+            order = (
+                "(n_rois, n_timepoints)"
+                if other == "rois_x_time"
+                else ("(n_timepoints, n_rois)")
+            )
+            advice = f"Pass layout={other!r} if each subject is {order}"
         raise ValueError(
             f"{name} has {n_rois} ROIs and {fitted_n_rois} time points, but "
             f"{estimator_name} expects {fitted_n_rois} ROIs: {name} looks "
-            "transposed. Pass layout='time_x_rois' if each subject is "
-            "(n_timepoints, n_rois), or transpose it."
+            f"transposed{read}. {advice}, or transpose {name}."
         )
     atlas = ""
     if fitted_n_rois == ROI_COUNT_OFFICIAL:
@@ -415,6 +475,6 @@ def check_n_rois(
         )
     raise ValueError(
         f"{name} has {n_rois} ROIs, but {estimator_name} expects "
-        f"{fitted_n_rois} ROIs. Check the ROI set, and the layout: subjects are "
-        f"read as (n_rois, n_timepoints) unless layout='time_x_rois'.{atlas}"
+        f"{fitted_n_rois} ROIs{read}. Check the ROI set and the layout. "
+        f"{layout_hint(layout)}{atlas}"
     )

@@ -95,7 +95,10 @@ class ROIRobustScaler(
     layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
         How each subject's 2-D array is ordered, in the input and in the
         output: ``"time_x_rois"`` takes and returns (n_timepoints, n_rois)
-        subjects, as nilearn maskers give them.
+        subjects, as nilearn maskers give them. The steps after it in a
+        ``Pipeline`` need the same ``layout``: a pretrainer left at its
+        default reads the output's frames as ROIs (its log and first shape
+        error say how it read them).
 
     Attributes
     ----------
@@ -281,7 +284,9 @@ class SubjectRobustScaler(
         subject and the ROI instead of dividing by zero.
     layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
         How each subject's 2-D array is ordered, in the input and in the
-        output.
+        output. The steps after it in a ``Pipeline`` need the same
+        ``layout``: a pretrainer left at its default reads the output's
+        frames as ROIs (its log and first shape error say how it read them).
 
     Attributes
     ----------

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sk_brainjepa._utils._reading import layout_hint
 from sk_brainjepa._utils._validation import SUBJECT_CONTRACT, check_ndim
 from sk_brainjepa.sources._base import TimeSeriesSource, _check_real_dtype
 from sk_brainjepa.sources._fileview import _FileView, _is_mapped
@@ -55,7 +56,9 @@ class ArraySource(TimeSeriesSource):
                 if x.shape[0] != subjects[0].shape[0]:
                     raise ValueError(
                         f"{where} has {x.shape[0]} ROIs but {name}[0] has "
-                        f"{subjects[0].shape[0]}; all subjects need the same ROIs."
+                        f"{subjects[0].shape[0]}; all subjects need the same ROIs "
+                        f"(read as (n_rois, n_timepoints): shapes {x.shape} and "
+                        f"{subjects[0].shape}). {layout_hint()}"
                     )
             self._stack, self._subjects = None, subjects
             self.n_rois = int(subjects[0].shape[0])

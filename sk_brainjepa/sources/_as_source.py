@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sk_brainjepa._utils._reading import check_not_iterator, log_read
 from sk_brainjepa._utils._validation import apply_layout, check_layout, check_timeseries
 from sk_brainjepa.sources._arrays import ArraySource
 from sk_brainjepa.sources._base import TimeSeriesSource
@@ -53,26 +54,53 @@ def as_source(
     -------
     source : TimeSeriesSource
         ``source.in_memory`` tells whether the data is held in memory (plain
-        arrays) or read lazily (memory-mapped arrays and files).
+        arrays) or read lazily (memory-mapped arrays and files);
+        ``source.layout`` is ``layout``.
 
     Raises
     ------
+    TypeError
+        For a generator or iterator (it could be read only once).
     FileNotFoundError
         For a missing path or a folder without matching files.
     ValueError
         For data of the wrong shape or type; messages name the file or the
         subject.
+
+    Notes
+    -----
+    How the data was read is logged at INFO, e.g. ``read 12 subjects as
+    (n_rois=150, n_timepoints=200) with layout='rois_x_time'``: nothing in the
+    values tells which axis is time, so a cohort in the other orientation is
+    read without error unless a ROI count is known (a fitted model, the
+    gradients), and this line is what shows it.
     """
     if isinstance(X, TimeSeriesSource):
         return X
     check_layout(layout)
-    file_options = {
-        "layout": layout,
-        "npz_key": npz_key,
-        "delimiter": delimiter,
-        "header": header,
-        "index_col": index_col,
-    }
+    check_not_iterator(X, name)
+    source = _make_source(
+        X,
+        name,
+        layout,
+        pattern,
+        file_options={
+            "layout": layout,
+            "npz_key": npz_key,
+            "delimiter": delimiter,
+            "header": header,
+            "index_col": index_col,
+        },
+    )
+    source.layout = layout
+    if not source.in_memory:
+        # In-memory arrays were logged by check_timeseries, which read them.
+        log_read(len(source), source.n_rois, source.lengths, layout)
+    return source
+
+
+def _make_source(X, name: str, layout: str, pattern, file_options: dict):
+    """The source of ``X`` (see :func:`as_source`), before its layout is recorded."""
     if isinstance(X, (str, os.PathLike)):
         path = Path(X)
         if path.is_file() and path.suffix.lower() == ".npy":
@@ -103,4 +131,5 @@ def as_source(
         return ArraySource(X, name=name)
     if is_list and any(isinstance(x, np.ndarray) and _is_mapped(x) for x in X):
         return ArraySource(list(X), name=name)
-    return ArraySource(check_timeseries(X, name=name), name=name, in_memory=True)
+    checked = check_timeseries(X, name=name, layout=layout)
+    return ArraySource(checked, name=name, in_memory=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sk_brainjepa._utils._reading import layout_hint, read_as
 from sk_brainjepa._utils._validation import check_n_rois, check_real_dtype
 
 
@@ -44,11 +45,17 @@ class TimeSeriesSource:
         True when the data already sits in this process's memory (plain
         arrays, validated in full); False for memory-mapped arrays and files,
         which are read lazily.
+    layout : {"rois_x_time", "time_x_rois"}
+        How the given arrays or files were ordered before they were read as
+        (n_rois, n_timepoints); named in the messages about shapes.
     """
 
     n_rois: int
     lengths: np.ndarray
     in_memory: bool
+    # Arrays given straight to a source are (n_rois, n_timepoints); as_source
+    # records the layout it read other data with.
+    layout: str = "rois_x_time"
 
     # -- to implement
     def _read(self, index: int, frames: slice) -> np.ndarray:
@@ -142,13 +149,21 @@ class TimeSeriesSource:
     def check_n_rois(self, expected: int, owner: str) -> None:
         """Raise when the ROI count is not ``expected``, naming ``owner``.
 
-        The frame counts go along, so data that looks transposed is named as
-        such (see :func:`~sk_brainjepa._utils._validation.check_n_rois`).
+        The frame counts and the layout go along, so the message says how the
+        data was read and names data that looks transposed (see
+        :func:`~sk_brainjepa._utils._validation.check_n_rois`).
         """
-        check_n_rois(self.n_rois, expected, owner, n_timepoints=self.lengths)
+        check_n_rois(
+            self.n_rois, expected, owner, n_timepoints=self.lengths, layout=self.layout
+        )
 
     def check_lengths(self, n_timepoints: int) -> None:
-        """Raise a ValueError naming the first subject shorter than ``n_timepoints``."""
+        """Raise a ValueError naming the first subject shorter than ``n_timepoints``.
+
+        The message says how the subjects were read, as (n_rois,
+        n_timepoints) in ``layout``: a cohort given in the other orientation
+        most often first shows as too few frames.
+        """
         short = np.flatnonzero(self.lengths < n_timepoints)
         if short.size:
             i = int(short[0])
@@ -156,9 +171,12 @@ class TimeSeriesSource:
             raise ValueError(
                 f"{name[:1].upper()}{name[1:]} has {self.lengths[i]} time "
                 f"points, fewer than the model window n_timepoints={n_timepoints}"
-                f"{f' ({short.size} subjects are)' if short.size > 1 else ''}. Pad or "
-                f"resample first, e.g. TemporalResampler(n_timepoints={n_timepoints}, "
-                "pad='edge'), or use a smaller n_timepoints."
+                f"{f' ({short.size} subjects are)' if short.size > 1 else ''}; "
+                f"subjects were read as "
+                f"{read_as(self.n_rois, self.lengths, self.layout)}. "
+                f"{layout_hint(self.layout)} Otherwise pad or resample first, e.g. "
+                f"TemporalResampler(n_timepoints={n_timepoints}, pad='edge'), or "
+                "use a smaller n_timepoints."
             )
 
     def __repr__(self) -> str:

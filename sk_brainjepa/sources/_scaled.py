@@ -50,6 +50,7 @@ class ScaledSource(TimeSeriesSource):
         self.transform = transform
         self.n_rois = self.source.n_rois
         self.lengths = self.source.lengths
+        self.layout = self.source.layout
         self.in_memory = False  # scaled lazily, window by window
 
     @property
