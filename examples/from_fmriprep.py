@@ -118,11 +118,15 @@ def main() -> None:
         n_repeats=5,
         random_state=args.seed,
     )
+    # Rows per repeat (sizes, the C chosen on validation, test scores), then
+    # the mean and std of the scores; a summary row has no size or C (<NA>).
     log.info(
         "linear probe of %s (%s):\n%s",
         args.column,
         table.attrs["task"],
-        pd.DataFrame(table).to_string(float_format=lambda v: f"{v:.3f}"),
+        pd.DataFrame(table).to_string(
+            float_format="{:.3f}".format, formatters={"regularization": "{:g}".format}
+        ),
     )
 
 

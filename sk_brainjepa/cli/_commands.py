@@ -65,7 +65,8 @@ def pretrain(args) -> None:
 
     out = check_output(Path(args.out))
     params = collect(args, args.estimator_params)
-    params.setdefault("verbose", 1)
+    # A progress bar unless -q (an explicit --verbose wins).
+    params.setdefault("verbose", 0 if args.quiet else 1)
     if isinstance(params.get("gradients"), str):
         check_gradient_file(params["gradients"])
     source = open_source(args.data, args)
@@ -144,6 +145,7 @@ def embed(args) -> None:
 def probe(args) -> None:
     """``sk-brainjepa probe``: features + phenotype column -> scores table."""
     from sk_brainjepa.model_selection import probe_features
+    from sk_brainjepa.model_selection._metrics import format_scores
     from sk_brainjepa.sources._bids import match_subject_ids
 
     out = check_output(Path(args.out), SCORE_SUFFIXES)
@@ -161,11 +163,18 @@ def probe(args) -> None:
                 "--data is embedded with --checkpoint; with a features file, "
                 "leave --data out."
             )
+        _refuse_embedding_options(args)
         features = read_features(Path(args.features))
+        probed = {"probed": f"features file {args.features}"}
     else:
         if not args.data:
             raise CommandError("--checkpoint needs --data (the time series to embed).")
         features = _embed_source(args, open_source(args.data, args))
+        probed = {
+            "probed": f"checkpoint {args.checkpoint}",
+            "readout": args.readout,
+            "encoder": args.encoder,
+        }
     rows = match_subject_ids(features.index, phenotypes.index)
     missing = [s for s, row in zip(features.index, rows, strict=True) if row is None]
     if missing:
@@ -205,6 +214,48 @@ def probe(args) -> None:
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
+    # What was probed, in every row: the file says where its scores came from.
+    for position, (name, value) in enumerate(probed.items()):
+        table.insert(position, name, value)
     write_table(table, out)
-    logger.info("%s (%s):\n%s", args.column, table.attrs["task"], table.tail(2))
+    logger.info(
+        "%s (%s) on %s:\n%s",
+        args.column,
+        table.attrs["task"],
+        ", ".join(f"{k} {v}" if k != "probed" else v for k, v in probed.items()),
+        format_scores(table.drop(columns=list(probed))),
+    )
     logger.info("wrote %s", out)
+
+
+# Options of probe that say how time series are embedded: with a features
+# file nothing is embedded, so giving one is a mistake, not a no-op.
+_EMBEDDING_DESTS = (
+    "gradients",
+    "readout",
+    "encoder",
+    "window",
+    "batch_size",
+    "device",
+    "layout",
+    "pattern",
+    "scaling",
+    "header",
+    "index_col",
+    "delimiter",
+    "npz_key",
+)
+
+
+def _refuse_embedding_options(args) -> None:
+    """Refuse, by name, embedding options given with a features file."""
+    given = getattr(args, "given_options", {})
+    typed = [given[d] for d in _EMBEDDING_DESTS if d in given]
+    if typed:
+        raise CommandError(
+            f"{', '.join(typed)} {'applies' if len(typed) == 1 else 'apply'} to "
+            f"embedding --data with --checkpoint; the features file "
+            f"{args.features} is embedded already: leave "
+            f"{'it' if len(typed) == 1 else 'them'} out (the readout and encoder "
+            "are those 'sk-brainjepa embed' used)."
+        )

@@ -4,14 +4,18 @@ It calls :func:`sk_brainjepa.imaging.load_fmriprep` and writes one
 ``<subject id>.npy`` per run, shape (n_rois, n_timepoints), plus a copy of
 ``participants.tsv`` when there is one: the folder the other commands read
 (``sk-brainjepa pretrain FOLDER``, ``probe --data FOLDER --phenotypes
-FOLDER/participants.tsv``).
+FOLDER/participants.tsv``). A folder that already holds files is refused
+unless ``--overwrite``, which replaces it whole: runs of two cohorts are
+never mixed in one folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +76,18 @@ def add_extract_parser(subparsers) -> argparse.ArgumentParser:
         type=int,
         help="Crop (centred) or zero-pad every run to this many frames.",
     )
-    ext.add_argument("--out", required=True, help="Folder to write (created).")
+    ext.add_argument(
+        "--out",
+        required=True,
+        help="Folder to write: new or empty (created); a folder that holds files "
+        "is refused unless --overwrite.",
+    )
+    ext.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Replace the contents of a non-empty --out: its files are removed once "
+        "the new ones are written, never mixed with them.",
+    )
     ext.set_defaults(handler=extract)
     return ext
 
@@ -104,12 +119,65 @@ def _participants(root: Path) -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def _check_out(out: Path) -> Path:
+def _check_out(out: Path, overwrite: bool, inputs: dict) -> Path:
+    """``--out``, checked before any work.
+
+    A folder that holds files is refused without ``--overwrite``: the new
+    runs would be added to another cohort's, and the commands that read the
+    folder would take both. ``inputs`` (what -> path) must not lie inside
+    a folder that ``--overwrite`` would replace.
+    """
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file; expected a folder.")
     if not out.parent.is_dir():
         raise CommandError(f"output folder {out.parent} does not exist.")
+    if not (out.is_dir() and any(out.iterdir())):
+        return out
+    if not overwrite:
+        raise CommandError(
+            f"--out {out} is not empty; give a new or empty folder, or --overwrite "
+            "to replace its contents (they are removed, not mixed with the new runs)."
+        )
+    target = out.resolve()
+    for what, path in inputs.items():
+        if path is not None and target in (
+            Path(path).resolve(),
+            *Path(path).resolve().parents,
+        ):
+            raise CommandError(
+                f"--out {out} holds the {what} {path}, which --overwrite would "
+                "delete; choose another --out."
+            )
     return out
+
+
+def _write_folder(out: Path, write) -> None:
+    """Fill a new folder with ``write(folder)``, then put it at ``out``.
+
+    The files are written into a hidden folder beside ``out``, which then
+    replaces it: ``out`` holds either its old contents or all of the new ones,
+    never a mixture, and a failed extraction leaves it as it was.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    aside = None
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o755)  # mkdtemp's folder is private; the data is not
+        if out.is_dir():
+            aside = Path(
+                tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent)
+            )
+            os.replace(out, aside / out.name)
+        os.replace(tmp, out)
+    except BaseException:
+        if aside is not None and not out.exists():
+            os.replace(aside / out.name, out)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def extract(args) -> None:
@@ -129,7 +197,11 @@ def extract(args) -> None:
     labels = None
     if args.labels is not None:
         labels = str(check_input_file(Path(args.labels), "--labels"))
-    out = _check_out(Path(args.out))
+    out = _check_out(
+        Path(args.out),
+        args.overwrite,
+        {"fMRIPrep folder": root, "--atlas": atlas, "--labels": labels},
+    )
     try:
         cohort = load_fmriprep(
             root,
@@ -155,9 +227,15 @@ def extract(args) -> None:
     except (FileNotFoundError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
 
-    out.mkdir(exist_ok=True)
-    for subject, x in zip(cohort.subject_ids, cohort.X, strict=True):
-        np.save(out / f"{subject}.npy", np.asarray(x, dtype=np.float32))
+    participants = _participants(root)
+
+    def write(folder: Path) -> None:
+        for subject, x in zip(cohort.subject_ids, cohort.X, strict=True):
+            np.save(folder / f"{subject}.npy", np.asarray(x, dtype=np.float32))
+        if participants is not None:
+            shutil.copyfile(participants, folder / "participants.tsv")
+
+    _write_folder(out, write)
     first = np.shape(cohort.X[0])
     logger.info(
         "wrote %d files to %s (%d ROIs x %d frames%s)",
@@ -167,7 +245,5 @@ def extract(args) -> None:
         first[1],
         "" if isinstance(cohort.X, np.ndarray) else ", lengths vary",
     )
-    participants = _participants(root)
     if participants is not None:
-        shutil.copyfile(participants, out / "participants.tsv")
         logger.info("copied %s", participants)

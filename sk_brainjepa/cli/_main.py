@@ -13,6 +13,7 @@ import sys
 
 from sk_brainjepa.cli._inputs import CommandError, is_main_rank
 from sk_brainjepa.cli._parser import build_parser
+from sk_brainjepa.cli._wording import as_options
 
 __all__ = ["build_parser", "main"]
 
@@ -61,7 +62,8 @@ def main(argv=None) -> int:
         return 0
     finally:
         logging.captureWarnings(False)
-    # One line: a message spread over lines would read as several errors.
-    message = " ".join(message.split())
+    # One line: a message spread over lines would read as several errors;
+    # in options, not the Python arguments the library's messages name.
+    message = as_options(" ".join(message.split()), getattr(args, "option_names", {}))
     print(f"sk-brainjepa {args.command}: error: {message}", file=sys.stderr)
     return 2

@@ -14,6 +14,8 @@ import re
 import textwrap
 
 _PARAM_LINE = re.compile(r"^(?P<names>[A-Za-z_][\w, ]*?)\s*:\s*(?P<kind>.*)$")
+# The default a type line states (", default=..." to its end).
+_DEFAULT = re.compile(r",?\s*default\s*=.*$")
 
 
 def parameter_docs(cls) -> dict[str, str]:
@@ -40,8 +42,11 @@ def parameter_docs(cls) -> dict[str, str]:
 
     def flush():
         text = " ".join(line.strip() for line in lines).strip()
+        # "a, b : float, default=0.04, 0.4" gives each name one of the
+        # defaults: dropped, so the option shows its own from the signature.
+        shown = _DEFAULT.sub("", kind) if len(names) > 1 else kind
         for name in names:
-            docs[name] = f"{kind}. {text}".strip(" .") if text else kind
+            docs[name] = f"{shown}. {text}".strip(" .") if text else shown
 
     for line in match.group(1).splitlines():
         header = _PARAM_LINE.match(line) if not line.startswith(" ") else None
@@ -99,7 +104,7 @@ def add_estimator_options(
         default = param.default
         help_text = textwrap.shorten(docs.get(name, ""), 400, placeholder=" ...")
         if "default=" not in help_text:
-            help_text = f"{help_text} (default: {default!r})"
+            help_text = f"{help_text} (default: {_shown_default(default)})"
         help_text = help_text.replace("%", "%%")
         if isinstance(default, bool):
             group.add_argument(
@@ -120,6 +125,14 @@ def add_estimator_options(
             )
         added.append(name)
     return added
+
+
+def _shown_default(value) -> str:
+    """A default as it would be typed: JSON where it parses back (tuples as lists)."""
+    try:
+        return json.dumps(list(value) if isinstance(value, tuple) else value)
+    except TypeError:
+        return repr(value)
 
 
 def collect(args: argparse.Namespace, names) -> dict:

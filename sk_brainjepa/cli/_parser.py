@@ -13,6 +13,7 @@ from sk_brainjepa.cli._compare import add_compare_parser
 from sk_brainjepa.cli._convert import add_convert_parser
 from sk_brainjepa.cli._extract import add_extract_parser
 from sk_brainjepa.cli._options import add_estimator_options
+from sk_brainjepa.cli._wording import option_names
 
 _DATA_HELP = (
     "Time series: a folder of per-subject files (.npy/.npz/.csv/.tsv, one "
@@ -24,8 +25,31 @@ _DATA_HELP = (
 )
 
 
+class _StoreGiven(argparse.Action):
+    """argparse's ``store`` that also notes which options were typed.
+
+    ``namespace.given_options`` maps each given option's destination to the
+    option as typed, so a command can refuse an option that cannot apply to
+    its input (``probe FEATURES.csv --encoder online``) even when its value
+    equals the default.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        if option_string is not None:
+            given = dict(getattr(namespace, "given_options", {}))
+            given[self.dest] = option_string
+            namespace.given_options = given
+
+
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, like the commands' errors."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Subparsers are made with this class too, so every command records.
+        self.register("action", None, _StoreGiven)
+        self.register("action", "store", _StoreGiven)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help').\n")
@@ -262,4 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_embedding_options(probe, required=False)
     probe.set_defaults(handler=commands.probe)
     add_compare_parser(subparsers, _add_data_options, _DATA_HELP)
+    # Errors are reworded with the options of the command that failed.
+    for sub in subparsers.choices.values():
+        sub.set_defaults(option_names=option_names(sub))
     return parser

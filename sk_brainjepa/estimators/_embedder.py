@@ -162,7 +162,10 @@ class BrainJEPAEmbedder(
     An embedder is a frozen feature extractor: ``clone`` shares its
     ``pretrainer`` (fitted) with the clone instead of copying and unfitting
     it, so ``Pipeline([("embed", BrainJEPAEmbedder(pretrainer=pre)), ...])``
-    works under ``GridSearchCV`` and ``cross_validate``.
+    works under ``GridSearchCV`` and ``cross_validate``. For the same reason
+    the pretrainer's own parameters cannot be set through the embedder
+    (``set_params(pretrainer__lr=...)`` raises): a search over them needs a
+    pipeline whose ``BrainJEPAPretrainer`` step is fitted per candidate.
 
     Examples
     --------
@@ -246,6 +249,43 @@ class BrainJEPAEmbedder(
         twin = super(BrainJEPAEmbedder, stand_in).__sklearn_clone__()
         twin.pretrainer = self.pretrainer
         return twin
+
+    def set_params(self, **params):
+        """Set parameters; those of the shared ``pretrainer`` are refused.
+
+        The pretrainer is fitted and shared by every clone (see Notes), so
+        ``pretrainer__lr=...`` would change the caller's own object without
+        retraining it: every candidate of a search would get the same
+        features. Replacing the whole ``pretrainer`` is allowed.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameters of this embedder.
+
+        Returns
+        -------
+        self : BrainJEPAEmbedder
+
+        Raises
+        ------
+        ValueError
+            For a ``pretrainer__<name>`` key, saying how to search pretraining
+            parameters instead.
+        """
+        nested = sorted(key for key in params if key.startswith("pretrainer__"))
+        if nested:
+            raise ValueError(
+                f"Cannot set {nested[0]}: BrainJEPAEmbedder only reads its fitted "
+                "pretrainer, which every clone shares and nothing refits, so all "
+                "candidates would get the same features and your pretrainer would "
+                "be changed. To search pretraining parameters, put an unfitted "
+                "BrainJEPAPretrainer step before the probe, e.g. Pipeline([('jepa', "
+                "BrainJEPAPretrainer(...)), ('clf', LogisticRegression())]) with "
+                "{'jepa__lr': [...]}; to compare fitted pretrainers, search "
+                "'pretrainer' over [FrozenEstimator(pre_a), FrozenEstimator(pre_b)]."
+            )
+        return super().set_params(**params)
 
     def _check_params(self) -> None:
         """Check every parameter before any work; messages name the parameter."""

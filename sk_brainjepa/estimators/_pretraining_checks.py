@@ -9,6 +9,7 @@ Nothing here knows about scikit-learn; :class:`BrainJEPAPretrainer` calls it.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -25,6 +26,16 @@ OFFSET_RATIO_LIMIT = 1.0
 # Scaled input (robust or z-scored per ROI) has values of order 1; raw BOLD has
 # values in the thousands. Above this median magnitude the input is unscaled.
 UNSCALED_MAGNITUDE = 50.0
+
+
+# What collapse_message says when no batch could measure the spread across
+# samples (it is a standard deviation over the samples of a batch).
+_UNMEASURED = (
+    "The spread of the target representations across samples was not measured: "
+    "it needs at least 2 samples in a training batch (at least 2 subjects and "
+    "batch_size >= 2), so a positional collapse (every subject the same "
+    "features) cannot be ruled out. Train on more subjects or a larger batch_size."
+)
 
 
 class RepresentationCollapseWarning(UserWarning):
@@ -132,12 +143,14 @@ def collapse_message(last: dict, input_offset: float, threshold: float) -> str |
         ``collapse_threshold``.
     """
     spread, across = last["spread"], last["sample_spread"]
-    if spread >= threshold and across >= threshold:
-        return None
+    measured = not math.isnan(across)
+    if spread >= threshold and (across >= threshold or not measured):
+        return None if measured else _UNMEASURED
+    across_text = f"{across:.4f}" if measured else "not measured"
     if input_offset > OFFSET_RATIO_LIMIT:
         return (
             "The target representations barely vary (spread across tokens "
-            f"{spread:.4f}, across samples {across:.4f}; collapse_threshold="
+            f"{spread:.4f}, across samples {across_text}; collapse_threshold="
             f"{threshold}) and the input is dominated by constant ROI offsets: "
             f"the median |mean| / sd of a ROI's series is {input_offset:.1f}. "
             "Scale each subject's ROIs first (SubjectRobustScaling, or "
@@ -167,8 +180,13 @@ def collapse_message(last: dict, input_offset: float, threshold: float) -> str |
 def warn_if_collapsed(last: dict, input_offset: float, threshold: float) -> None:
     """Warn with :class:`RepresentationCollapseWarning` when the last epoch collapsed.
 
-    See :func:`collapse_message` for the parameters.
+    When the spread across samples could not be measured (no training batch
+    held two samples), a ``UserWarning`` says so instead: a positional
+    collapse can then be neither seen nor ruled out. See
+    :func:`collapse_message` for the parameters.
     """
     message = collapse_message(last, input_offset, threshold)
-    if message is not None:
+    if message is _UNMEASURED:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    elif message is not None:
         warnings.warn(message, RepresentationCollapseWarning, stacklevel=3)

@@ -54,6 +54,7 @@ from sk_brainjepa.training import (
     make_loader,
     save_checkpoint,
 )
+from sk_brainjepa.training._diagnostics import nan_mean
 from sk_brainjepa.training._distributed import (
     DistributedContext,
     average_across_ranks,
@@ -406,7 +407,7 @@ def train_epoch(trainer, loader, context, device) -> dict:
     loss = float(np.mean([r["loss"] for r in records]))
     names = [name for name in records[0] if name != "loss"]
     means = average_across_ranks(
-        [float(np.nanmean([r[name] for r in records])) for name in names], context
+        [nan_mean(r[name] for r in records) for name in names], context
     )
     return {
         "epoch": None,

@@ -237,11 +237,15 @@ def check_same_gradients(saved: np.ndarray, resolved: np.ndarray, path) -> None:
     path : str or os.PathLike
         The checkpoint, named in the message.
     """
-    if saved.shape != resolved.shape or not np.allclose(
-        saved, resolved, rtol=1e-5, atol=1e-6
-    ):
-        raise ValueError(
-            f"Cannot resume from {path}: gradients give other ROI positions than "
-            f"the checkpoint's (shape {resolved.shape} vs saved {saved.shape}). Pass "
-            "the gradients the run started with."
-        )
+    if saved.shape != resolved.shape:
+        what = f"shape {resolved.shape} vs saved {saved.shape}"
+    elif not np.allclose(saved, resolved, rtol=1e-5, atol=1e-6):
+        # Same shape: say how far apart the values are, not two equal shapes.
+        difference = float(np.max(np.abs(np.asarray(saved) - np.asarray(resolved))))
+        what = f"same shape {saved.shape}, values differ by up to {difference:.3g}"
+    else:
+        return
+    raise ValueError(
+        f"Cannot resume from {path}: gradients give other ROI positions than the "
+        f"checkpoint's ({what}). Pass the gradients the run started with."
+    )

@@ -186,16 +186,27 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
         if not reset and arr.shape[-1] != self.n_rois_:
             # scikit-learn's wording (its check_n_features_in_after_fitting
             # matches it), in ROIs too. Not check_n_rois: its hint about the
-            # time-series layout does not apply to square matrices.
+            # time-series layout does not apply to square matrices. Input that
+            # is not square is more likely time series than another ROI set.
+            hint = (
+                ""
+                if arr.shape[-1] == arr.shape[-2]
+                else f" X holds {arr.shape[-2]} x {arr.shape[-1]} matrices, not "
+                "square ones: did you pass time series instead of FC? Use "
+                "FunctionalConnectivity first."
+            )
             raise ValueError(
                 f"X has {arr.shape[-1]} features, but {type(self).__name__} is "
                 f"expecting {self.n_rois_} features as input: X has {arr.shape[-1]} "
                 f"ROIs (columns of each connectivity matrix) and it was fitted on "
-                f"{self.n_rois_} ROIs."
+                f"{self.n_rois_} ROIs.{hint}"
             )
+        # Squareness before scikit-learn's count of axis 1, which would blame
+        # the count for time series in the (n_timepoints, n_rois) layout.
+        fc = check_fc(arr)
         # Bookkeeping only (n_features_in_, feature_names_in_): X is checked above.
         validate_data(self, X, reset=reset, skip_check_array=True)
-        return check_fc(arr), arr.ndim == 2
+        return fc, arr.ndim == 2
 
     def _fit(self, X) -> tuple[np.ndarray, bool]:
         """Fit the group gradients; return the validated FC stack and 2-D flag."""

@@ -25,6 +25,10 @@ from sk_brainjepa.gradients._positioner import GradientPositioner
 from sk_brainjepa.preprocessing import FunctionalConnectivity, group_fc
 from sk_brainjepa.sources import TimeSeriesSource
 
+# Fewest ROIs the default positioner fits gradients for: it keeps n_rois - 2
+# components, and a diffusion map needs one beyond the trivial first.
+MIN_ROIS = 3
+
 
 def default_positioner(n_rois: int, random_state) -> GradientPositioner:
     """The paper's positioner (30 components, 90% sparsity), shrunk for few ROIs.
@@ -32,7 +36,19 @@ def default_positioner(n_rois: int, random_state) -> GradientPositioner:
     Row-wise sparsification keeps ``int(n_rois * (1 - sparsity))`` entries per
     row; with few ROIs 0.9 would keep none, so at least 5 (or ``n_rois - 1``)
     are kept.
+
+    Raises
+    ------
+    ValueError
+        For fewer than ``MIN_ROIS`` ROIs, naming the ``gradients`` parameter.
     """
+    if n_rois < MIN_ROIS:
+        raise ValueError(
+            f"gradients=None fits connectivity gradients on X, which needs at least "
+            f"{MIN_ROIS} ROIs; X has {n_rois}. To position {n_rois} ROIs, pass "
+            f"gradients: an array of shape ({n_rois}, m) such as np.eye({n_rois}), "
+            f"or a gradient CSV of {n_rois} rows."
+        )
     n_keep = max(int(n_rois * 0.1), min(5, n_rois - 1))
     # The +0.5 keeps int(n_rois * (1 - sparsity)) == n_keep despite rounding.
     sparsity = min(0.9, 1.0 - (n_keep + 0.5) / n_rois)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,12 @@ from sk_brainjepa.model_selection._metrics import (
     regression_scores,
     summarize,
 )
-from sk_brainjepa.model_selection._split import TrainValTestSplit, _check_ratios
+from sk_brainjepa.model_selection._split import (
+    MIN_PER_CLASS,
+    TrainValTestSplit,
+    _check_ratios,
+    min_units,
+)
 from sk_brainjepa.nn import FEATURE_READOUTS
 
 logger = logging.getLogger(__name__)
@@ -30,7 +34,7 @@ DEFAULT_GRID = tuple(10.0 ** np.arange(-4, 5))
 # score needs one.
 _MIN_TRAIN, _MIN_VAL, _MIN_TEST = 2, 1, 2
 # Fewest subjects per class: one for each of the three parts.
-_MIN_PER_CLASS = 3
+_MIN_PER_CLASS = MIN_PER_CLASS
 # Class counts named in a message at most.
 _SHOWN_CLASSES = 10
 
@@ -161,7 +165,9 @@ def linear_probe(
         ``regularization`` and the test scores: ``accuracy``,
         ``balanced_accuracy``, ``f1``, ``roc_auc`` for classification; ``mse``,
         ``mae``, ``pearson_r``, ``r2`` for regression), then rows ``mean`` and
-        ``std`` over the repeats. ``scores.attrs`` records the ``task`` that
+        ``std`` over the repeats of the scores only: their repeat, sizes and
+        regularisation cells are empty, and the counts are integers
+        (``Int64``). ``scores.attrs`` records the ``task`` that
         was probed, the feature count (``n_features``), and the ``readout``
         and ``encoder`` the features came from.
 
@@ -252,16 +258,6 @@ def _check_grid(regularization) -> list[float]:
     return grid
 
 
-def _part_sizes(n: int, ratios) -> tuple[int, int, int]:
-    """(train, validation, test) sizes that the splits give ``n`` units."""
-    _, val_r, test_r = ratios
-    # As scikit-learn's ShuffleSplit: ceil for the held-out part, the rest trains.
-    n_test = math.ceil(test_r * n)
-    n_rest = n - n_test
-    n_val = math.ceil(val_r / (1.0 - test_r) * n_rest)
-    return n_rest - n_val, n_val, n_test
-
-
 def _min_units(ratios, n_classes: int) -> int:
     """Fewest subjects (or groups) for which every part is large enough.
 
@@ -273,12 +269,7 @@ def _min_units(ratios, n_classes: int) -> int:
         if n_classes
         else (_MIN_TRAIN, _MIN_VAL, _MIN_TEST)
     )
-    n = 1
-    while any(
-        size < least for size, least in zip(_part_sizes(n, ratios), need, strict=True)
-    ):
-        n += 1
-    return max(n, _MIN_PER_CLASS * n_classes)
+    return max(min_units(ratios, need), _MIN_PER_CLASS * n_classes)
 
 
 def _plan_splits(y, task, n_repeats, ratios, groups, random_state) -> list:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import pandas as pd
 from sklearn.model_selection import (
     BaseCrossValidator,
     GroupShuffleSplit,
@@ -34,6 +37,60 @@ def _check_ratios(ratios) -> tuple[float, float, float]:
             f"(0.6, 0.2, 0.2); got {ratios!r}."
         )
     return train, val, test
+
+
+# Fewest samples of a class a stratified split can hold: one per part.
+MIN_PER_CLASS = 3
+
+
+def part_sizes(n: int, ratios) -> tuple[int, int, int]:
+    """(train, validation, test) sizes that the splits give ``n`` samples (groups)."""
+    _, val_r, test_r = ratios
+    # As scikit-learn's ShuffleSplit: ceil for the held-out part, the rest trains.
+    n_test = math.ceil(test_r * n)
+    n_rest = n - n_test
+    n_val = math.ceil(val_r / (1.0 - test_r) * n_rest)
+    return n_rest - n_val, n_val, n_test
+
+
+def min_units(ratios, need: tuple[int, int, int]) -> int:
+    """Fewest samples (groups) whose parts hold at least ``need`` (train, val, test)."""
+    n = 1
+    while any(
+        size < least for size, least in zip(part_sizes(n, ratios), need, strict=True)
+    ):
+        n += 1
+    return n
+
+
+def _check_enough(n_units: int, unit: str, ratios, y, stratify: bool) -> None:
+    """Refuse, in the user's terms, a split scikit-learn would refuse in its own.
+
+    Every part needs a sample (group); stratified, every part needs one
+    sample of each class, so each class needs ``MIN_PER_CLASS``.
+    """
+    shape = "/".join(f"{r:g}" for r in ratios)
+    if not stratify:
+        needed = min_units(ratios, (1, 1, 1))
+        if n_units < needed:
+            raise ValueError(
+                f"{n_units} {unit} cannot make a {shape} train/validation/test "
+                f"split: it needs at least {needed} {unit} (one per part at "
+                "least); give more, or change ratios."
+            )
+        return
+    labels, counts = np.unique(np.asarray(y).astype(str), return_counts=True)
+    k = len(labels)
+    needed = max(min_units(ratios, (k, k, k)), MIN_PER_CLASS * k)
+    if n_units < needed or counts.min() < MIN_PER_CLASS:
+        rarest = str(labels[np.argmin(counts)])
+        raise ValueError(
+            f"{n_units} {unit} cannot make a {shape} train/validation/test split "
+            f"stratified by class: with {k} classes it needs at least {needed} "
+            f"{unit} and {MIN_PER_CLASS} of every class (one per part), and class "
+            f"{rarest!r} has {counts.min()}; give more {unit}, or change ratios "
+            "or stratify."
+        )
 
 
 def _resolve_stratify(stratify, y, groups):
@@ -211,6 +268,12 @@ class TrainValTestSplit(BaseCrossValidator):
             raise ValueError(f"X has {n_samples} samples but groups has {len(groups)}.")
         stratify = _resolve_stratify(self.stratify, y, groups)
         if by_site is None:
+            if groups is None:
+                n_units, unit = n_samples, "samples"
+            else:
+                n_units = len(pd.unique(pd.Series(np.asarray(groups), dtype=object)))
+                unit = "groups"
+            _check_enough(n_units, unit, ratios, y, stratify)
             for seed in spawn_seeds(self.random_state, self.n_repeats):
                 yield _three_way(n_samples, y, groups, ratios, stratify, seed)
             return

@@ -9,10 +9,32 @@ tell the two apart from the loss, and are recorded in
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
 from sk_brainjepa.training._objective import normalize_targets, sample_spread
+
+
+def nan_mean(values) -> float:
+    """Mean of the values that are not NaN; NaN, silently, when none is.
+
+    A statistic undefined for a batch (the spread across samples of a batch
+    of one) is NaN there; an epoch's mean skips those batches. numpy's
+    ``nanmean`` would warn "Mean of empty slice" when every batch had one
+    sample: the caller says why the statistic is missing instead.
+
+    Parameters
+    ----------
+    values : iterable of float
+
+    Returns
+    -------
+    mean : float
+    """
+    kept = [float(v) for v in values if not math.isnan(float(v))]
+    return sum(kept) / len(kept) if kept else float("nan")
 
 
 def position_share(features: Tensor) -> float:

@@ -74,7 +74,7 @@ def test_untrained_twin_from_a_model_file(runs, tmp_path):
         (["--target", "nope"], "--target 'nope' is not a column"),
         (["--target", "sex", "--sites", "where"], "--sites 'where' is not a column"),
         (["--target", "sex", "--models", "probe"], "need --checkpoint"),
-        (["--target", "sex", "--harmonize", "combat"], "needs sites="),
+        (["--target", "sex", "--harmonize", "combat"], "needs --sites (the site"),
     ],
 )
 def test_errors_are_one_line(runs, tmp_path, capsys, extra, message):

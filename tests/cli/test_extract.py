@@ -100,7 +100,7 @@ def test_a_folder_without_runs_exits_2(tmp_path, capsys, derivatives):
     ("change", "message"),
     [
         ({"--atlas": "missing.nii.gz"}, "--atlas .*missing.nii.gz does not exist"),
-        ({"--task": "nback"}, "No fMRIPrep run.*task='nback'"),
+        ({"--task": "nback"}, "No fMRIPrep run.*with --task nback"),
         ({"derivatives": "nowhere"}, "fMRIPrep folder .*nowhere does not exist"),
         ({"--labels": "three.tsv"}, "labels"),
     ],
@@ -133,3 +133,52 @@ def test_bad_option_values_are_refused(capsys):
         main(["extract", "d", "--atlas", "a.nii.gz", "--out", "o", "--target-tr", "0"])
     assert info.value.code == 2
     assert "expected a positive number" in capsys.readouterr().err
+
+
+# ------------------------------------------- the output folder: never mixed
+def _extract(derivatives, out, *extra):
+    return main(["-q", "extract", str(derivatives["root"]), "--atlas",
+                 str(derivatives["atlas"]), "--out", str(out), *extra])  # fmt: skip
+
+
+def test_a_folder_holding_files_is_refused_without_overwrite(
+    derivatives, tmp_path, capsys
+):
+    # Another cohort's runs: adding to them made 'embed OUT' read both.
+    out = tmp_path / "series"
+    out.mkdir()
+    np.save(out / "sub-other.npy", np.zeros((4, 30), dtype=np.float32))
+    assert _extract(derivatives, out) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert re.search(r"--out .*series is not empty.*--overwrite", line), line
+    assert [p.name for p in out.iterdir()] == ["sub-other.npy"]  # untouched
+
+
+def test_overwrite_replaces_the_folder_instead_of_mixing(derivatives, tmp_path):
+    out = tmp_path / "series"
+    assert _extract(derivatives, out) == 0
+    ours = sorted(p.name for p in out.iterdir())
+    np.save(out / "sub-other.npy", np.zeros((4, 30), dtype=np.float32))
+    assert _extract(derivatives, out, "--overwrite") == 0
+    assert sorted(p.name for p in out.iterdir()) == ours  # sub-other.npy is gone
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not leftovers
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _extract(derivatives, empty) == 0  # an empty folder needs no option
+
+
+def test_overwrite_never_deletes_the_inputs(derivatives, tmp_path, capsys):
+    parent = derivatives["root"].parent
+    assert _extract(derivatives, parent, "--overwrite") == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "holds the fMRIPrep folder" in line and "choose another --out" in line
+    assert derivatives["root"].is_dir()
+
+
+def test_errors_name_the_option_not_the_python_argument(derivatives, tmp_path, capsys):
+    # compcor without high_pass: nilearn refuses the strategy.
+    assert _extract(derivatives, tmp_path / "out", "--confounds", "compcor") == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "Set --confounds none" in line and "(--confounds compcor)" in line
+    assert "confounds_strategy" not in line and "strategy=" not in line

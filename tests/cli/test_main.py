@@ -49,6 +49,12 @@ def cohort(tmp_path_factory):
     return root, folder, X, ids
 
 
+def _scores(table) -> np.ndarray:
+    """A probe table's numbers (empty summary cells NaN), without what it probed."""
+    numbers = table.drop(columns=["probed", "readout", "encoder"], errors="ignore")
+    return numbers.to_numpy(dtype=float, na_value=np.nan)
+
+
 @pytest.fixture(scope="module")
 def model_file(cohort):
     root, folder, _, _ = cohort
@@ -148,8 +154,15 @@ def test_probe_encoder_option(cohort, model_file, tmp_path):
     online = BrainJEPAEmbedder(model_file, readout="roi", encoder="online").fit(X)
     y = pd.read_csv(root / "pheno.csv")["age"].to_numpy()
     expected = probe_features(online.transform(X), y, n_repeats=2, random_state=0)
+    table = pd.read_csv(out, index_col=0)
+    # The table says what it probed, in every row.
+    assert list(table.columns[:3]) == ["probed", "readout", "encoder"]
+    assert (table["probed"] == f"checkpoint {model_file}").all()
+    assert (table["readout"] == "roi").all() and (table["encoder"] == "online").all()
     np.testing.assert_allclose(
-        pd.read_csv(out, index_col=0).to_numpy(), expected.to_numpy(), rtol=1e-12
+        table.iloc[:, 3:].to_numpy(dtype=float),
+        expected.to_numpy(dtype=float, na_value=np.nan),
+        rtol=1e-12,
     )
 
 
@@ -158,7 +171,7 @@ def test_lagged_readout_needs_three_time_patches(cohort, model_file, tmp_path, c
     argv = ["embed", str(model_file), str(folder), "--out", str(tmp_path / "f.csv"),
             "--readout", "lagged"]  # fmt: skip
     assert main(argv) == 2  # the model's window of 32 frames holds 2 patches
-    assert "readout='lagged' needs at least 3 time patches" in capsys.readouterr().err
+    assert "--readout lagged needs at least 3 time patches" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["embed", "probe"])
@@ -195,7 +208,14 @@ def test_probe_from_features_and_from_checkpoint(cohort, model_file, tmp_path):
     argv = ["-q", "probe", "--checkpoint", str(model_file), "--data", str(folder),
             "--column", "age", *common, "--out", str(again)]  # fmt: skip
     assert main(argv) == 0
-    pd.testing.assert_frame_equal(pd.read_csv(again, index_col=0), table)
+    again = pd.read_csv(again, index_col=0)
+    # The same scores; each table says where its features came from.
+    assert (table["probed"] == f"features file {features}").all()
+    assert "readout" not in table.columns  # a features file does not record it
+    assert (again["probed"] == f"checkpoint {model_file}").all()
+    assert (again[["readout", "encoder"]] == ["mean", "target"]).all().all()
+    scores_only = again.drop(columns=["probed", "readout", "encoder"])
+    pd.testing.assert_frame_equal(scores_only, table.drop(columns="probed"))
     classes = tmp_path / "classes.csv"
     assert main(["-q", "probe", str(features), "--column", "group", *common,
                  "--out", str(classes)]) == 0  # fmt: skip
@@ -372,7 +392,7 @@ PROBE = ["probe", "features.csv", "--phenotypes", "{pheno}", "--column", "age"]
         ([*PROBE, "--id-column", "subject", "--out", "s.csv"],
          "--id-column 'subject' is not a column"),
         ([*EMBED, "--index-col", "first"], "argument --index-col: expected 'infer'"),
-        ([*EMBED, "--batch-size", "0"], "'batch_size' parameter"),
+        ([*EMBED, "--batch-size", "0"], "--batch-size must be an int"),
     ],
 )  # fmt: skip
 def test_bad_files_and_options_are_one_line_exit_2(
@@ -465,7 +485,7 @@ def test_bids_folder_embed_and_probe(cohort, model_file, tmp_path):
         random_state=0,
     )  # fmt: skip
     np.testing.assert_allclose(
-        pd.read_csv(scores, index_col=0).to_numpy(), expected.to_numpy(), rtol=1e-10
+        _scores(pd.read_csv(scores, index_col=0)), _scores(expected), rtol=1e-10
     )
 
 
@@ -507,7 +527,7 @@ def test_probe_task_option(cohort, tmp_path):
                               random_state=0)  # fmt: skip
     table = pd.read_csv(out, index_col=0)
     assert "mse" in table.columns and "balanced_accuracy" not in table.columns
-    np.testing.assert_allclose(table.to_numpy(), expected.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(_scores(table), _scores(expected), rtol=1e-12)
     assert main([*argv, "--task", "classification"]) == 0
     assert "balanced_accuracy" in pd.read_csv(out, index_col=0).columns
 
@@ -568,3 +588,51 @@ def test_resume_with_another_scaling_is_refused_by_name(cohort, tmp_path, capsys
     assert len(err.splitlines()) == 1
     # The same scaling continues the finished run for one more epoch.
     assert main([*again, "--scaling", "subject", "--max-epochs", "2"]) == 0
+
+
+# ------------------------------------ options that cannot apply; messages in options
+@pytest.mark.parametrize(
+    "extra, named",
+    [
+        (["--encoder", "online"], "--encoder"),
+        (["--readout", "connectivity"], "--readout"),
+        (["--readout", "mean"], "--readout"),  # the default, typed: still refused
+        (["--npz-key", "bold", "--layout", "time_x_rois"], "--layout, --npz-key"),
+    ],
+)
+def test_probe_of_a_features_file_refuses_embedding_options(
+    bad_files, capsys, extra, named
+):
+    # They were ignored: the table then claimed nothing about them, wrongly.
+    argv = [a.format(**bad_files) for a in PROBE]
+    assert _run(["-q", *argv, "--out", "s.csv", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert f"error: {named} appl" in err and "features file features.csv" in err
+    assert not (bad_files["folder"].parent / "s.csv").exists()
+
+
+def test_messages_name_the_options(cohort, model_file, tmp_path, capsys):
+    _, _, X, _ = cohort
+    folder = tmp_path / "npz"
+    folder.mkdir()
+    for i, x in enumerate(X[:3]):
+        np.savez(folder / f"sub-{i}.npz", bold=x, confounds=x[:2])
+    out = str(tmp_path / "f.csv")
+    assert main(["embed", str(model_file), str(folder), "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert "pass --npz-key to say which" in err and "npz_key" not in err
+    assert main(["embed", str(model_file), str(folder), "--out", out,
+                 "--npz-key", "signal"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "no array named --npz-key signal" in err and "npz_key" not in err
+
+
+def test_quiet_silences_the_pretraining_progress_bar(cohort, tmp_path, capsys):
+    _, folder, _, _ = cohort
+    argv = ["pretrain", str(folder), "--out", str(tmp_path / "m.pt"),
+            *PRETRAIN[:-2]]  # no --verbose 0  # fmt: skip
+    assert main(["-q", *argv]) == 0
+    assert "Brain-JEPA pretraining" not in capsys.readouterr().err
+    assert main(argv) == 0
+    assert "Brain-JEPA pretraining" in capsys.readouterr().err

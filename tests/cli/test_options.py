@@ -16,7 +16,7 @@ def test_every_pretrainer_parameter_is_an_option():
         assert (flag in help_text) != (name in api_only), name
     docs = parameter_docs(BrainJEPAPretrainer)
     assert "Peak learning rate" in docs["lr"]
-    assert docs["weight_decay"] == docs["final_weight_decay"]
+    assert docs["weight_decay"] == docs["final_weight_decay"]  # no default in it
 
 
 def test_parse_value():
@@ -24,3 +24,16 @@ def test_parse_value():
     assert parse_value("[0.99, 1.0]") == [0.99, 1.0]
     assert parse_value('{"depth": 4}') == {"depth": 4}
     assert parse_value("null") is None and parse_value("tiny") == "tiny"
+
+
+def test_options_documented_together_show_their_own_defaults():
+    # "weight_decay, final_weight_decay : float, default=0.04, 0.4" gave both
+    # options "default=0.04, 0.4".
+    from sk_brainjepa.cli import build_parser
+
+    sub = build_parser()._subparsers._group_actions[0].choices["pretrain"]
+    helps = {a.dest: a.help for a in sub._actions}
+    assert "default=0.04, 0.4" not in sub.format_help()
+    assert helps["weight_decay"].endswith("(default: 0.04)")
+    assert helps["final_weight_decay"].endswith("(default: 0.4)")
+    assert "default=(0.996, 1.0)" in helps["ema"]  # one name: its own default kept

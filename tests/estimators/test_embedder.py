@@ -1,6 +1,7 @@
 """BrainJEPAEmbedder: clone, parameter checks, layout, progress."""
 
 import logging
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -8,8 +9,12 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
 
-from sk_brainjepa import BrainJEPAEmbedder
+from sk_brainjepa import BrainJEPAEmbedder, BrainJEPAPretrainer
 
 from ._helpers import N_ROIS, WINDOW
 
@@ -31,6 +36,47 @@ def test_clone_shares_the_fitted_pretrainer(data, pretrained):
     frame = clone(embedder.set_output(transform="pandas")).fit_transform(X)
     assert isinstance(frame, pd.DataFrame)
     assert frame.shape == (len(X), N_ROIS * embedder.embed_dim_)
+
+
+def test_a_shared_pretrainers_parameters_cannot_be_set(data, pretrained):
+    # Setting them changed the caller's fitted pretrainer without refitting
+    # it: every grid point scored the same, and the "best" meant nothing.
+    X, pheno = data
+    before = pretrained.get_params(deep=False)
+    embedder = BrainJEPAEmbedder(pretrainer=pretrained)
+    with pytest.raises(ValueError, match=r"Cannot set pretrainer__lr.*jepa__lr"):
+        embedder.set_params(pretrainer__lr=0.123)
+    pipe = Pipeline([("embed", embedder), ("clf", LogisticRegression())])
+    grid = {"embed__pretrainer__lr": [1e-4, 1e-3], "embed__pretrainer__max_epochs": [1]}
+    search = GridSearchCV(pipe, grid, cv=2)
+    with pytest.raises(ValueError, match="unfitted BrainJEPAPretrainer step"):
+        search.fit(X, pheno["sex"])
+    assert pretrained.get_params(deep=False) == before
+    # Other parameters, and the whole pretrainer, can still be set.
+    embedder.set_params(readout="roi", pretrainer=pretrained)
+    assert embedder.readout == "roi" and embedder.pretrainer is pretrained
+
+
+def test_the_searches_the_refusal_suggests_run(data, pretrained):
+    X, pheno = data
+    y = pheno["sex"]
+    cv = [(np.arange(6), np.arange(6, 8))]
+    # Fitted pretrainers compared: FrozenEstimator keeps each one fitted.
+    pipe = Pipeline([("embed", BrainJEPAEmbedder()), ("clf", LogisticRegression())])
+    grid = {"embed__pretrainer": [FrozenEstimator(pretrained)]}
+    search = GridSearchCV(pipe, grid, cv=cv, refit=False, error_score="raise")
+    assert np.isfinite(search.fit(X, y).cv_results_["mean_test_score"]).all()
+    # Pretraining parameters: a pretrainer step, fitted for every candidate.
+    step = BrainJEPAPretrainer(
+        n_timepoints=WINDOW, max_epochs=1, batch_size=3, random_state=0
+    )
+    pipe = Pipeline([("jepa", step), ("clf", LogisticRegression())])
+    grid = {"jepa__lr": [1e-4, 1e-2]}
+    search = GridSearchCV(pipe, grid, cv=cv, refit=False, error_score="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # tiny, unscaled cohort
+        search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 2
 
 
 @pytest.mark.parametrize(

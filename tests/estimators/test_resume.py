@@ -197,3 +197,20 @@ def test_compile_option_trains_the_same_model(monkeypatch):
     ]
     np.testing.assert_allclose(compiled.transform(X), plain.transform(X), atol=1e-5)
     assert not any(k.startswith("_orig_mod") for k in compiled.encoder_.state_dict())
+
+
+def test_resume_with_other_gradient_values_says_how_far_apart(tmp_path):
+    # Equal shapes were reported as "shape (6, 3) vs saved (6, 3)".
+    X = _data()
+    path = tmp_path / "run.ckpt"
+    gradients = np.random.default_rng(1).standard_normal((6, 3))
+    params = {**PARAMS, "max_epochs": 1, "gradients": gradients}
+    BrainJEPAPretrainer(**params, checkpoint_path=path).fit(X)
+    moved = {**params, "gradients": gradients + 0.5}
+    with pytest.raises(
+        ValueError, match=r"same shape \(6, 3\), values differ by up to 0\.5"
+    ):
+        BrainJEPAPretrainer(**moved, checkpoint_path=path, resume=True).fit(X)
+    fewer = {**params, "gradients": gradients[:, :2]}
+    with pytest.raises(ValueError, match=r"shape \(6, 2\) vs saved \(6, 3\)"):
+        BrainJEPAPretrainer(**fewer, checkpoint_path=path, resume=True).fit(X)

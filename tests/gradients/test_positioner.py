@@ -231,3 +231,28 @@ def _expected_failed_checks(estimator):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_time_series_given_to_transform_are_named(fc):
+    # The ROI-count check came first and blamed "X has 40 features".
+    positioner = GradientPositioner(n_components=2, sparsity=0.5).fit(fc)
+    series = np.random.default_rng(0).standard_normal((3, N_ROIS, 40))
+    hint = r"(not square|square \(n_rois, n_rois\)).*[Dd]id you pass time series"
+    # Also in nilearn's (n_timepoints, n_rois) layout, whose last axis matches.
+    for X in (series, series[0], series.transpose(0, 2, 1)):
+        with pytest.raises(ValueError, match=hint):
+            positioner.transform(X)
+
+
+def test_default_positions_need_three_rois():
+    from sk_brainjepa.gradients._resolve import resolve_gradients
+
+    X = np.random.default_rng(0).standard_normal((4, 2, 40))
+    message = (
+        r"gradients=None fits connectivity gradients on X, which needs at least 3 "
+        r"ROIs; X has 2\. .*shape \(2, m\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        resolve_gradients(None, X, 2, 0)
+    three = np.concatenate([X, X[:, :1] + 1.0], axis=1)
+    assert resolve_gradients(None, three, 3, 0).shape == (3, 1)

@@ -249,7 +249,8 @@ def test_the_minimum_given_is_enough(rng):
         table = probe_features(
             features, y, task=task, ratios=ratios, n_repeats=3, random_state=0
         )
-        assert np.isfinite(table.loc["mean", "n_test"])
+        assert np.isfinite(table.loc["mean", table.columns[-1]])
+        assert (table.loc[[0, 1, 2], "n_test"] >= 1).all()
 
 
 def test_grouped_training_part_with_a_single_class_is_refused(rng):
@@ -293,7 +294,7 @@ def test_linear_probe_returns_documented_frames(cohort, tmp_path):
     for col in ("accuracy", "balanced_accuracy", "f1", "roc_auc", "regularization"):
         assert col in table.columns
     assert table.attrs["task"] == "classification"
-    assert table.loc["mean", "n_test"] == 12
+    assert (table.loc[[0, 1, 2], "n_test"] == 12).all()
     assert table.loc["mean", "accuracy"] == pytest.approx(
         table.loc[[0, 1, 2], "accuracy"].mean()
     )
@@ -441,3 +442,27 @@ def test_grid_search_over_a_pipeline_with_a_fitted_pretrainer(cohort):
     # The shared pretrainer is only read.
     for name, value in pre.target_encoder_.state_dict().items():
         assert torch.equal(value, before[name]), name
+
+
+def test_summary_rows_average_the_scores_only(rng):
+    # The mean row held "repeat 2.000" and "regularization 200.062", and the
+    # counts printed as floats.
+    from sk_brainjepa.model_selection._metrics import format_scores
+
+    y = np.arange(40) % 2
+    table = probe_features(rng.standard_normal((40, 3)), y, n_repeats=3, random_state=0)
+    described = ["repeat", "n_train", "n_val", "n_test", "regularization"]
+    assert table.loc[["mean", "std"], described].isna().all().all()
+    assert list(table.loc[[0, 1, 2], "repeat"]) == [0, 1, 2]
+    assert (table.loc[[0, 1, 2], "n_train"] == 24).all()
+    assert table.loc[[0, 1, 2], "regularization"].notna().all()  # per repeat
+    for column in ("repeat", "n_train", "n_val", "n_test"):
+        assert str(table[column].dtype) == "Int64"
+    assert table.loc["mean", "accuracy"] == pytest.approx(
+        table.loc[[0, 1, 2], "accuracy"].mean()
+    )
+    lines = format_scores(table).splitlines()
+    assert lines[1].split()[:5] == ["0", "0", "24", "8", "8"]
+    mean = lines[-2].split()
+    assert mean[0] == "mean" and len(mean) == 1 + 4  # four scores, nothing else
+    assert "24.000" not in format_scores(table)

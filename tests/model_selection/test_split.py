@@ -76,3 +76,30 @@ def test_train_val_test_split_function_and_lists():
 def test_split_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         train_val_test_split(np.zeros((10, 2)), np.arange(10) % 2, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "y, groups, message",
+    [
+        # scikit-learn said "The least populated class in y has only 1 member".
+        ([0, 1, 0], None, r"^3 samples cannot make a 0\.6/0\.2/0\.2 "
+         r"train/validation/test split stratified by class: with 2 classes it "
+         r"needs at least 7 samples and 3 of every class .* class '1' has 1;"),
+        (None, [0, 1], r"^2 groups cannot make .*at least 3 groups"),
+        (None, [0, 0, 1, 1], r"^2 groups cannot make .*at least 3 groups"),
+    ],
+)  # fmt: skip
+def test_too_few_samples_say_how_many_the_split_needs(y, groups, message):
+    n = len(y if y is not None else groups)
+    cv = TrainValTestSplit(n_repeats=2, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        list(cv.split(np.zeros(n), y, groups))
+
+
+def test_the_number_asked_for_splits():
+    y = np.array([0, 1] * 3 + [0])  # 7 samples, 3 of the rarer class
+    cv = TrainValTestSplit(n_repeats=3, random_state=0)
+    for train, val, test in cv.split_with_test(np.zeros(7), y):
+        for part in (train, val, test):
+            assert set(y[part]) == {0, 1}
+    assert len(list(cv.split(np.zeros(3), None))) == 3  # one sample per part

@@ -44,3 +44,15 @@ def test_offset_ratio_tells_raw_from_scaled_input():
     x = torch.randn(4, 6, 100, generator=g)
     assert offset_ratio(x) < 0.3
     assert offset_ratio(x + 50.0) > 10
+
+
+def test_nan_mean_of_undefined_statistics_is_nan_without_a_warning():
+    import warnings
+
+    from sk_brainjepa.training._diagnostics import nan_mean
+
+    assert nan_mean([1.0, float("nan"), 3.0]) == 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's nanmean warned "Mean of empty slice"
+        assert math.isnan(nan_mean([float("nan"), float("nan")]))
+        assert math.isnan(nan_mean([]))
