@@ -191,7 +191,11 @@ def model_specs(models, pre, cfg) -> tuple[dict, dict]:
         "ROI means + linear (diagnostic)": FunctionTransformer(roi_means),
     }
     params = {
-        name: {**head, "max_epochs": cfg["finetune_epochs"], "patience": cfg["patience"]}
+        name: {
+            **head,
+            "max_epochs": cfg["finetune_epochs"],
+            "patience": cfg["patience"],
+        }
         for name, head in FINE_TUNE_HEADS.items()
     }
     for name in ("BrainNetCNN", "BNT"):
@@ -237,7 +241,12 @@ def run_task(task, kind, X, y, pre, cfg, args, watch, models):
     main = MAIN_METRIC[kind]
     for row in result.scores.to_dict(orient="records"):
         logger.info(
-            "%s | %s | repeat %d: %s %.3f", task, row["model"], row["repeat"], main, row[main]
+            "%s | %s | repeat %d: %s %.3f",
+            task,
+            row["model"],
+            row["repeat"],
+            main,
+            row[main],
         )
     scores = result.scores.drop(columns=["fit_seconds"])
     scores.insert(0, "task", task)
@@ -507,7 +516,9 @@ def task_tables(results: dict) -> list[str]:
                     )
                 else:
                     prefix = values[0].split("=")[0] + "="
-                    selected[m] = prefix + "/".join(v.removeprefix(prefix) for v in values)
+                    selected[m] = prefix + "/".join(
+                        v.removeprefix(prefix) for v in values
+                    )
             elif "regularization" in sub and sub["regularization"].notna().any():
                 values = sub["regularization"].dropna()
                 selected[m] = ("C=" if kind == "classification" else "alpha=") + (

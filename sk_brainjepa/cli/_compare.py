@@ -29,7 +29,9 @@ _NETS = ("brainnetcnn", "bnt", "finetune", "finetune-untrained")
 _DEFAULT_MODELS = ("fc", "tangent", "lag", "brainnetcnn", "bnt")
 
 
-def add_compare_parser(subparsers, add_data_options, data_help) -> argparse.ArgumentParser:
+def add_compare_parser(
+    subparsers, add_data_options, data_help
+) -> argparse.ArgumentParser:
     """Register ``compare`` on the ``sk-brainjepa`` subparsers."""
     from sk_brainjepa.model_selection import MODEL_NAMES
 
@@ -94,12 +96,19 @@ def add_compare_parser(subparsers, add_data_options, data_help) -> argparse.Argu
         "save_pretrained folder, or the official checkpoint (with --gradients).",
     )
     cmp.add_argument("--gradients", help="Gradient CSV of the official checkpoint.")
-    cmp.add_argument("--reference", help="Model the others are compared with (default: fc).")
-    cmp.add_argument("--metric", help="Score of the summary (default: balanced_accuracy / pearson_r).")
+    cmp.add_argument(
+        "--reference", help="Model the others are compared with (default: fc)."
+    )
+    cmp.add_argument(
+        "--metric",
+        help="Score of the summary (default: balanced_accuracy / pearson_r).",
+    )
     cmp.add_argument("--task", choices=TASKS, default="auto")
     cmp.add_argument("--n-repeats", type=int, default=5)
     cmp.add_argument(
-        "--max-epochs", type=int, help="Epoch cap of the nets (their default otherwise)."
+        "--max-epochs",
+        type=int,
+        help="Epoch cap of the nets (their default otherwise).",
     )
     cmp.add_argument("--random-state", type=int, default=0)
     cmp.add_argument("--out", required=True, help="Path prefix of the files to write.")
@@ -131,7 +140,9 @@ def _id_column(args):
         return None
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
-        first = pd.read_csv(path, sep=sep, nrows=0, encoding_errors="replace").columns[0]
+        first = pd.read_csv(path, sep=sep, nrows=0, encoding_errors="replace").columns[
+            0
+        ]
     except (pd.errors.EmptyDataError, pd.errors.ParserError, IndexError):
         return None
     return None if first == args.groups else first
@@ -167,7 +178,11 @@ def _pretrained(args, models):
     from sk_brainjepa.estimators import BrainJEPAPretrainer
 
     # The untrained twins rebuild our pretrainer with no epochs.
-    loader = BrainJEPAPretrainer.from_pretrained if path.is_dir() else BrainJEPAPretrainer.load
+    loader = (
+        BrainJEPAPretrainer.from_pretrained
+        if path.is_dir()
+        else BrainJEPAPretrainer.load
+    )
     try:
         return loader(path)
     except (ValueError, KeyError) as exc:
@@ -220,7 +235,9 @@ def compare(args) -> None:
     pretrained = _pretrained(args, models)
     model_params = None
     if args.max_epochs is not None:
-        model_params = {m: {"max_epochs": args.max_epochs} for m in models if m in _NETS}
+        model_params = {
+            m: {"max_epochs": args.max_epochs} for m in models if m in _NETS
+        }
     index = np.flatnonzero(keep)
     X = [source[i] for i in index]
     if len({x.shape for x in X}) == 1:

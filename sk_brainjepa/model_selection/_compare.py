@@ -1,4 +1,4 @@
-"""``compare_models``: is Brain-JEPA worth it on my data? Every model on the same splits."""
+"""``compare_models``: is Brain-JEPA worth it on my data? All models, same splits."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _take(X, index):
 
 
 def _net_scores(net, X, y, split, classification):
-    """Fit ``net`` on the training part, score the test part (stopping on validation)."""
+    """Fit ``net`` on the training part (stopping on validation), score the test."""
     train, _, test = split
     net.fit(_take(X, train), y[train])
     valid_loss = net.history[:, "valid_loss"]
@@ -63,12 +63,16 @@ def _net_scores(net, X, y, split, classification):
 
 
 def _test_scores(estimator, X_test, y_test, classification) -> dict:
-    """Every score of ``estimator`` on a held-out part (ROC AUC needs ``predict_proba``)."""
+    """Every score of ``estimator`` on a held-out part (AUC needs predict_proba)."""
     pred = estimator.predict(X_test)
     if not classification:
         return regression_scores(y_test, pred)
-    proba = estimator.predict_proba(X_test) if hasattr(estimator, "predict_proba") else None
-    return classification_scores(y_test, pred, proba, getattr(estimator, "classes_", None))
+    proba = (
+        estimator.predict_proba(X_test) if hasattr(estimator, "predict_proba") else None
+    )
+    return classification_scores(
+        y_test, pred, proba, getattr(estimator, "classes_", None)
+    )
 
 
 def _validation_target(y, split, classification):
@@ -103,7 +107,10 @@ def _estimator_scores(model: EstimatorModel, X, y, split, classification):
         if best is None or score > best_score:
             best, best_score, best_params = est, score, params
     selected = ", ".join(f"{k}={v}" for k, v in best_params.items())
-    return {"selected": selected, **_test_scores(best, _take(X, test), y[test], classification)}
+    return {
+        "selected": selected,
+        **_test_scores(best, _take(X, test), y[test], classification),
+    }
 
 
 class _Harmonizer:
@@ -114,7 +121,7 @@ class _Harmonizer:
         self.covariates = covariates
 
     def __call__(self, features, split):
-        """``features`` with ComBat fitted on the rows of ``split[0]`` applied to all."""
+        """``features`` with ComBat fitted on the rows of ``split[0]``, all rows."""
         from sk_brainjepa.preprocessing import ComBatHarmonizer
 
         train = split[0]
@@ -136,7 +143,9 @@ def _rows(table, index):
 
 def _check_sites(sites, n, harmonize, by_site):
     if harmonize is not None and harmonize not in _HARMONIZERS:
-        raise ValueError(f"harmonize must be None or one of {_HARMONIZERS}; got {harmonize!r}.")
+        raise ValueError(
+            f"harmonize must be None or one of {_HARMONIZERS}; got {harmonize!r}."
+        )
     if sites is None:
         if harmonize is not None or by_site is not None:
             what = f"harmonize={harmonize!r}" if harmonize else f"by_site={by_site!r}"
@@ -324,12 +333,16 @@ def compare_models(
     grid = _check_grid(regularization)
     sites = _check_sites(sites, n, harmonize, by_site)
     if by_site is not None and by_site not in ("stratify", "leave_out"):
-        raise ValueError(f"by_site must be None, 'stratify' or 'leave_out'; got {by_site!r}.")
+        raise ValueError(
+            f"by_site must be None, 'stratify' or 'leave_out'; got {by_site!r}."
+        )
     if covariates is not None and harmonize is None:
         raise ValueError("covariates are ComBat's; pass harmonize='combat' with them.")
     splits = _plan(y, task, n_repeats, ratios, groups, sites, by_site, random_state)
     if models is None:
-        models = DEFAULT_COMPARED + (_BRAINJEPA_DEFAULTS if pretrained is not None else ())
+        models = DEFAULT_COMPARED + (
+            _BRAINJEPA_DEFAULTS if pretrained is not None else ()
+        )
     resolved = resolve_models(models, model_params, pretrained, gradients, X)
     names = [m.name for m in resolved]
     if reference is None:
@@ -345,44 +358,56 @@ def compare_models(
 
     from tqdm.auto import tqdm
 
-    progress = tqdm(total=len(resolved) * len(splits), disable=not verbose, desc="compare")
+    progress = tqdm(
+        total=len(resolved) * len(splits), disable=not verbose, desc="compare"
+    )
     rows, seconds, fc_matrices = [], {}, None
     for model in resolved:
         tic = time.perf_counter()
         if verbose:
             logger.info("compare_models: %s (%s)", model.name, model.description)
         if isinstance(model, FeatureModel):
-            results = _feature_model_rows(model, X, y, splits, classification, grid, harmonizer)
+            results = _feature_model_rows(
+                model, X, y, splits, classification, grid, harmonizer
+            )
             progress.update(len(splits))
         else:
             results = []
             for k, split in enumerate(splits):
                 if isinstance(model, EstimatorModel):
-                    results.append(_estimator_scores(model, X, y, split, classification))
+                    results.append(
+                        _estimator_scores(model, X, y, split, classification)
+                    )
                 else:
                     if model.input == "fc" and fc_matrices is None:
                         from sk_brainjepa.preprocessing import FunctionalConnectivity
 
-                        fc_matrices = FunctionalConnectivity().fit_transform(X).astype(np.float32)
+                        fc_matrices = (
+                            FunctionalConnectivity().fit_transform(X).astype(np.float32)
+                        )
                     inputs = X if model.input == "timeseries" else fc_matrices
                     if model.preprocess is not None:
                         inputs = model.preprocess.transform(X)
                     if model.input == "fc" and harmonizer is not None:
                         inputs = _harmonized_matrices(fc_matrices, split, harmonizer)
-                    results.append(_fit_net(model, inputs, y, split, classification, net_seeds[k]))
+                    results.append(
+                        _fit_net(model, inputs, y, split, classification, net_seeds[k])
+                    )
                 progress.update(1)
         seconds[model.name] = time.perf_counter() - tic
         per_repeat = seconds[model.name] / len(splits)
         for k, (split, result) in enumerate(zip(splits, results, strict=True)):
-            rows.append({
-                "model": model.name,
-                "repeat": k,
-                "n_train": len(split[0]),
-                "n_val": len(split[1]),
-                "n_test": len(split[2]),
-                **result,
-                "fit_seconds": per_repeat,
-            })
+            rows.append(
+                {
+                    "model": model.name,
+                    "repeat": k,
+                    "n_train": len(split[0]),
+                    "n_val": len(split[1]),
+                    "n_test": len(split[2]),
+                    **result,
+                    "fit_seconds": per_repeat,
+                }
+            )
     progress.close()
     scores = pd.DataFrame(rows)
     summary = paired_summary(scores, metric, reference)
@@ -392,13 +417,17 @@ def compare_models(
         "classes": None if classes is None else [str(c) for c in classes],
         "n_samples": n,
         "n_rois": int(X[0].shape[0]),
-        "n_groups": None if groups is None else int(pd.Series(np.asarray(groups)).nunique()),
+        "n_groups": None
+        if groups is None
+        else int(pd.Series(np.asarray(groups)).nunique()),
         "n_sites": None if sites is None else int(pd.Series(sites).nunique()),
         "n_repeats": len(splits),
         "ratios": list(ratios),
         "splits": _split_description(groups, sites, by_site, classification),
         "random_state": random_state if isinstance(random_state, Integral) else None,
-        "harmonize": None if harmonize is None else (
+        "harmonize": None
+        if harmonize is None
+        else (
             "ComBat (combatlearn) on each model's features, fitted on the training part"
         ),
         "models": names,
@@ -406,7 +435,9 @@ def compare_models(
         "seconds": seconds,
         "wall_seconds": time.perf_counter() - started,
         "versions": _versions(),
-        "machine": f"{platform.platform()}, {platform.processor() or platform.machine()}",
+        "machine": (
+            f"{platform.platform()}, {platform.processor() or platform.machine()}"
+        ),
     }
     return ModelComparison(scores, summary, metric, reference, info, splits)
 
@@ -428,7 +459,9 @@ def _feature_model_rows(model, X, y, splits, classification, grid, harmonizer):
     """The linear readout of one features model on every split."""
     shared = None
     if model.per_sample:
-        shared = np.asarray(clone(model.transformer).fit(X).transform(X), dtype=np.float64)
+        shared = np.asarray(
+            clone(model.transformer).fit(X).transform(X), dtype=np.float64
+        )
         _check_features(shared, model.name)
     results = []
     for k, split in enumerate(splits):

@@ -56,9 +56,13 @@ def paired_summary(scores: pd.DataFrame, metric: str, reference: str) -> pd.Data
         }
         paired = pd.concat([values, ref], axis=1).dropna()
         if model == reference or paired.empty:
-            row.update(diff_mean=np.nan, diff_sd=np.nan, t=np.nan, p=np.nan, wins=np.nan)
+            row.update(
+                diff_mean=np.nan, diff_sd=np.nan, t=np.nan, p=np.nan, wins=np.nan
+            )
         else:
-            part = scores[(scores["model"] == model) & scores["repeat"].isin(paired.index)]
+            part = scores[
+                (scores["model"] == model) & scores["repeat"].isin(paired.index)
+            ]
             diff = paired.iloc[:, 0] - paired.iloc[:, 1]
             test = corrected_paired_ttest(
                 diff.to_numpy(), part["n_train"].mean(), part["n_test"].mean()
@@ -158,10 +162,15 @@ class ModelComparison:
         header = "| model | mean | sd | diff vs ref | t | p | wins | what |"
         lines += [header, "|---|---|---|---|---|---|---|---|"]
         for model, row in self.summary.iterrows():
+
             def fmt(v, d=3):
                 return "" if pd.isna(v) else f"{v:.{d}f}"
 
-            wins = "" if pd.isna(row["wins"]) else f"{int(row['wins'])}/{int(row['n_repeats'])}"
+            wins = (
+                ""
+                if pd.isna(row["wins"])
+                else f"{int(row['wins'])}/{int(row['n_repeats'])}"
+            )
             lines.append(
                 f"| {model} | {fmt(row['mean'])} | {fmt(row['sd'])} | "
                 f"{fmt(row['diff_mean'], 3)} | {fmt(row['t'], 2)} | {fmt(row['p'], 3)} "

@@ -197,7 +197,10 @@ def _fc_net(name: str, params: dict):
         from sk_brainjepa import baselines
 
         Clf, Reg = {
-            "brainnetcnn": (baselines.BrainNetCNNClassifier, baselines.BrainNetCNNRegressor),
+            "brainnetcnn": (
+                baselines.BrainNetCNNClassifier,
+                baselines.BrainNetCNNRegressor,
+            ),
             "bnt": (baselines.BNTClassifier, baselines.BNTRegressor),
         }[name]
         Net = Clf if classification else Reg
@@ -239,8 +242,10 @@ def _named(name, key, params, pretrained, gradients, X):
     if key == "finetune-untrained":
         twin = untrained_twin(_Needs.pretrainer(name, pretrained), X)
         return NetModel(
-            name, _fine_tuner(_pretrainer_or_checkpoint(twin, None), params),
-            "timeseries", description,
+            name,
+            _fine_tuner(_pretrainer_or_checkpoint(twin, None), params),
+            "timeseries",
+            description,
         )
     # "finetune"
     start = _pretrainer_or_checkpoint(pretrained, gradients)
@@ -327,7 +332,7 @@ def resolve_models(models, model_params, pretrained, gradients, X) -> list:
                 )
             resolved.append(_named(name, spec, params, pretrained, gradients, X))
             continue
-        estimator, grid = (spec if isinstance(spec, tuple) else (spec, None))
+        estimator, grid = spec if isinstance(spec, tuple) else (spec, None)
         if params:
             estimator = clone(estimator).set_params(**params)
         if hasattr(estimator, "predict"):
@@ -367,4 +372,6 @@ def _is_per_sample(estimator) -> bool:
     from sk_brainjepa.estimators import BrainJEPAEmbedder
     from sk_brainjepa.preprocessing import DynamicFeatures, FunctionalConnectivity
 
-    return isinstance(estimator, (BrainJEPAEmbedder, DynamicFeatures, FunctionalConnectivity))
+    return isinstance(
+        estimator, (BrainJEPAEmbedder, DynamicFeatures, FunctionalConnectivity)
+    )

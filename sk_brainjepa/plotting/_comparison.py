@@ -1,4 +1,4 @@
-"""The figure of :func:`~sk_brainjepa.model_selection.compare_models`: paired repeats."""
+"""The figure of :func:`~sk_brainjepa.model_selection.compare_models`."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ def plot_model_comparison(comparison, metric=None, ax=None):
         models.remove(comparison.reference)
         models.insert(0, comparison.reference)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.1 * len(models) + 2.0, 3.8), layout="constrained")
+        _, ax = plt.subplots(
+            figsize=(1.1 * len(models) + 2.0, 3.8), layout="constrained"
+        )
     table = scores.pivot(index="repeat", columns="model", values=metric)[models]
     positions = np.arange(len(models))
     for _, row in table.iterrows():
@@ -64,11 +66,17 @@ def plot_model_comparison(comparison, metric=None, ax=None):
         zorder=2,
     )
     for position, mean, sd, color in zip(positions, means, sds, colors, strict=True):
-        ax.errorbar(position, mean, yerr=sd, fmt="none", ecolor=color, capsize=4, lw=2, zorder=3)
+        ax.errorbar(
+            position, mean, yerr=sd, fmt="none", ecolor=color, capsize=4, lw=2, zorder=3
+        )
     ax.scatter(positions, means, s=60, marker="D", c=colors, zorder=4)
     task = comparison.info.get("task")
     n_classes = len(comparison.info.get("classes") or [])
-    if task == "classification" and metric in ("balanced_accuracy", "roc_auc") and n_classes:
+    if (
+        task == "classification"
+        and metric in ("balanced_accuracy", "roc_auc")
+        and n_classes
+    ):
         chance = 0.5 if metric == "roc_auc" else 1.0 / n_classes
         ax.axhline(chance, color="grey", ls="--", lw=1, label="chance")
         ax.legend(fontsize="small", loc="best")

@@ -106,7 +106,13 @@ def test_one_command_compares_every_default_model_across_sites(runs, tmp_path):
     assert main(argv) == 0
     summary = pd.read_csv(f"{out}_summary.csv", index_col="model")
     assert list(summary.index) == [
-        "fc", "tangent", "lag", "brainnetcnn", "bnt", "probe-connectivity", "finetune"
+        "fc",
+        "tangent",
+        "lag",
+        "brainnetcnn",
+        "bnt",
+        "probe-connectivity",
+        "finetune",
     ]
     assert summary["mean"].between(0, 1).all()
     record = json.loads(out.with_suffix(".json").read_text())

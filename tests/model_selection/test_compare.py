@@ -82,10 +82,14 @@ def test_every_model_gets_the_same_splits_and_stateful_features_fit_on_train(coh
     )
     y = pheno["diagnosis"].to_numpy()
     expected = _plan_splits(
-        np.unique(y, return_inverse=True)[1], "classification", 2, (0.6, 0.2, 0.2),
-        None, 0,
+        np.unique(y, return_inverse=True)[1],
+        "classification",
+        2,
+        (0.6, 0.2, 0.2),
+        None,
+        0,
     )
-    for (tr, va, te), (tr2, va2, te2) in zip(result.splits, expected, strict=True):
+    for (tr, _va, te), (tr2, _va2, te2) in zip(result.splits, expected, strict=True):
         np.testing.assert_array_equal(tr, tr2)
         np.testing.assert_array_equal(te, te2)
     sizes = result.scores.groupby("model")[["n_train", "n_val", "n_test"]].nunique()
@@ -111,7 +115,9 @@ def test_summary_is_the_corrected_paired_test_against_the_reference(cohort):
         X, pheno["sex"], models=["partial", "fc"], n_repeats=4, random_state=0
     )
     assert result.reference == "fc"
-    table = result.scores.pivot(index="repeat", columns="model", values="balanced_accuracy")
+    table = result.scores.pivot(
+        index="repeat", columns="model", values="balanced_accuracy"
+    )
     diff = table["partial"] - table["fc"]
     expected = corrected_paired_ttest(diff.to_numpy(), 28, 10)
     row = result.summary.loc["partial"]
@@ -171,16 +177,32 @@ def test_brain_jepa_models_and_nets_run(cohort, pretrainer):
     nets = result.scores[result.scores["model"].isin(["finetune", "brainnetcnn"])]
     assert nets["selected"].str.fullmatch(r"epoch \d of \d").all()
     assert list(result.summary.index) == [
-        "fc", "probe", "probe-untrained", "finetune", "brainnetcnn"
+        "fc",
+        "probe",
+        "probe-untrained",
+        "finetune",
+        "brainnetcnn",
     ]
 
 
 def test_same_seed_same_scores(cohort):
     X, pheno = cohort
-    a = compare_models(X, pheno["sex"], models=["fc", "bnt"], n_repeats=2,
-                       model_params={"bnt": {"max_epochs": 2}}, random_state=3)
-    b = compare_models(X, pheno["sex"], models=["fc", "bnt"], n_repeats=2,
-                       model_params={"bnt": {"max_epochs": 2}}, random_state=3)
+    a = compare_models(
+        X,
+        pheno["sex"],
+        models=["fc", "bnt"],
+        n_repeats=2,
+        model_params={"bnt": {"max_epochs": 2}},
+        random_state=3,
+    )
+    b = compare_models(
+        X,
+        pheno["sex"],
+        models=["fc", "bnt"],
+        n_repeats=2,
+        model_params={"bnt": {"max_epochs": 2}},
+        random_state=3,
+    )
     cols = ["balanced_accuracy", "roc_auc", "selected"]
     pd.testing.assert_frame_equal(a.scores[cols], b.scores[cols])
 
@@ -199,8 +221,9 @@ def test_groups_keep_runs_of_one_participant_on_one_side(cohort):
 
 def test_save_writes_tables_report_and_figure(cohort, tmp_path):
     X, pheno = cohort
-    result = compare_models(X, pheno["sex"], models=["fc", "lag"], n_repeats=2,
-                            random_state=0)
+    result = compare_models(
+        X, pheno["sex"], models=["fc", "lag"], n_repeats=2, random_state=0
+    )
     paths = result.save(tmp_path / "out" / "sex")
     names = sorted(p.name for p in paths)
     assert names == ["sex.json", "sex.md", "sex_scores.csv", "sex_summary.csv"]
@@ -210,7 +233,10 @@ def test_save_writes_tables_report_and_figure(cohort, tmp_path):
     report = (tmp_path / "out" / "sex.md").read_text()
     assert "| lag |" in report and "Nadeau-Bengio" in report
     assert isinstance(result, ModelComparison) and "lag" in repr(result)
-    from sk_brainjepa.plotting import plot_model_comparison, save_model_comparison_figure
+    from sk_brainjepa.plotting import (
+        plot_model_comparison,
+        save_model_comparison_figure,
+    )
 
     ax = plot_model_comparison(result)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["fc\n(reference)", "lag"]
@@ -228,7 +254,10 @@ def test_save_writes_tables_report_and_figure(cohort, tmp_path):
         ({"models": ["fc"], "reference": "bnt"}, "reference 'bnt'"),
         ({"models": ["fc"], "model_params": {"bnt": {}}}, "model_params names"),
         ({"models": ["fc"], "harmonize": "combat"}, "needs sites="),
-        ({"models": ["fc"], "sites": np.zeros(3)}, r"sites must have shape \(n_samples,\)"),
+        (
+            {"models": ["fc"], "sites": np.zeros(3)},
+            r"sites must have shape \(n_samples,\)",
+        ),
         ({"models": ["fc"], "harmonize": "z"}, "harmonize must be"),
         ({"models": [], "n_repeats": 2}, "at least one model"),
         ({"models": [object()]}, "must be a name of"),
@@ -242,7 +271,14 @@ def test_errors_name_what_is_wrong(cohort, kwargs, match):
 
 def test_every_named_model_is_documented():
     assert set(MODEL_NAMES) >= {
-        "fc", "tangent", "partial", "lag", "brainnetcnn", "bnt", "probe", "finetune"
+        "fc",
+        "tangent",
+        "partial",
+        "lag",
+        "brainnetcnn",
+        "bnt",
+        "probe",
+        "finetune",
     }
 
 
@@ -261,8 +297,15 @@ def test_site_splits_and_their_errors():
     assert [len(set(sites[test])) for _, _, test in result.splits] == [1, 1, 1]
     assert result.info["n_sites"] == 3 and "one whole site" in result.info["splits"]
     with pytest.raises(ValueError, match="left-out site has none"):
-        compare_models(X, pheno["sex"], models=["fc"], sites=sites, by_site="leave_out",
-                       harmonize="combat", n_repeats=3)
+        compare_models(
+            X,
+            pheno["sex"],
+            models=["fc"],
+            sites=sites,
+            by_site="leave_out",
+            harmonize="combat",
+            n_repeats=3,
+        )
     with pytest.raises(ValueError, match="by_site"):
         compare_models(X, pheno["sex"], models=["fc"], sites=sites, by_site="x")
     with pytest.raises(ValueError, match="covariates are ComBat's"):
@@ -276,19 +319,35 @@ def test_a_saved_folder_compares_raw_series_as_the_trained_pipeline(tmp_path):
     from sk_brainjepa import SubjectRobustScaler
     from sk_brainjepa.estimators import save_pretrained
 
-    X, pheno = make_brain_dynamics(n_subjects=40, n_rois=6, n_timepoints=64,
-                                   random_state=0)
-    pipe = Pipeline([
-        ("scale", SubjectRobustScaler()),
-        ("jepa", BrainJEPAPretrainer(n_timepoints=64, max_epochs=1, batch_size=16,
-                                     random_state=0)),
-    ]).fit(X)
+    X, pheno = make_brain_dynamics(
+        n_subjects=40, n_rois=6, n_timepoints=64, random_state=0
+    )
+    pipe = Pipeline(
+        [
+            ("scale", SubjectRobustScaler()),
+            (
+                "jepa",
+                BrainJEPAPretrainer(
+                    n_timepoints=64, max_epochs=1, batch_size=16, random_state=0
+                ),
+            ),
+        ]
+    ).fit(X)
     save_pretrained(pipe, tmp_path / "model", tr=2.0)
-    kwargs = dict(models=["probe", "finetune"], n_repeats=2, random_state=0,
-                  model_params={"finetune": {"max_epochs": 2}})
-    from_folder = compare_models(X, pheno["sex"], pretrained=tmp_path / "model", **kwargs)
+    kwargs = dict(
+        models=["probe", "finetune"],
+        n_repeats=2,
+        random_state=0,
+        model_params={"finetune": {"max_epochs": 2}},
+    )
+    from_folder = compare_models(
+        X, pheno["sex"], pretrained=tmp_path / "model", **kwargs
+    )
     from_pipeline = compare_models(
-        SubjectRobustScaler().fit_transform(X), pheno["sex"], pretrained=pipe[-1], **kwargs
+        SubjectRobustScaler().fit_transform(X),
+        pheno["sex"],
+        pretrained=pipe[-1],
+        **kwargs,
     )
     cols = ["balanced_accuracy", "roc_auc"]
     pd.testing.assert_frame_equal(from_folder.scores[cols], from_pipeline.scores[cols])

@@ -37,14 +37,17 @@ def test_runs_of_one_participant_on_both_sides_inflate_the_scores():
     grouped = compare_models(
         X, y, models=models, groups=participants, n_repeats=10, random_state=0
     )
-    for train, val, test in grouped.splits:
+    for train, _val, test in grouped.splits:
         assert not set(participants[train]) & set(participants[test])
     # Nothing to learn: grouped scores are at chance (10 repeats of 8 test
     # participants: sd of the mean about 0.05).
     assert abs(grouped.summary.loc["1-NN on FC", "mean"] - 0.5) < 0.12
     assert abs(grouped.summary.loc["fc", "mean"] - 0.5) < 0.12
     # Ungrouped, the test runs' participants were seen in training.
-    gain = leaky.summary.loc["1-NN on FC", "mean"] - grouped.summary.loc["1-NN on FC", "mean"]
+    gain = (
+        leaky.summary.loc["1-NN on FC", "mean"]
+        - grouped.summary.loc["1-NN on FC", "mean"]
+    )
     assert gain > 0.12
     assert leaky.summary.loc["1-NN on FC", "mean"] > 0.6
 
@@ -67,5 +70,7 @@ def test_combat_stops_a_site_confounded_label_being_predicted_from_site():
     )  # fmt: skip
     for model in ("fc", "tangent"):
         assert raw.summary.loc[model, "mean"] > 0.65, raw.summary
-        assert abs(harmonized.summary.loc[model, "mean"] - 0.5) < 0.1, harmonized.summary
+        assert abs(harmonized.summary.loc[model, "mean"] - 0.5) < 0.1, (
+            harmonized.summary
+        )
     assert "ComBat" in harmonized.info["harmonize"] and raw.info["harmonize"] is None
