@@ -123,3 +123,15 @@ def test_a_known_roi_count_names_transposed_data_and_how_it_was_read(rng):
         BrainJEPAPretrainer(n_timepoints=32, gradients=gradients, **FAST).fit(
             _nilearn_like(rng)
         )
+
+
+def test_gradients_of_another_roi_count_name_the_layout_the_data_was_read_with():
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((64, 8)).astype(np.float32) for _ in range(4)]
+    with pytest.raises(ValueError, match="with layout='time_x_rois'"):
+        BrainJEPAPretrainer(
+            n_timepoints=16,
+            max_epochs=0,
+            gradients=rng.standard_normal((10, 3)),
+            layout="time_x_rois",
+        ).fit(X)

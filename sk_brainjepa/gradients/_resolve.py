@@ -57,7 +57,9 @@ def default_positioner(n_rois: int, random_state) -> GradientPositioner:
     )
 
 
-def check_gradient_values(values, *, n_rois=None, n_timepoints=None) -> np.ndarray:
+def check_gradient_values(
+    values, *, n_rois=None, n_timepoints=None, layout=None
+) -> np.ndarray:
     """Gradients as a validated (n_rois, m) float32 array in C order.
 
     Parameters
@@ -68,6 +70,8 @@ def check_gradient_values(values, *, n_rois=None, n_timepoints=None) -> np.ndarr
         (the official checkpoint's gradients define the ROI count).
     n_timepoints : int or array-like of int, optional
         The data's frame counts: a transposed ``X`` is named as such.
+    layout : {"rois_x_time", "time_x_rois"} or None, default=None
+        The layout ``X`` was read with, named in the ROI-count message.
 
     Returns
     -------
@@ -95,13 +99,16 @@ def check_gradient_values(values, *, n_rois=None, n_timepoints=None) -> np.ndarr
             values.shape[0],
             f"the gradients (shape {values.shape})",
             n_timepoints=n_timepoints,
+            layout=layout,
         )
     if not np.all(np.isfinite(values)):
         raise ValueError("gradients contain NaN or infinite values.")
     return values
 
 
-def gradient_array(gradients, *, n_rois=None, n_timepoints=None) -> np.ndarray:
+def gradient_array(
+    gradients, *, n_rois=None, n_timepoints=None, layout=None
+) -> np.ndarray:
     """Given gradients (an array or a gradient CSV path), read and validated.
 
     Parameters
@@ -109,7 +116,7 @@ def gradient_array(gradients, *, n_rois=None, n_timepoints=None) -> np.ndarray:
     gradients : array-like, str or os.PathLike
         An array of shape (n_rois, m), or the path of a gradient CSV in the
         official layout (see :func:`read_gradient_csv`).
-    n_rois, n_timepoints : optional
+    n_rois, n_timepoints, layout : optional
         See :func:`check_gradient_values`.
 
     Returns
@@ -120,7 +127,9 @@ def gradient_array(gradients, *, n_rois=None, n_timepoints=None) -> np.ndarray:
         values = read_gradient_csv(Path(gradients))
     else:
         values = np.asarray(gradients, dtype=np.float64)
-    return check_gradient_values(values, n_rois=n_rois, n_timepoints=n_timepoints)
+    return check_gradient_values(
+        values, n_rois=n_rois, n_timepoints=n_timepoints, layout=layout
+    )
 
 
 def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
@@ -144,8 +153,12 @@ def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
     gradients : ndarray of shape (n_rois, n_components), float32
     """
     lengths = getattr(X, "lengths", None)
+    # How X was read, for the message when the gradients' ROI count differs.
+    layout = getattr(X, "layout", None)
     if gradients is not None and not isinstance(gradients, GradientPositioner):
-        return gradient_array(gradients, n_rois=n_rois, n_timepoints=lengths)
+        return gradient_array(
+            gradients, n_rois=n_rois, n_timepoints=lengths, layout=layout
+        )
     positioner = gradients
     try:
         if positioner is None:
@@ -156,7 +169,9 @@ def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
         if positioner is None:
             positioner = default_positioner(n_rois, random_state)
         values = clone(positioner).fit(training_fc(X, positioner)).gradients_
-    return check_gradient_values(values, n_rois=n_rois, n_timepoints=lengths)
+    return check_gradient_values(
+        values, n_rois=n_rois, n_timepoints=lengths, layout=layout
+    )
 
 
 def training_fc(X, positioner: GradientPositioner) -> np.ndarray:
