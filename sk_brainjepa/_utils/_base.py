@@ -1,15 +1,16 @@
-"""Project-wide estimator defaults (tags for 3-D time-series input)."""
+"""Project-wide estimator defaults (tags for 3-D input)."""
 
 from __future__ import annotations
 
 from sklearn.base import BaseEstimator
 
 
-class TimeSeriesEstimatorMixin:
-    """Declare the 3-D ``(n_subjects, n_rois, n_timepoints)`` input contract.
+class _ThreeDInputMixin:
+    """Tags of estimators whose samples are 2-D arrays, so ``X`` is 3-D.
 
     scikit-learn's generic checks feed 2-D tabular data, which these estimators
-    reject on purpose; the tags tell ``check_estimator`` to skip them, and
+    reject on purpose; ``two_d_array=False`` tells ``check_estimator`` and
+    ``parametrize_with_checks`` to skip the checks that need it, and
     ``tests/test_contract.py`` runs the equivalent checks on 3-D data.
     """
 
@@ -20,4 +21,20 @@ class TimeSeriesEstimatorMixin:
         return tags
 
 
-__all__ = ["BaseEstimator", "TimeSeriesEstimatorMixin"]
+class TimeSeriesEstimatorMixin(_ThreeDInputMixin):
+    """Declare the 3-D ``(n_subjects, n_rois, n_timepoints)`` input contract.
+
+    For the preprocessing transformers, the pretrainer, the embedder and the
+    fine-tuners.
+    """
+
+
+class ConnectivityEstimatorMixin(_ThreeDInputMixin):
+    """Declare the 3-D ``(n_subjects, n_rois, n_rois)`` input contract.
+
+    For the estimators that learn from a stack of functional-connectivity
+    matrices (the BrainNetCNN and BNT baselines).
+    """
+
+
+__all__ = ["BaseEstimator", "ConnectivityEstimatorMixin", "TimeSeriesEstimatorMixin"]

@@ -9,15 +9,21 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
-from sk_brainjepa._utils._validation import check_fc
+from sk_brainjepa._utils._base import ConnectivityEstimatorMixin
+from sk_brainjepa._utils._validation import check_fc, check_n_rois
 from sk_brainjepa.baselines._bnt import BrainNetworkTransformer
 from sk_brainjepa.baselines._brainnetcnn import BrainNetCNN
 from sk_brainjepa.estimators import SeededNetMixin
 from sk_brainjepa.preprocessing import FunctionalConnectivity
 
 
-class _FCNetMixin(SeededNetMixin):
-    """A skorch net over FC matrices whose module is sized by the data."""
+class _FCNetMixin(ConnectivityEstimatorMixin, SeededNetMixin):
+    """A skorch net over FC matrices whose module is sized by the data.
+
+    ``fit`` records the ROI count and the output width in ``module_sizes_``
+    (fitted attributes, not ``module__*`` parameters) before the module is
+    built; before that the module has placeholder sizes.
+    """
 
     def __init__(self, module, **kwargs):
         kwargs.setdefault("optimizer", torch.optim.Adam)
@@ -32,17 +38,36 @@ class _FCNetMixin(SeededNetMixin):
         return {**super().module_shape(X, y), "n_rois": int(np.shape(X)[1])}
 
     def initialize_module(self):
-        """Build the module from ``module__*`` parameters, seeded by random_state."""
-        kwargs = self.get_params_for("module")
+        """Build the module from ``module__*`` parameters and the fitted sizes."""
+        kwargs = self.module_kwargs()
         kwargs.setdefault("n_rois", 2)  # a placeholder until the data is seen
         kwargs.setdefault("n_outputs", 1)
         self.module_ = self.module(generator=self.init_generator(), **kwargs)
         return self
 
+    def check_input(self, X):
+        """FC matrices checked (square, symmetric, finite) and their ROI count.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_rois)
+
+        Returns
+        -------
+        fc : ndarray of shape (n_subjects, n_rois, n_rois)
+        n_rois : int
+        """
+        fc = check_fc(X)
+        return fc, fc.shape[1]
+
     def get_dataset(self, X, y=None):
-        """FC matrices checked (square, symmetric, finite) and cast to float32."""
+        """FC matrices checked, with the fitted ROI count, and cast to float32."""
         if not isinstance(X, torch.utils.data.Dataset):
-            X = check_fc(X).astype(np.float32)
+            X, n_rois = self.check_input(X)
+            fitted = getattr(self, "module_sizes_", {}).get("n_rois")
+            if fitted is not None:
+                check_n_rois(n_rois, fitted, type(self).__name__)
+            X = X.astype(np.float32)
         return super().get_dataset(X, y)
 
 
@@ -64,9 +89,19 @@ def _doc(model: str, task: str, reference: str) -> str:
     valid_fraction : float or None, default=0.25
     patience : int or None, default=10
     **kwargs
-        skorch parameters; defaults ``optimizer=torch.optim.Adam``,
+        skorch parameters (an unknown name fails here, with a ``TypeError``
+        naming the nearest valid ones); defaults ``optimizer=torch.optim.Adam``,
         ``lr=1e-3``, ``optimizer__weight_decay=5e-4``, ``max_epochs=100``,
         ``batch_size=16``, ``verbose=0``.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+    module_sizes_ : dict
+        ``n_rois`` and ``n_outputs`` fitted to the data; never ``module__*``
+        parameters, so ``get_params`` is the same before and after ``fit``.
+    n_features_in_ : int
+        The number of ROIs.
     """
 
 

@@ -10,6 +10,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
+from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._validation import (
     LAYOUTS,
     apply_layout,
@@ -24,7 +25,7 @@ from sk_brainjepa.estimators._finetune_callbacks import (
     fit_probe_head,
     purpose_seed,
 )
-from sk_brainjepa.estimators._loading import load_pretrained_encoder
+from sk_brainjepa.estimators._loading import ENCODERS, load_pretrained_encoder
 from sk_brainjepa.estimators._nets import SeededNetMixin
 from sk_brainjepa.nn import (
     BrainJEPAPredictionModel,
@@ -34,7 +35,7 @@ from sk_brainjepa.nn import (
 from sk_brainjepa.sources import crop
 
 
-class _FineTuneMixin(SeededNetMixin):
+class _FineTuneMixin(TimeSeriesEstimatorMixin, SeededNetMixin):
     """Builds the model from a checkpoint or pretrainer in ``initialize_module``.
 
     Every (re)initialisation loads the pretrained weights afresh, so each clone
@@ -51,6 +52,7 @@ class _FineTuneMixin(SeededNetMixin):
         "checkpoint": "no_validation",
         "pretrainer": "no_validation",
         "gradients": "no_validation",
+        "encoder": [StrOptions(set(ENCODERS))],
         "n_timepoints": [Interval(Integral, 1, None, closed="left"), None],
         "layout": [StrOptions(set(LAYOUTS))],
         "freeze_encoder": ["boolean"],
@@ -68,6 +70,7 @@ class _FineTuneMixin(SeededNetMixin):
         *,
         pretrainer=None,
         gradients=None,
+        encoder="target",
         n_timepoints=None,
         layout="rois_x_time",
         freeze_encoder=False,
@@ -97,6 +100,7 @@ class _FineTuneMixin(SeededNetMixin):
         self.checkpoint = checkpoint
         self.pretrainer = pretrainer
         self.gradients = gradients
+        self.encoder = encoder
         self.n_timepoints = n_timepoints
         self.layout = layout
         self.freeze_encoder = freeze_encoder
@@ -136,6 +140,7 @@ class _FineTuneMixin(SeededNetMixin):
             pretrainer=self.pretrainer,
             gradients=self.gradients,
             n_timepoints=self.n_timepoints,
+            encoder=self.encoder,
         )
         depth = encoder.config.depth
         if self.reinit_blocks > depth:
@@ -144,7 +149,7 @@ class _FineTuneMixin(SeededNetMixin):
                 f"pretrained encoder, depth={depth}; use at most {depth}."
             )
         reset_top_blocks_(encoder, self.reinit_blocks, self._generator("reinit"))
-        kwargs = self.get_params_for("module")
+        kwargs = self.module_kwargs()
         kwargs.setdefault("n_outputs", 2 if self._is_classifier_net else 1)
         self.module_ = self.module(
             encoder,
@@ -219,6 +224,45 @@ class _FineTuneMixin(SeededNetMixin):
         )
         return callbacks
 
+    def check_input(self, X):
+        """Time series checked (3-D or a list of 2-D, finite) and their ROI count.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list
+            In ``layout``; lists of lists are converted.
+
+        Returns
+        -------
+        X_checked : ndarray or list of ndarray
+            Still in ``layout`` (``get_dataset`` reads it in that layout).
+        n_rois : int
+        """
+        layout = check_layout(self.layout)
+        X = check_timeseries(apply_layout(X, layout))
+        # Transposing back is a view: the data is not copied.
+        return apply_layout(X, layout), n_rois_of(X)
+
+    def _check_window(self, lengths) -> None:
+        """Refuse subjects shorter than the model window, saying how to pad."""
+        window = self.n_timepoints_
+        short = [i for i, n in enumerate(lengths) if n < window]
+        if not short:
+            return
+        i = short[0]
+        which = (
+            f"X has {lengths[i]} frames per subject"
+            if len(set(lengths)) == 1
+            else f"X[{i}] has {lengths[i]} frames"
+        )
+        patch = self.module_.encoder.config.patch_size
+        raise ValueError(
+            f"{type(self).__name__} needs at least n_timepoints={window} frames "
+            f"per subject (the model window); {which}. Pad or resample first, "
+            f"e.g. TemporalResampler(n_timepoints={window}, pad='edge'), or set a "
+            f"smaller n_timepoints (a multiple of patch_size={patch})."
+        )
+
     def get_dataset(self, X, y=None):
         """Validated time series as one float32 array (centre windows if ragged)."""
         if not isinstance(X, torch.utils.data.Dataset):
@@ -232,6 +276,7 @@ class _FineTuneMixin(SeededNetMixin):
                     "the pretrained encoder",
                     n_timepoints=lengths,
                 )
+                self._check_window(lengths)
             if isinstance(X, list):
                 window = min(x.shape[1] for x in X)
                 X = np.stack([crop(x, window, "center") for x in X])
@@ -262,8 +307,16 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
         ``GridSearchCV``) keeps it fitted and shared.
     gradients : None, array-like or path, default=None
         Gradients of an official checkpoint.
+    encoder : {"target", "online"}, default="target"
+        Which of the pretrained model's encoders fine-tuning starts from: the
+        EMA target encoder (the paper's, as the official downstream code
+        loads) or the online context encoder that gradient descent trained
+        (``encoder_`` of a pretrainer, key ``encoder`` of a checkpoint), as
+        ``encoder`` of :class:`BrainJEPAEmbedder`.
     n_timepoints : int or None, default=None
-        Model window; longer series are centre-cropped.
+        Model window; longer series are centre-cropped, shorter ones are
+        refused (pad them first, e.g. with
+        ``TemporalResampler(n_timepoints=..., pad="edge")``).
     layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
         How each subject's 2-D array is ordered; "time_x_rois" is what
         nilearn maskers return.
@@ -311,7 +364,9 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
         Early-stopping patience on the validation loss; the best weights are
         restored at the end.
     **kwargs
-        skorch parameters; defaults: ``optimizer=torch.optim.AdamW``,
+        skorch parameters (an unknown name fails here, with a
+        ``TypeError`` naming the nearest valid ones); defaults:
+        ``optimizer=torch.optim.AdamW``,
         ``lr=1e-3``, ``max_epochs=50``, ``batch_size=16``, ``verbose=0``,
         and with the default module ``module__readout="connectivity"``,
         ``module__head_norm="batchnorm"`` (the official code's fine-tuning
@@ -321,6 +376,12 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     Attributes
     ----------
     module_ : BrainJEPAPredictionModel
+    module_sizes_ : dict
+        The module sizes fitted to the data (``n_outputs``: the number of
+        classes); never a ``module__*`` parameter, so ``get_params`` is the
+        same before and after ``fit``.
+    n_features_in_ : int
+        The number of ROIs.
     classes_ : ndarray
     history_ : skorch.History
         skorch's per-epoch records (``train_loss``, ``valid_loss``,

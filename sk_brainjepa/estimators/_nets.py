@@ -11,9 +11,16 @@ prints. :class:`SeededNetMixin` adds what the project's conventions ask for:
   the 2 of a 6/2 train/validation split; stratified for classifiers), or an
   explicit ``train_split=skorch.helper.predefined_split(...)``;
 - early stopping on the validation loss restores the best weights;
-- the output width follows ``y`` (number of classes, or 1 for regression);
+- the output width follows ``y`` (number of classes, or 1 for regression)
+  and the baselines' ROI count follows ``X``: both are fitted attributes
+  (``module_sizes_``), never parameters, so ``get_params`` is the same
+  before and after ``fit``;
+- ``X`` and ``y`` are converted and checked before anything else reads them
+  (lists of lists, empty input, a continuous target given to a classifier),
+  each with a one-line message;
 - class labels of any type; 1-D float targets for regression, standardised
   for training when the regressor's ``standardize_target`` is set;
+- an unknown keyword fails at construction, naming the nearest valid ones;
 - logging instead of printing (``verbose=0`` by default).
 
 Only skorch's documented extension points are overridden.
@@ -21,6 +28,8 @@ Only skorch's documented extension points are overridden.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import logging
 from numbers import Integral, Real
 
@@ -29,46 +38,79 @@ import torch
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval
-from skorch.callbacks import Callback, EarlyStopping
+from sklearn.utils.multiclass import type_of_target
+from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
 from sk_brainjepa._utils._random import spawn_seeds
-from sk_brainjepa._utils._targets import check_target_values
+from sk_brainjepa._utils._targets import check_target_values, infer_task
 
 logger = logging.getLogger(__name__)
 
 
-class ModuleShapeSetter(Callback):
-    """Fit the module's shape to the data before training.
+# The components every net has; skorch registers them only in ``initialize``,
+# so they are named here for the check of keyword names at construction.
+_NET_COMPONENTS = ("module", "criterion", "optimizer")
 
-    skorch builds the module before it sees the data; this callback asks the
-    net for the shape ``X`` and ``y`` need (``n_outputs``, and for the
-    baselines ``n_rois``) and re-initialises the module once when it differs.
-    It also records the target scaling of regressors.
+
+def _init_parameter_names(cls) -> list[str]:
+    """The named parameters of every ``__init__`` along ``cls``'s MRO."""
+    names = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        for param in inspect.signature(init).parameters.values():
+            if param.name != "self" and param.kind in (
+                param.POSITIONAL_OR_KEYWORD,
+                param.KEYWORD_ONLY,
+            ):
+                names.add(param.name)
+    return sorted(names)
+
+
+def check_keyword_names(net) -> None:
+    """Refuse keywords that are neither parameters nor skorch's prefixed ones.
+
+    skorch stores any keyword and checks the names only in ``initialize``
+    (``fit``), so ``BrainJEPAClassifier(encodr="online")`` would be accepted
+    and fail later; a Python function would raise a ``TypeError`` at once.
+
+    Parameters
+    ----------
+    net : SeededNetMixin
+        Just constructed by skorch (its extra keywords are in
+        ``_params_to_validate``).
+
+    Raises
+    ------
+    TypeError
+        Naming the keyword and the nearest valid names.
     """
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        if y is None:
-            return
-        y = np.asarray(y)
-        if not is_classifier(net):
-            # Targets of any scale (age in years, scores in the hundreds) train
-            # at the same learning rate once standardised; predict undoes it.
-            standardize = getattr(net, "standardize_target", False)
-            std = y.std(axis=0) if standardize else 1.0
-            net.target_center_ = y.mean(axis=0) if standardize else 0.0
-            net.target_scale_ = np.where(std > 0, std, 1.0) if standardize else 1.0
-        # ROIs are the features of fMRI-shaped input (time series or FC).
-        if hasattr(X, "shape") and len(X.shape) >= 2:
-            net.n_features_in_ = int(X.shape[1])
-        wanted = net.module_shape(X, y)
-        changed = {
-            f"module__{k}": v
-            for k, v in wanted.items()
-            if getattr(net.module_, k, None) != v
-        }
-        if changed:
-            net.set_params(**changed)
+    prefixes = (*net.prefixes_, *_NET_COMPONENTS)
+    valid = _init_parameter_names(type(net))
+    for key in sorted(net._params_to_validate):
+        # skorch's own bookkeeping (clone passes it back) and fitted attributes.
+        if key.startswith("_") or key.endswith("_"):
+            continue
+        prefix = next((p for p in prefixes if key.startswith(p)), None)
+        if prefix is not None and (key == prefix or key.startswith(prefix + "__")):
+            continue
+        if prefix is not None:
+            suggestion = f"{prefix}__{key[len(prefix) :].lstrip('_')}"
+            hint = f"did you mean {suggestion!r}?"
+        else:
+            close = difflib.get_close_matches(key, valid, n=3, cutoff=0.6)
+            hint = (
+                f"did you mean {' or '.join(repr(c) for c in close)}?"
+                if close
+                else "see help(" + type(net).__name__ + ") for the parameters"
+            )
+        raise TypeError(
+            f"{type(net).__name__}() got an unexpected keyword argument {key!r}; "
+            f"{hint} (skorch's prefixed ones, such as module__*, optimizer__* "
+            "and callbacks__*, are accepted too)"
+        )
 
 
 class SeededNetMixin:
@@ -96,7 +138,7 @@ class SeededNetMixin:
         # 0 or None: no validation part (train on everything).
         "valid_fraction": [Interval(Real, 0, 1, closed="left"), None],
         "patience": [Interval(Integral, 1, None, closed="left"), None],
-        # The regressors' (read by ModuleShapeSetter); absent from classifiers.
+        # The regressors' (read by fit); absent from classifiers.
         "standardize_target": ["boolean"],
     }
 
@@ -110,6 +152,7 @@ class SeededNetMixin:
         self.random_state = random_state
         self.valid_fraction = valid_fraction
         self.patience = patience
+        check_keyword_names(self)
 
     # ------------------------------------------------------------ seeding
     def initialize(self):
@@ -177,7 +220,7 @@ class SeededNetMixin:
         return self.train_split is not None or bool(self.valid_fraction)
 
     def get_default_callbacks(self):
-        """skorch's defaults (quiet unless verbose), module shape, early stopping."""
+        """skorch's defaults (quiet unless verbose), then early stopping."""
         # skorch's "valid_acc" compares predicted labels with the encoded
         # targets of the dataset, so it is left out; "valid_loss" remains.
         callbacks = [
@@ -185,7 +228,6 @@ class SeededNetMixin:
             for name, cb in super().get_default_callbacks()
             if not (name == "print_log" and not self.verbose) and name != "valid_acc"
         ]
-        callbacks.append(("module_shape", ModuleShapeSetter()))
         if not self._uses_validation():
             callbacks = [(n, cb) for n, cb in callbacks if not n.startswith("valid_")]
         if self.patience is not None and self._uses_validation():
@@ -202,20 +244,179 @@ class SeededNetMixin:
             )
         return callbacks
 
-    # ------------------------------------------------------ targets, labels
-    def fit(self, X, y=None, **fit_params):
-        """Check ``y`` (missing, infinite, single class, constant), then fit."""
-        if y is not None and not isinstance(y, torch.Tensor) and np.ndim(y) == 1:
+    # ------------------------------------------------------ input, targets
+    def check_input(self, X):
+        """``X`` converted and checked, and its number of ROIs.
+
+        Subclasses define it (time series for the fine-tuners, FC matrices
+        for the baselines); ``fit`` calls it before anything else reads
+        ``X``, so that lists of lists, empty and wrongly shaped input get the
+        package's messages.
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        X_checked : ndarray or list of ndarray
+        n_rois : int
+        """
+        raise NotImplementedError
+
+    def _check_y(self, y, n_samples: int):
+        """``y`` as an array with one target per subject, checked for the task."""
+        if y is None or isinstance(y, torch.Tensor):
+            return y
+        y = np.asarray(y)
+        if y.ndim == 0 or len(y) != n_samples:
+            got = "a scalar" if y.ndim == 0 else f"{len(y)} targets"
+            raise ValueError(
+                f"y has {got} for the {n_samples} subjects of X; give one target "
+                "per subject."
+            )
+        if y.ndim == 1:
             task = "classification" if is_classifier(self) else "regression"
             check_target_values(y, task)
+            if is_classifier(self):
+                self._check_not_continuous(y)
+        return y
+
+    def _check_not_continuous(self, y) -> None:
+        """Refuse real values as classes, with the package's task rule.
+
+        A classifier given ages would otherwise fail in the stratified
+        validation split, listing every age as a class with one member.
+        Integer codes with at least two subjects each stay classes, however
+        many there are.
+        """
+        if infer_task(y)[0] != "regression":
+            return
+        values, counts = np.unique(y, return_counts=True)
+        if type_of_target(y) != "continuous" and counts.min() >= 2:
+            return
+        shown = ", ".join(f"{v:.4g}" for v in values[:3])
+        name = type(self).__name__
+        regressor = name.replace("Classifier", "Regressor")
+        raise ValueError(
+            f"y looks continuous ({len(values)} distinct values such as {shown}), "
+            f"not class labels: {name} predicts classes; use {regressor} for a "
+            "real-valued target, or pass class labels."
+        )
+
+    def _prepare_fit(self, X, y, *, reset: bool):
+        """Check parameters, ``X`` and ``y``; on ``reset``, learn what they fix.
+
+        What the data fixes (``n_features_in_``, the module sizes, the target
+        scaling of regressors) is stored as fitted attributes before the
+        module is built, so that ``get_params`` never changes. A net that is
+        trained further (``partial_fit``, ``warm_start``) keeps them and
+        refuses data that would need another module.
+        """
+        # Parameter errors come before data errors, as in scikit-learn.
+        BaseEstimator._validate_params(self)
+        if isinstance(X, torch.utils.data.Dataset):
+            return X, y  # skorch reads a Dataset's own targets
+        try:
+            n_subjects = len(X)
+        except TypeError:  # a scalar: check_input names it
+            n_subjects = None
+        if n_subjects == 0:
+            raise ValueError(
+                f"{type(self).__name__}.fit got no subjects (X is empty); pass the "
+                "training subjects and their targets y."
+            )
+        X, n_rois = self.check_input(X)
+        y = self._check_y(y, len(X))
+        if y is None:
+            return X, y
+        sizes = self.module_shape(X, y)
+        if reset:
+            self.n_features_in_ = n_rois
+            self.module_sizes_ = sizes
+            if not is_classifier(self):
+                self._fit_target_scaling(y)
+        elif sizes != getattr(self, "module_sizes_", sizes):
+            raise ValueError(
+                f"{type(self).__name__} was initialised for {self.module_sizes_}, "
+                f"but this data needs {sizes}; call fit without warm_start to start "
+                "over."
+            )
+        return X, y
+
+    def _fit_target_scaling(self, y) -> None:
+        """``target_center_`` and ``target_scale_`` of a regressor's targets."""
+        # Targets of any scale (age in years, scores in the hundreds) train at
+        # the same learning rate once standardised; predict undoes it.
+        y = y.astype(np.float64)
+        if getattr(self, "standardize_target", False):
+            std = y.std(axis=0)
+            self.target_center_ = y.mean(axis=0)
+            self.target_scale_ = np.where(std > 0, std, 1.0)
+        else:
+            self.target_center_, self.target_scale_ = 0.0, 1.0
+
+    def fit(self, X, y=None, **fit_params):
+        """Check ``X`` and ``y``, size the module to them, then train.
+
+        ``y`` is refused when nothing can be learnt from it (missing or
+        infinite values, a single class, a constant) and, by a classifier,
+        when it looks continuous.
+
+        Parameters
+        ----------
+        X : array-like
+            See the class; lists (of lists) are converted first.
+        y : array-like of shape (n_samples,)
+        **fit_params
+            Passed to skorch's ``fit``.
+
+        Returns
+        -------
+        self : object
+        """
+        reset = not (self.warm_start and self.initialized_)
+        X, y = self._prepare_fit(X, y, reset=reset)
         return super().fit(X, y, **fit_params)
 
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train further; an uninitialised net is first sized to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like
+        y : array-like of shape (n_samples,)
+        classes : array-like or None, default=None
+            Ignored, as by skorch.
+        **fit_params
+            Passed to skorch's ``partial_fit``.
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = self._prepare_fit(X, y, reset=not self.initialized_)
+        return super().partial_fit(X, y, classes=classes, **fit_params)
+
     def module_shape(self, X, y) -> dict:
-        """Module keyword arguments that depend on the data: ``n_outputs``."""
+        """Module sizes that depend on the data: ``n_outputs``."""
         y = np.asarray(y)
         if is_classifier(self):
-            return {"n_outputs": len(np.unique(y))}
+            classes = getattr(self, "classes", None)
+            n = len(classes) if classes is not None else len(np.unique(y))
+            return {"n_outputs": n}
         return {"n_outputs": 1 if y.ndim == 1 else y.shape[1]}
+
+    def module_kwargs(self) -> dict:
+        """The ``module__*`` parameters, with the sizes fitted to the data.
+
+        Returns
+        -------
+        kwargs : dict
+            ``get_params_for("module")`` updated with ``module_sizes_`` (set
+            by ``fit``; absent before, when the module is a placeholder).
+        """
+        return {**self.get_params_for("module"), **getattr(self, "module_sizes_", {})}
 
     def get_dataset(self, X, y=None):
         """Encode class labels as 0..C-1 and cast regression targets to float32."""

@@ -23,6 +23,8 @@ from sk_brainjepa._utils._validation import (
 )
 
 _OUTPUT_CONTAINERS = ("default", "pandas", "polars")
+# The containers of scikit-learn's set_output that are 2-D tables.
+_TABLE_CONTAINERS = ("pandas", "polars")
 
 
 def read_timeseries(X, layout: str, **kwargs):
@@ -163,6 +165,43 @@ def roi_names(estimator, input_features=None) -> np.ndarray:
     return np.asarray(names, dtype=object)
 
 
+def check_output_container(transform) -> None:
+    """Raise unless ``transform`` is a ``set_output`` container or None."""
+    if transform is not None and transform not in _OUTPUT_CONTAINERS:
+        raise ValueError(
+            f"transform must be one of {list(_OUTPUT_CONTAINERS)} or None; "
+            f"got {transform!r}."
+        )
+
+
+def refuse_table_output(estimator, transform, output: str, hint: str) -> None:
+    """Raise when ``set_output`` asks a table of an estimator whose output is 3-D.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Named in the message.
+    transform : str or None
+        The container asked for; "default" and None pass.
+    output : str
+        What the estimator returns, e.g. ``"time series of shape (n_subjects,
+        n_rois, n_timepoints)"``.
+    hint : str
+        How to get a table instead.
+
+    Raises
+    ------
+    ValueError
+        For ``transform="pandas"`` or ``"polars"``.
+    """
+    if transform in _TABLE_CONTAINERS:
+        raise ValueError(
+            f"{type(estimator).__name__} returns 3-D {output}, which no {transform} "
+            f"table holds, so set_output(transform={transform!r}) cannot apply; "
+            f"{hint}"
+        )
+
+
 class TimeSeriesOutputMixin:
     """Feature names and ``set_output`` for transformers that return time series.
 
@@ -171,12 +210,14 @@ class TimeSeriesOutputMixin:
     of a scaler and a feature step then reports the feature step's names.
 
     scikit-learn's output containers (pandas, polars) are 2-D tables and
-    cannot hold 3-D or ragged time series, so these transformers never wrap
-    their output (``auto_wrap_output_keys=None`` below, which also ignores a
-    global ``transform_output="pandas"``) and ``set_output`` only validates
-    its argument. ``Pipeline.set_output`` calls it on every step, so a
-    pipeline that scales time series and ends with a feature step still gives
-    a DataFrame of features.
+    cannot hold 3-D or ragged time series: ``set_output(transform="pandas")``
+    (also through ``Pipeline.set_output``) raises a ``ValueError`` naming the
+    transformer, instead of returning arrays silently. These transformers
+    never wrap their output (``auto_wrap_output_keys=None`` below), so a
+    global ``set_config(transform_output="pandas")``, which configures every
+    estimator at once, leaves their time series as arrays and the feature
+    step at the end of a pipeline still returns a DataFrame; so does
+    ``pipe[-1].set_output(transform="pandas")``.
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -200,20 +241,84 @@ class TimeSeriesOutputMixin:
         return roi_names(self, input_features)
 
     def set_output(self, *, transform=None):
-        """Accept an output configuration; time series stay arrays or lists.
+        """Accept the array container; refuse a table, which time series do not fit.
 
         Parameters
         ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            Validated, then ignored: no DataFrame holds 3-D time series.
+        transform : {"default", None}
+            "default" and None keep the output as it is. "pandas" and
+            "polars" raise a ``ValueError``: no table holds 3-D time series.
 
         Returns
         -------
         self : estimator instance
+
+        Raises
+        ------
+        ValueError
+            For ``transform="pandas"`` or ``"polars"``, naming the estimator.
         """
-        if transform is not None and transform not in _OUTPUT_CONTAINERS:
-            raise ValueError(
-                f"transform must be one of {list(_OUTPUT_CONTAINERS)} or None; "
-                f"got {transform!r}."
-            )
+        check_output_container(transform)
+        refuse_table_output(
+            self,
+            transform,
+            "time series of shape (n_subjects, n_rois, n_timepoints)",
+            "in a Pipeline, set the output of the step that returns features "
+            f"instead, e.g. pipe[-1].set_output(transform={transform!r}).",
+        )
         return self
+
+
+class ConnectivityOutputMixin:
+    """``set_output`` for transformers whose ``output`` is vectors or matrices.
+
+    ``output="vector"`` gives one row of edges per subject, a table: the
+    output follows ``set_output`` as any scikit-learn transformer's.
+    ``output="matrix"`` gives 3-D (n_subjects, n_rois, n_rois) matrices,
+    which no table holds: ``set_output(transform="pandas")`` raises, and so
+    does ``transform`` when ``output`` was set to "matrix" after a table was
+    asked for. A global ``set_config(transform_output="pandas")`` leaves
+    matrices as arrays (their ``get_feature_names_out`` does not exist).
+    """
+
+    _MATRIX_HINT = "use output='vector' for one row of edges per subject."
+
+    def set_output(self, *, transform=None):
+        """Set the output container of ``output="vector"``; refuse a table of matrices.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            As for scikit-learn's transformers; "pandas" and "polars" only
+            with ``output="vector"``.
+
+        Returns
+        -------
+        self : estimator instance
+
+        Raises
+        ------
+        ValueError
+            For a table with ``output="matrix"``, naming the estimator.
+        """
+        check_output_container(transform)
+        if self.output == "vector":
+            return super().set_output(transform=transform)
+        refuse_table_output(
+            self,
+            transform,
+            "matrices of shape (n_subjects, n_rois, n_rois) with output='matrix'",
+            self._MATRIX_HINT,
+        )
+        return self
+
+    def _check_table_output(self) -> None:
+        """In ``transform``: a table asked for while ``output`` is "matrix"."""
+        if self.output != "vector":
+            asked = getattr(self, "_sklearn_output_config", {}).get("transform")
+            refuse_table_output(
+                self,
+                asked,
+                "matrices of shape (n_subjects, n_rois, n_rois) with output='matrix'",
+                self._MATRIX_HINT,
+            )

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.preprocessing._base import (
+    ConnectivityOutputMixin,
     FitROICountMixin,
     edge_names,
     per_subject,
@@ -187,8 +188,9 @@ def _has_vector_output(estimator) -> bool:
     """``get_feature_names_out`` exists only for ``output="vector"``.
 
     Matrix output is 3-D: no columns to name, and no DataFrame to hold it.
-    Without the method, scikit-learn leaves it as an array even under
-    ``set_config(transform_output="pandas")`` (and offers no ``set_output``).
+    Without the method, scikit-learn leaves it as an array under
+    ``set_config(transform_output="pandas")``; ``set_output`` refuses a table
+    (:class:`ConnectivityOutputMixin`).
     """
     if estimator.output != "vector":
         raise AttributeError(
@@ -198,7 +200,11 @@ def _has_vector_output(estimator) -> bool:
 
 
 class FunctionalConnectivity(
-    FitROICountMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
+    FitROICountMixin,
+    ConnectivityOutputMixin,
+    TimeSeriesEstimatorMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Compute functional connectivity (FC) for each subject.
 
@@ -213,6 +219,7 @@ class FunctionalConnectivity(
     output : {"matrix", "vector"}, default="matrix"
         Square matrices, or the upper triangle without the diagonal as a
         feature vector (for tabular estimators such as ``LogisticRegression``).
+        Only vectors can be returned as a table (``set_output``).
     layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
         How each subject's 2-D input array is ordered. The output does not
         depend on it.
@@ -279,6 +286,7 @@ class FunctionalConnectivity(
             The dtype follows the input (float32 stays float32).
         """
         check_is_fitted(self)
+        self._check_table_output()
         X = read_fitted(self, X, min_timepoints=3)
         return per_subject(X, self._subject_fc)
 

@@ -1,4 +1,4 @@
-"""Tangent-space connectivity: covariances whitened by a group mean fitted on training data.
+"""Tangent-space connectivity: covariances whitened by a training group mean.
 
 The tangent-space parametrisation (Varoquaux et al. 2010) maps each subject's
 covariance matrix to the tangent space of the manifold of positive definite
@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.preprocessing._base import (
+    ConnectivityOutputMixin,
     check_fitted_rois,
     edge_names,
     read_timeseries,
@@ -39,7 +40,9 @@ def _import_connectivity_measure():
     return ConnectivityMeasure
 
 
-class TangentConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator):
+class TangentConnectivity(
+    ConnectivityOutputMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
+):
     """Tangent-space functional connectivity (nilearn), fitted on training subjects.
 
     ``fit`` estimates each subject's covariance (Ledoit-Wolf shrinkage by
@@ -52,7 +55,8 @@ class TangentConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
     ----------
     output : {"vector", "matrix"}, default="vector"
         The upper triangle without the diagonal, as a feature vector, or
-        the symmetric matrices.
+        the symmetric matrices. Only vectors can be returned as a table
+        (``set_output``).
     cov_estimator : sklearn covariance estimator or None, default=None
         None uses nilearn's default (``LedoitWolf(store_precision=False)``).
     layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
@@ -133,10 +137,12 @@ class TangentConnectivity(TimeSeriesEstimatorMixin, TransformerMixin, BaseEstima
 
         Returns
         -------
-        features : ndarray of shape (n_subjects, n_edges) or (n_subjects, n_rois, n_rois)
+        features : ndarray of shape (n_subjects, n_edges) or \
+                (n_subjects, n_rois, n_rois)
             ``n_edges = n_rois * (n_rois - 1) / 2`` for ``output="vector"``.
         """
         check_is_fitted(self)
+        self._check_table_output()
         X = read_timeseries(X, self.layout, min_timepoints=3)
         check_fitted_rois(self, X)
         matrices = self.measure_.transform(self._as_nilearn(X))

@@ -174,3 +174,28 @@ def test_net_parameters_take_numpy_scalars(rng):
         patience=np.int64(2),
     )
     assert net.fit(fc, y).predict(fc).shape == (12,)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [BrainNetCNNClassifier, BrainNetCNNRegressor, BNTClassifier, BNTRegressor],
+)
+def test_data_sizes_are_fitted_attributes_not_parameters(rng, cls, single_thread):
+    # Issue #21: fit added module__n_rois and module__n_outputs to get_params.
+    fc5 = FunctionalConnectivity().fit_transform(rng.standard_normal((12, 5, 40)))
+    fc7 = FunctionalConnectivity().fit_transform(rng.standard_normal((12, 7, 40)))
+    y = np.tile([0.0, 1.0, 2.0], 4)
+    n_outputs = 3 if cls in (BrainNetCNNClassifier, BNTClassifier) else 1
+    net = cls(max_epochs=1, random_state=0)
+    before = net.get_params(deep=False)
+    net.fit(fc5, y)
+    assert net.get_params(deep=False) == before
+    assert net.module_sizes_ == {"n_outputs": n_outputs, "n_rois": 5}
+    assert net.module_.n_rois == 5
+    # A refit sizes the module afresh; the parameters still do not move.
+    net.fit(fc7, y)
+    assert net.module_.n_rois == 7 and net.get_params(deep=False) == before
+    assert clone(net).get_params(deep=False).keys() == before.keys()
+    # Training further on data that needs another module is refused.
+    with pytest.raises(ValueError, match=r"initialised for .*'n_rois': 7.*'n_rois': 5"):
+        net.partial_fit(fc5, y)

@@ -9,12 +9,14 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
+from sk_brainjepa import GradientPositioner
 from sk_brainjepa.preprocessing import (
     DynamicFeatures,
     FunctionalConnectivity,
     ROIRobustScaler,
     SampleZScore,
     SubjectRobustScaler,
+    TangentConnectivity,
     TemporalResampler,
 )
 
@@ -67,27 +69,80 @@ def test_feature_steps_use_input_roi_names(series):
     assert pipe.get_feature_names_out(list("abcd"))[0] == "fc_a_b"
 
 
-def test_pipeline_set_output_pandas_gives_a_frame_of_features(series):
-    def make():
-        return Pipeline(
-            [
-                ("scale", SubjectRobustScaler()),
-                ("crop", TemporalResampler(n_timepoints=40)),
-                ("fc", FunctionalConnectivity(output="vector")),
-            ]
-        )
+def _features_pipeline():
+    return Pipeline(
+        [
+            ("scale", SubjectRobustScaler()),
+            ("crop", TemporalResampler(n_timepoints=40)),
+            ("fc", FunctionalConnectivity(output="vector")),
+        ]
+    )
 
-    frame = make().set_output(transform="pandas").fit_transform(series)
+
+def test_last_step_set_output_pandas_gives_a_frame_of_features(series):
+    pipe = _features_pipeline()
+    pipe[-1].set_output(transform="pandas")
+    frame = clone(pipe).fit_transform(series)
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns[:3]) == ["fc_0_1", "fc_0_2", "fc_0_3"]
-    assert_array_equal(frame.to_numpy(), make().fit_transform(series))
+    assert_array_equal(frame.to_numpy(), _features_pipeline().fit_transform(series))
     # A global pandas output leaves time series as arrays, which no frame holds.
     with sklearn.config_context(transform_output="pandas"):
         scaled = SubjectRobustScaler().fit_transform(series)
-        assert isinstance(make().fit_transform(series), pd.DataFrame)
+        assert isinstance(_features_pipeline().fit_transform(series), pd.DataFrame)
     assert isinstance(scaled, np.ndarray) and scaled.shape == series.shape
     with pytest.raises(ValueError, match="transform must be one of"):
         SubjectRobustScaler().set_output(transform="xarray")
+
+
+@pytest.mark.parametrize("transform", ["pandas", "polars"])
+@pytest.mark.parametrize("step", TIME_SERIES_STEPS, ids=_name)
+def test_time_series_steps_refuse_a_table(step, transform):
+    # Issue #21: a table was accepted and silently ignored.
+    match = (
+        rf"{_name(step)} returns 3-D time series .* no {transform} table holds.*"
+        rf"pipe\[-1\]\.set_output\(transform='{transform}'\)"
+    )
+    with pytest.raises(ValueError, match=match):
+        clone(step).set_output(transform=transform)
+    assert clone(step).set_output(transform="default") is not None
+    assert clone(step).set_output() is not None
+
+
+def test_pipeline_set_output_fails_early_naming_the_3d_step(series):
+    # Issue #21: scikit-learn's "set_output is not available" for the FC step.
+    pipe = Pipeline(
+        [
+            ("scale", SubjectRobustScaler()),
+            ("fc", FunctionalConnectivity()),
+            ("gradients", GradientPositioner(n_components=2, sparsity=0.5)),
+        ]
+    )
+    with pytest.raises(ValueError, match="SubjectRobustScaler returns 3-D"):
+        pipe.set_output(transform="pandas")
+    with pytest.raises(ValueError, match="SubjectRobustScaler returns 3-D"):
+        _features_pipeline().set_output(transform="pandas")
+    assert _features_pipeline().set_output(transform="default") is not None
+
+
+@pytest.mark.parametrize("cls", [FunctionalConnectivity, TangentConnectivity])
+def test_connectivity_set_output_follows_output(series, cls):
+    if cls is TangentConnectivity:
+        pytest.importorskip("nilearn")
+    name = cls.__name__
+    vectors = cls(output="vector").set_output(transform="pandas").fit_transform(series)
+    assert isinstance(vectors, pd.DataFrame) and vectors.shape == (len(series), 6)
+    match = rf"{name} returns 3-D matrices .*use output='vector'"
+    with pytest.raises(ValueError, match=match):
+        cls(output="matrix").set_output(transform="pandas")
+    assert isinstance(
+        cls(output="matrix").set_output(transform="default").fit_transform(series),
+        np.ndarray,
+    )
+    # output switched to matrices after a table was asked for: refused too.
+    est = cls(output="vector").set_output(transform="pandas").fit(series)
+    with pytest.raises(ValueError, match=match):
+        est.set_params(output="matrix").transform(series)
 
 
 # ---------------------------------------------------------------------- layout
