@@ -215,12 +215,6 @@ def test_set_output_gives_a_table_or_refuses_3d_output(case):
     X = case.X()
     est = _fresh(case)
     out = est.fit(X).transform(X)
-    if isinstance(est, GradientPositioner):
-        pytest.xfail(
-            "gradients/* (another owner): GradientPositioner has no set_output, "
-            "so sklearn's 'set_output is not available' is raised instead of a "
-            "ValueError saying its output is 3-D"
-        )
     if np.ndim(out) == 3:
         with pytest.raises(ValueError, match=f"{type(est).__name__} returns 3-D"):
             est.set_output(transform="pandas")

@@ -139,6 +139,8 @@ def check_target_values(y, task: str, *, name: str = "y") -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-D (n_samples,); got shape {y.shape}.")
+    if len(y) == 0:
+        raise ValueError(f"{name} is empty; expected one target per subject.")
     missing = np.asarray(pd.isna(y), dtype=bool)
     if missing.any():
         raise ValueError(

@@ -19,6 +19,9 @@ from sk_brainjepa.gradients._embedding import (
 from sk_brainjepa.gradients._kernels import KERNELS
 from sk_brainjepa.preprocessing import fisher_z_mean
 
+# The containers of scikit-learn's set_output.
+_OUTPUT_CONTAINERS = ("default", "pandas", "polars")
+
 logger = logging.getLogger(__name__)
 
 
@@ -306,3 +309,38 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
         # A single subject's gradients are the group gradients themselves.
         known = self.gradients_ if fc.shape[0] == 1 else None
         return self._align(fc, single, known=known)
+
+    def set_output(self, *, transform=None):
+        """Accept the array container; refuse a table, which gradients do not fit.
+
+        Gradients are one (n_rois, n_components) array per subject: their rows
+        are ROIs, not samples, and a cohort's are 3-D, so no table holds them.
+
+        Parameters
+        ----------
+        transform : {"default", None}
+            Keep the output as it is. "pandas" and "polars" raise.
+
+        Returns
+        -------
+        self : GradientPositioner
+
+        Raises
+        ------
+        ValueError
+            For ``transform="pandas"`` or ``"polars"``, or an unknown container.
+        """
+        if transform is not None and transform not in _OUTPUT_CONTAINERS:
+            raise ValueError(
+                f"transform must be one of {list(_OUTPUT_CONTAINERS)} or None; got "
+                f"{transform!r}."
+            )
+        if transform not in (None, "default"):
+            raise ValueError(
+                "GradientPositioner returns 3-D gradients of shape (n_subjects, "
+                f"n_rois, n_components), which no {transform} table holds, so "
+                f"set_output(transform={transform!r}) cannot apply; in a Pipeline, "
+                "set the output of the step that returns features instead, e.g. "
+                f"pipe[-1].set_output(transform={transform!r})."
+            )
+        return self
