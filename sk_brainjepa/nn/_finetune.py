@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
@@ -121,8 +122,32 @@ class BrainJEPAPredictionModel(nn.Module):
         -------
         out : Tensor of shape (B, n_outputs), or (B,) with ``squeeze_output``
         """
-        out = self.head(self.fc_norm(self.features(x)))  # (B, n_outputs)
+        out = self.head(self._normalise(self.features(x)))  # (B, n_outputs)
         return out[:, 0] if self.squeeze_output and self.n_outputs == 1 else out
+
+    def _normalise(self, features: torch.Tensor) -> torch.Tensor:
+        """``fc_norm(features)``; a one-sample training batch uses running statistics.
+
+        A BatchNorm cannot take batch statistics of a single sample, and the
+        last training batch holds one whenever the training part is one more
+        than a multiple of the batch size. That batch is normalised with the
+        running statistics (as in evaluation) and does not update them; every
+        larger batch is normalised exactly as before.
+        """
+        if (
+            self.training
+            and features.shape[0] == 1
+            and isinstance(self.fc_norm, nn.BatchNorm1d)
+        ):
+            norm = self.fc_norm
+            return F.batch_norm(
+                features,
+                norm.running_mean,
+                norm.running_var,
+                training=False,
+                eps=norm.eps,
+            )
+        return self.fc_norm(features)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The readout the head reads, before ``fc_norm``.

@@ -127,3 +127,14 @@ def test_empty_input_and_mismatched_targets_are_refused(X, cls):
         net.fit(X[:0], y[:0])
     with pytest.raises(ValueError, match="y has 5 targets for the 6 subjects of X"):
         net.fit(X, y[:5])
+
+
+def test_a_last_training_batch_of_one_subject_trains_with_the_batchnorm_head():
+    # 5 training subjects in batches of 2: the last batch holds one subject,
+    # which the default connectivity head's BatchNorm cannot normalise alone.
+    X5 = timeseries(n_subjects=5, n_timepoints=WINDOW)
+    net = BrainJEPAClassifier(
+        pretrainer=fitted_pretrainer(), valid_fraction=None, **FAST
+    ).fit(X5, np.array([0, 1, 0, 1, 0]))
+    assert net.module_.fc_norm.__class__.__name__ == "BatchNorm1d"
+    assert np.isfinite(net.history[-1, "train_loss"])

@@ -117,3 +117,29 @@ def test_reset_top_blocks_redraws_the_top_with_the_encoder_init():
         reset_top_blocks_(encoder, 3)
     with pytest.raises(ValueError, match="n_blocks"):
         reset_top_blocks_(encoder, -1)
+
+
+def test_a_one_sample_training_batch_uses_the_batchnorm_running_statistics():
+    # The last training batch holds one subject whenever the training part is
+    # one more than a multiple of the batch size; BatchNorm cannot take the
+    # statistics of one sample.
+    model = _model("batchnorm").train()
+    x = torch.randn(1, 5, 32, generator=torch.Generator().manual_seed(2))
+    before = {k: v.clone() for k, v in model.fc_norm.state_dict().items()}
+    out = model(x)
+    assert out.shape == (1, 3)
+    for key, value in model.fc_norm.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    expected = model.eval()(x)
+    assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    # Batches of two or more are normalised with their own statistics, as before.
+    model.train()
+    x2 = torch.randn(2, 5, 32, generator=torch.Generator().manual_seed(3))
+    features = model.features(x2)
+    assert_allclose(
+        model(x2).detach().numpy(),
+        model.head(torch.nn.functional.batch_norm(
+            features, None, None, training=True, eps=1e-6
+        )).detach().numpy(),
+        rtol=1e-5, atol=1e-6,
+    )  # fmt: skip
