@@ -1,6 +1,7 @@
 """Loading the target (EMA) or online encoder; official checkpoints."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -124,7 +125,7 @@ def test_linear_probe_reads_the_chosen_encoder(data, pretrained):
         expected = probe_features(features.transform(X), y, **kwargs)
         assert table.attrs["encoder"] == encoder
         assert table.attrs["readout"] == "mean"
-        np.testing.assert_array_equal(table.to_numpy(), expected.to_numpy())
+        pd.testing.assert_frame_equal(table, expected)
 
 
 def test_a_given_embedder_keeps_its_encoder(data, pretrained):
@@ -161,7 +162,7 @@ def test_linear_probe_applies_encoder_to_a_fitted_embedder(data, pretrained):
     online = BrainJEPAEmbedder(pretrainer=pretrained, encoder="online").fit(X)
     expected = probe_features(online.transform(X), y, **kwargs)
     assert table.attrs["encoder"] == "online"
-    np.testing.assert_array_equal(table.to_numpy(), expected.to_numpy())
+    pd.testing.assert_frame_equal(table, expected)
     # The user's fitted embedder keeps its target encoder, untouched.
     assert target.encoder == "target" and target.encoder_ is module
 
