@@ -28,6 +28,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from sk_brainjepa import BrainJEPAPretrainer, ROIRobustScaler, make_brain_dynamics
 
@@ -47,6 +48,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny data and model")
     args = parser.parse_args()
     rank = int(os.environ.get("RANK", "0"))
+    # The GPU of this process is the launcher's choice, not the library's:
+    # BrainJEPAPretrainer trains on cuda:{LOCAL_RANK} for device="cuda" and
+    # passes it explicitly; making it current too helps any other CUDA code.
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     logging.basicConfig(
         level=logging.INFO if rank == 0 else logging.WARNING,
         format=f"[rank {rank}] %(message)s",

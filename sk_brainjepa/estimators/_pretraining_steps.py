@@ -143,6 +143,8 @@ def prepare_run(est, X) -> PretrainingRun:
     device = resolve_device(est.device)
     context = setup_distributed(est.distributed, device.type)
     device = rank_device(device, context)
+    # The collectives run on this device; the current CUDA device is the caller's.
+    context = replace(context, device=device)
     source = as_source(X, layout=est.layout)
     source.check_lengths(est.n_timepoints)
     if source.n_rois < 2:

@@ -6,6 +6,14 @@ holds the full model, trains on its slice of every global batch, and
 ``DistributedDataParallel`` averages the gradients, so every rank takes the
 same optimiser step and the EMA target encoders stay identical without any
 extra communication.
+
+The process's current CUDA device is the caller's choice: the library never
+calls ``torch.cuda.set_device``. A launch script (``examples/
+distributed_pretraining.py``, the CLI under ``torchrun``) sets it to
+``LOCAL_RANK`` if it wishes; the library works out the device of each rank
+(``device=``, or ``cuda:{LOCAL_RANK}`` for a bare ``"cuda"`` in a multi-process
+run, see :func:`rank_device`) and passes it explicitly to modules, tensors,
+``DistributedDataParallel`` and the NCCL collectives.
 """
 
 from __future__ import annotations
@@ -38,11 +46,15 @@ class DistributedContext:
         Number of processes.
     local_rank : int, default=0
         Index of this process on its node (selects its GPU).
+    device : torch.device or None, default=None
+        The device this rank trains on (:func:`rank_device`), given to the
+        NCCL collectives; None uses the current CUDA device there.
     """
 
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    device: torch.device | None = None
 
     @property
     def enabled(self) -> bool:
@@ -122,19 +134,30 @@ def destroy_process_group_at_exit() -> None:
 
 
 def rank_device(device: torch.device, context: DistributedContext) -> torch.device:
-    """The GPU this process trains on, with an index, made current.
+    """The GPU this process trains on, with an index; the current GPU unchanged.
 
-    A bare ``"cuda"`` means this rank's own GPU in a multi-GPU run and the
-    current GPU otherwise; ``torch.cuda.set_device`` needs the index.
-    Other devices are returned unchanged.
+    A bare ``"cuda"`` means this rank's own GPU, ``cuda:{local_rank}``, in a
+    multi-process run, and the caller's current GPU otherwise; an indexed
+    device is kept. Other devices are returned unchanged. The process's
+    current device is left as the caller set it (no ``torch.cuda.set_device``):
+    the returned device is passed explicitly wherever the library places a
+    module or a tensor.
     """
     if device.type != "cuda":
         return device
     if device.index is None:
         index = context.local_rank if context.enabled else torch.cuda.current_device()
         device = torch.device("cuda", index)
-    torch.cuda.set_device(device)
     return device
+
+
+def _nccl_device(context: DistributedContext) -> torch.device | None:
+    """The device NCCL collectives run on: this rank's, or None off NCCL."""
+    if dist.get_backend() != "nccl":
+        return None
+    if context.device is not None and context.device.type == "cuda":
+        return context.device
+    return torch.device("cuda", torch.cuda.current_device())
 
 
 def wrap_data_parallel(
@@ -196,8 +219,9 @@ def average_across_ranks(values, context: DistributedContext) -> list[float]:
     if not context.enabled:
         return values
     buffer = torch.tensor(values, dtype=torch.float64)
-    if dist.get_backend() == "nccl":
-        buffer = buffer.cuda()
+    device = _nccl_device(context)
+    if device is not None:
+        buffer = buffer.to(device)
     dist.all_reduce(buffer)
     return (buffer / context.world_size).cpu().tolist()
 
@@ -240,7 +264,11 @@ def gather_across_ranks(
 def barrier(context: DistributedContext) -> None:
     """Wait for every rank (a no-op when alone)."""
     if context.enabled:
-        dist.barrier()
+        device = _nccl_device(context)
+        if device is None:
+            dist.barrier()
+        else:
+            dist.barrier(device_ids=[device.index])
 
 
 def shared_seeds(seeds: list[int], context: DistributedContext) -> list[int]:
@@ -252,5 +280,5 @@ def shared_seeds(seeds: list[int], context: DistributedContext) -> list[int]:
     if not context.enabled:
         return list(seeds)
     shared = list(seeds)
-    dist.broadcast_object_list(shared, src=0)
+    dist.broadcast_object_list(shared, src=0, device=_nccl_device(context))
     return [int(s) for s in shared]
