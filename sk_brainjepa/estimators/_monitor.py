@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
+from sk_brainjepa._utils._probe_protocol import (
+    DEFAULT_GRID,
+    MIN_PER_CLASS,
+    min_units,
+    probe_split,
+    three_way_split,
+)
+from sk_brainjepa._utils._random import spawn_seeds
 from sk_brainjepa._utils._targets import resolve_task
 
-_FOLDS = 5
+# linear_probe's defaults: 5 repeats of a 6/2/2 train/validation/test split.
+_REPEATS = 5
+_RATIOS = (0.6, 0.2, 0.2)
+# Fewest subjects of a regression: two to train, one to validate, two to test.
+_MIN_REGRESSION = (2, 1, 2)
 
 
 def check_monitor(monitor, task: str = "auto") -> tuple[object, np.ndarray, str] | None:
@@ -48,50 +56,78 @@ def check_monitor(monitor, task: str = "auto") -> tuple[object, np.ndarray, str]
     task, y = resolve_task(y_val, task, name="monitor's y_val", stacklevel=6)
     if task == "classification":
         classes, counts = np.unique(y, return_counts=True)
-        if counts.min() < 2:
-            rare = classes[counts < 2].tolist()
+        if counts.min() < MIN_PER_CLASS:
+            rare = classes[counts < MIN_PER_CLASS].tolist()
             raise ValueError(
-                f"monitor's y_val has classes with a single subject ({rare}); the "
-                "cross-validated probe needs at least 2 subjects per class."
+                f"monitor's y_val has classes with fewer than {MIN_PER_CLASS} "
+                f"subjects ({rare}); the probe's stratified train/validation/test "
+                f"splits need at least {MIN_PER_CLASS} subjects per class."
             )
+        k = len(classes)
+        needed = max(min_units(_RATIOS, (k, k, k)), MIN_PER_CLASS * k)
+    else:
+        needed = min_units(_RATIOS, _MIN_REGRESSION)
+    if len(y) < needed:
+        raise ValueError(
+            f"monitor's y_val has {len(y)} subjects; the probe's 6/2/2 "
+            f"train/validation/test splits need at least {needed}."
+        )
     return X_val, y, task
 
 
 def probe_score(
     features: np.ndarray, y: np.ndarray, random_state: int, task: str
 ) -> float:
-    """Cross-validated linear-probe score of frozen features.
+    """Linear-probe score of frozen features, by ``linear_probe``'s protocol.
 
-    Standardised features and a logistic regression (balanced accuracy) for
-    classification, a ridge regression with internal alpha search (R^2) for
-    regression; 5 folds, stratified for classes.
+    The protocol of :func:`sk_brainjepa.model_selection.probe_features` with
+    its defaults: 5 repeats of a 6/2/2 train / validation / test split
+    (stratified for classes); on each, standardised features and a logistic
+    regression (classes) or ridge (real values) for every value of the
+    default grid (``10**-4`` ... ``10**4``), the one with the best validation
+    score kept and scored on the test part. The score is the mean over the
+    repeats of the test balanced accuracy (classification) or R^2
+    (regression), so a monitor curve reads on the scale of ``linear_probe``'s
+    ``mean`` row for the same features and seed.
+
+    Before #22 the monitor scored a 5-fold cross-validation with its own
+    models (a logistic regression at ``C=1``, ``RidgeCV``); its
+    numbers were not comparable with ``linear_probe``'s and have changed.
 
     Parameters
     ----------
     features : ndarray of shape (n_subjects, n_features)
     y : ndarray of shape (n_subjects,)
     random_state : int
-        Seeds the fold assignment.
+        Seeds the splits, as ``random_state`` seeds ``probe_features``'.
     task : {"classification", "regression"}
         As :func:`check_monitor` resolved it.
 
     Returns
     -------
     score : float
-        Mean over the folds.
+        Mean over the repeats.
     """
-    if task == "classification":
-        _, counts = np.unique(y, return_counts=True)
-        # check_monitor guarantees at least 2 subjects per class.
-        folds = StratifiedKFold(
-            min(_FOLDS, int(counts.min())), shuffle=True, random_state=random_state
-        )
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-        scoring = "balanced_accuracy"
-    else:
-        folds = KFold(_FOLDS, shuffle=True, random_state=random_state)
-        model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13)))
-        scoring = "r2"
-    return float(
-        np.mean(cross_val_score(model, features, y, cv=folds, scoring=scoring))
-    )
+    classification = task == "classification"
+    features = np.asarray(features, dtype=np.float64)
+    metric = "balanced_accuracy" if classification else "r2"
+    n_subjects = len(y)
+    scores = [
+        probe_split(
+            features,
+            y,
+            three_way_split(
+                n_subjects,
+                y if classification else None,
+                None,
+                _RATIOS,
+                classification,
+                seed,
+            ),
+            classification,
+            DEFAULT_GRID,
+            repeat,
+        )[metric]
+        for repeat, seed in enumerate(spawn_seeds(random_state, _REPEATS))
+    ]
+    return float(np.mean(scores))

@@ -7,16 +7,14 @@ import logging
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.preprocessing import StandardScaler
 
+from sk_brainjepa._utils._probe_protocol import DEFAULT_GRID
+from sk_brainjepa._utils._probe_protocol import probe_split as _probe_one
 from sk_brainjepa._utils._targets import resolve_task
 from sk_brainjepa._utils._validation import check_int, check_layout
 from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._loading import check_encoder, resolve_model, unfreeze
 from sk_brainjepa.model_selection._metrics import (
-    classification_scores,
-    regression_scores,
     summarize,
 )
 from sk_brainjepa.model_selection._split import (
@@ -29,7 +27,6 @@ from sk_brainjepa.nn import FEATURE_READOUTS
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_GRID = tuple(10.0 ** np.arange(-4, 5))
 # Fewest subjects a part may hold: R^2 and a ridge fit need two; a validation
 # score needs one.
 _MIN_TRAIN, _MIN_VAL, _MIN_TEST = 2, 1, 2
@@ -37,49 +34,6 @@ _MIN_TRAIN, _MIN_VAL, _MIN_TEST = 2, 1, 2
 _MIN_PER_CLASS = MIN_PER_CLASS
 # Class counts named in a message at most.
 _SHOWN_CLASSES = 10
-
-
-def _probe_one(features, y, split, classification, grid, repeat):
-    """Fit one repeat: choose the regularisation on validation, score the test part."""
-    train, val, test = split
-    scaler = StandardScaler().fit(features[train])
-    f_train, f_val, f_test = (scaler.transform(features[i]) for i in (train, val, test))
-    # Strongest regularisation first; a strictly better validation score is
-    # needed to move on, so ties keep the simpler model.
-    if classification:
-        candidates = [LogisticRegression(C=c, max_iter=5000) for c in sorted(grid)]
-    else:
-        candidates = [Ridge(alpha=a) for a in sorted(grid, reverse=True)]
-    best, best_score = None, -np.inf
-    for estimator in candidates:
-        estimator.fit(f_train, y[train])
-        pred = estimator.predict(f_val)
-        if classification:
-            score = classification_scores(
-                y[val], pred, estimator.predict_proba(f_val), estimator.classes_
-            )["balanced_accuracy"]
-        else:
-            # Only the MSE: R^2 is undefined on a one-subject validation part.
-            score = -float(np.mean((y[val] - pred) ** 2))
-        if score > best_score:
-            best, best_score = estimator, score
-    pred = best.predict(f_test)
-    if classification:
-        scores = classification_scores(
-            y[test], pred, best.predict_proba(f_test), best.classes_
-        )
-        regularization = best.C
-    else:
-        scores = regression_scores(y[test], pred)
-        regularization = best.alpha
-    return {
-        "repeat": repeat,
-        "n_train": len(train),
-        "n_val": len(val),
-        "n_test": len(test),
-        "regularization": regularization,
-        **scores,
-    }
 
 
 def linear_probe(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import (
     BaseCrossValidator,
-    GroupShuffleSplit,
-    ShuffleSplit,
-    StratifiedShuffleSplit,
 )
 
+from sk_brainjepa._utils._probe_protocol import (  # noqa: F401 (re-exported)
+    MIN_PER_CLASS,
+    min_units,
+    part_sizes,
+)
+from sk_brainjepa._utils._probe_protocol import three_way_split as _three_way
 from sk_brainjepa._utils._random import spawn_seeds
 from sk_brainjepa._utils._targets import is_classification_target
 from sk_brainjepa._utils._validation import check_int
@@ -37,30 +38,6 @@ def _check_ratios(ratios) -> tuple[float, float, float]:
             f"(0.6, 0.2, 0.2); got {ratios!r}."
         )
     return train, val, test
-
-
-# Fewest samples of a class a stratified split can hold: one per part.
-MIN_PER_CLASS = 3
-
-
-def part_sizes(n: int, ratios) -> tuple[int, int, int]:
-    """(train, validation, test) sizes that the splits give ``n`` samples (groups)."""
-    _, val_r, test_r = ratios
-    # As scikit-learn's ShuffleSplit: ceil for the held-out part, the rest trains.
-    n_test = math.ceil(test_r * n)
-    n_rest = n - n_test
-    n_val = math.ceil(val_r / (1.0 - test_r) * n_rest)
-    return n_rest - n_val, n_val, n_test
-
-
-def min_units(ratios, need: tuple[int, int, int]) -> int:
-    """Fewest samples (groups) whose parts hold at least ``need`` (train, val, test)."""
-    n = 1
-    while any(
-        size < least for size, least in zip(part_sizes(n, ratios), need, strict=True)
-    ):
-        n += 1
-    return n
 
 
 def _check_enough(n_units: int, unit: str, ratios, y, stratify: bool) -> None:
@@ -105,35 +82,6 @@ def _resolve_stratify(stratify, y, groups):
     if stratify and y is None:
         raise ValueError("stratify=True needs y.")
     return bool(stratify)
-
-
-def _two_way(n_test, stratify, groups, seed):
-    if groups is not None:
-        return GroupShuffleSplit(n_splits=1, test_size=n_test, random_state=seed)
-    if stratify:
-        return StratifiedShuffleSplit(n_splits=1, test_size=n_test, random_state=seed)
-    return ShuffleSplit(n_splits=1, test_size=n_test, random_state=seed)
-
-
-def _three_way(n_samples, y, groups, ratios, stratify, seed):
-    """One (train, validation, test) split of ``range(n_samples)``."""
-    _, val_r, test_r = ratios
-    y_arr = None if y is None else np.asarray(y)
-    groups_arr = None if groups is None else np.asarray(groups)
-    index = np.arange(n_samples)
-    # scikit-learn splitters take seeds below 2**32.
-    first, second = (s % 2**32 for s in spawn_seeds(seed % 2**32, 2))
-    dummy = np.zeros((n_samples, 1))
-    splitter = _two_way(test_r, stratify, groups_arr, first)
-    rest, test = next(splitter.split(dummy, y_arr, groups_arr))
-    val_share = val_r / (1.0 - test_r)
-    splitter = _two_way(
-        val_share, stratify, None if groups_arr is None else groups_arr[rest], second
-    )
-    sub_y = None if y_arr is None else y_arr[rest]
-    sub_groups = None if groups_arr is None else groups_arr[rest]
-    train, val = next(splitter.split(dummy[rest], sub_y, sub_groups))
-    return np.sort(index[rest][train]), np.sort(index[rest][val]), np.sort(test)
 
 
 class TrainValTestSplit(BaseCrossValidator):

@@ -64,7 +64,10 @@ def test_bad_objective_parameters_name_themselves():
         ({"monitor": (X,)}, r"monitor must be None or a pair \(X_val, y_val\)"),
         ({"monitor": (X, [0, 1])}, "X_val has 4 subjects but y_val has 2 labels"),
         ({"monitor_every": 0}, r"'monitor_every' parameter .* \[1, inf\)"),
-        ({"monitor": (X, [0, 0, 0, 1])}, r"classes with a single subject \(\[1\]\)"),
+        (
+            {"monitor": (X, [0, 0, 0, 1])},
+            r"classes with fewer than 3 subjects \(\[1\]\)",
+        ),
         (
             {"context_loss_weight": -1.0},
             r"'context_loss_weight' parameter .* \[0.0, inf\)",

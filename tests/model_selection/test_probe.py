@@ -137,6 +137,24 @@ def test_the_monitor_probes_integer_ages_as_a_regression(features, rng):
     assert np.isfinite(score) and score < 0.5
 
 
+@pytest.mark.parametrize(
+    ("task", "metric"), [("classification", "balanced_accuracy"), ("regression", "r2")]
+)
+def test_the_monitor_scores_by_the_probe_protocol(features, rng, task, metric):
+    # The monitor's number is probe_features' mean row for the same seed: 5
+    # repeats of 6/2/2, the default grid chosen on validation (#22).
+    y = _ages(rng) if task == "regression" else np.arange(len(features)) % 2
+    expected = probe_features(features, y, task=task, random_state=3)
+    score = probe_score(features, y, random_state=3, task=task)
+    assert score == expected.loc["mean", metric]
+
+
+def test_the_monitor_refuses_too_few_subjects_for_the_splits():
+    few = np.zeros((5, 3))
+    with pytest.raises(ValueError, match="has 5 subjects; .* need at least 6"):
+        check_monitor((few, np.arange(5.0)), "regression")
+
+
 def test_the_monitor_warns_on_an_ambiguous_label_and_takes_monitor_task(features):
     levels = np.arange(len(features)) % 4  # 0..3: class codes or a score?
     with pytest.warns(UserWarning, match="task='auto' chose classification"):
