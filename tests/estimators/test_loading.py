@@ -20,6 +20,7 @@ from sk_brainjepa.estimators._loading import (
     load_pretrained_encoder,
     resolve_model,
 )
+from sk_brainjepa.model_selection import _probe
 from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig, read_out
 
 from ._helpers import N_ROIS, WINDOW
@@ -128,14 +129,28 @@ def test_linear_probe_reads_the_chosen_encoder(data, pretrained):
         pd.testing.assert_frame_equal(table, expected)
 
 
-def test_a_given_embedder_keeps_its_encoder(data, pretrained):
+def test_a_given_embedder_keeps_its_encoder(data, pretrained, monkeypatch):
     X, pheno = data
     embedder = BrainJEPAEmbedder(
         pretrainer=FrozenEstimator(pretrained), encoder="online"
     )
+    probed = []
+    probe_splits = _probe._probe_splits
+
+    def spy(features, *args):
+        probed.append(features)
+        return probe_splits(features, *args)
+
+    monkeypatch.setattr(_probe, "_probe_splits", spy)
     table = linear_probe(
         embedder, X, pheno["age"], task="regression", n_repeats=2, random_state=0
     )
+    # The features probed are the online encoder's, not the target's.
+    (features,) = probed
+    online = _module_features(pretrained.encoder_, X, "mean")
+    target = _module_features(pretrained.target_encoder_, X, "mean")
+    assert_allclose(features, online, rtol=1e-5, atol=1e-6)
+    assert np.abs(features - target).max() > 1e-4
     assert table.attrs["encoder"] == "online"
 
 

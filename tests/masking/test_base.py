@@ -96,10 +96,28 @@ def test_forecast_is_refused_by_the_maskers_without_it(kind):
     assert make_masker("spatiotemporal", 8, 4, forecast=True).forecast is True
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(
+                not torch.cuda.is_available(), reason="needs CUDA"
+            ),
+        ),
+    ],
+)
 @pytest.mark.parametrize("kind", KINDS)
-def test_masks_follow_generator_device(kind):
+def test_masks_follow_generator_device(kind, device):
     masker = make_masker(kind, 450, 10)
-    masks = masker(4, torch.Generator(device="cuda").manual_seed(0))
-    assert masks.observation.is_cuda and masks.target.is_cuda
-    assert bool((masks.kind_counts() > 0).all()) or kind != "spatiotemporal"
+    masks = masker(4, torch.Generator(device=device).manual_seed(0))
+    for name in ("observation", "target", "target_kind"):
+        assert getattr(masks, name).device.type == device
+    counts = masks.kind_counts()
+    assert counts.device.type == device
+    assert bool((counts.sum(dim=1) == masks.n_target).all())
+    if kind == "spatiotemporal":  # every sample gets all three target kinds
+        assert bool((counts > 0).all())
+    else:  # the official and random maskers have one kind of target
+        assert bool((counts[:, 0] == masks.n_target).all())
