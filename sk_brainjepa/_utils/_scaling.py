@@ -1,7 +1,7 @@
 """Numerical kernels shared by the in-memory and the streaming scalers.
 
-Kept in ``_utils`` (numpy only) so that ``preprocessing`` and ``datasets`` both
-import the same formula without importing each other.
+Kept in ``_utils`` (numpy only) so that the in-memory, streamed and official
+scalings of ``preprocessing`` import one formula.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def robust_scale_subject(
 
     The one formula behind
     :class:`~sk_brainjepa.preprocessing.SubjectRobustScaler` (in memory) and
-    :class:`~sk_brainjepa.datasets.SubjectRobustScaling` (streamed). It
+    :class:`~sk_brainjepa.preprocessing.SubjectRobustScaling` (streamed). It
     equals ``ROIRobustScaler(quantile_range=...).fit_transform(x[None])[0]``.
 
     Parameters

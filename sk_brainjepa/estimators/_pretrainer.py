@@ -431,7 +431,7 @@ class BrainJEPAPretrainer(
         X : array-like of shape (n_subjects, n_rois, n_timepoints), list of arrays, \
 np.memmap, path or TimeSeriesSource
             ROI time series, robust-scaled (see :class:`ROIRobustScaler`, or
-            wrap the data in :class:`~sk_brainjepa.datasets.ScaledSource` to
+            wrap the data in :class:`~sk_brainjepa.sources.ScaledSource` to
             scale as windows are read); subjects may differ in length but must
             be at least ``n_timepoints`` long. Memory-mapped arrays, a 3-D
             ``.npy`` path, and folders or lists of per-subject files are
