@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.estimators._common import (
     embed,
@@ -52,6 +53,7 @@ def _n_windows(lengths: np.ndarray, n_timepoints: int, window: str) -> int:
     return len(lengths)
 
 
+@fill_doc
 class BrainJEPAEmbedder(
     ClassNamePrefixFeaturesOutMixin,
     TimeSeriesEstimatorMixin,
@@ -125,8 +127,7 @@ class BrainJEPAEmbedder(
         maskers return it. Files and sources carry their own.
     batch_size : int, default=32
         Windows per forward pass.
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    %(device)s
     verbose : int, default=0
         0 is silent; 1 shows a progress bar over the windows while embedding
         and logs what is embedded at INFO.

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import (
     LAYOUTS,
     apply_layout,
@@ -284,6 +285,7 @@ class _FineTuneMixin(TimeSeriesEstimatorMixin, SeededNetMixin):
         return super().get_dataset(X, y)
 
 
+@fill_doc
 class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     """Fine-tune (or linearly probe) Brain-JEPA for classification, with skorch.
 
@@ -305,8 +307,7 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     pretrainer : BrainJEPAPretrainer, FrozenEstimator or None, default=None
         A fitted pretrainer instead of a file; ``clone`` (and so
         ``GridSearchCV``) keeps it fitted and shared.
-    gradients : None, array-like or path, default=None
-        Gradients of an official checkpoint.
+    %(gradients_official)s
     encoder : {"target", "online"}, default="target"
         Which of the pretrained model's encoders fine-tuning starts from: the
         EMA target encoder (the paper's, as the official downstream code

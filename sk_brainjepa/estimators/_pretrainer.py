@@ -16,6 +16,7 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa.estimators._common import embed, resolve_device
 from sk_brainjepa.estimators._constraints import (
     PRETRAINER_CONSTRAINTS,
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 
+@fill_doc
 class BrainJEPAPretrainer(
     ClassNamePrefixFeaturesOutMixin,
     TimeSeriesEstimatorMixin,
@@ -206,8 +208,7 @@ class BrainJEPAPretrainer(
         warns when a numeric label could be either.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         ``"auto"`` uses bfloat16 autocast on CUDA and float32 on the CPU.
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    %(device)s
     embed_window : {"center", "start", "average"}, default="center"
         Window of a longer run used by ``transform``.
     embed_batch_size : int, default=32

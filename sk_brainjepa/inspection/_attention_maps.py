@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import check_int, check_layout
 from sk_brainjepa.estimators._common import resolve_device
 from sk_brainjepa.estimators._loading import resolve_model
@@ -149,6 +150,7 @@ def _resolve_embedder(
     )
 
 
+@fill_doc
 def roi_attention(
     model,
     X,
@@ -201,8 +203,7 @@ def roi_attention(
     query_chunk_size : int or None, default=None
         Queries whose attention scores are computed at once; None keeps one
         chunk under 2**23 scores (32 MiB in float32).
-    device : str, default="auto"
-        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    %(device)s
 
     Returns
     -------

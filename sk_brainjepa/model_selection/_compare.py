@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
+from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._random import spawn_seeds
 from sk_brainjepa._utils._validation import check_int, check_timeseries
 from sk_brainjepa.model_selection._comparison import ModelComparison, paired_summary
@@ -199,6 +200,7 @@ def _versions() -> dict:
     return versions
 
 
+@fill_doc
 def compare_models(
     X,
     y,
@@ -258,8 +260,7 @@ def compare_models(
         fitted pretrainer, an embedder, or a checkpoint (our file, a
         ``save_pretrained`` folder or hub id, or the official checkpoint, which
         needs ``gradients``). ``*-untrained`` need a pretrainer.
-    gradients : None, array-like or path, default=None
-        Gradients of an official checkpoint.
+    %(gradients_official)s
     task : {"auto", "classification", "regression"}, default="auto"
         As in :func:`linear_probe`.
     groups : array-like of shape (n_samples,) or None, default=None

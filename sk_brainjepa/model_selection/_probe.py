@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._probe_protocol import DEFAULT_GRID
 from sk_brainjepa._utils._probe_protocol import probe_split as _probe_one
 from sk_brainjepa._utils._targets import resolve_task
@@ -36,6 +37,7 @@ _MIN_PER_CLASS = MIN_PER_CLASS
 _SHOWN_CLASSES = 10
 
 
+@fill_doc
 def linear_probe(
     model,
     X,
@@ -89,8 +91,7 @@ def linear_probe(
         Candidate ``C`` (logistic regression) or ``alpha`` (ridge) values.
     groups : array-like of shape (n_subjects,) or None, default=None
         Keep each group (e.g. the windows of one subject) on one side.
-    gradients : None, array-like or path, default=None
-        Gradients of an official checkpoint.
+    %(gradients_official)s
     readout : {"mean", "roi", "connectivity", "lagged"} or None, default=None
         Features, see :class:`BrainJEPAEmbedder`: the paper's mean readout,
         per-ROI means, the correlation between ROIs of their token

@@ -10,6 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.preprocessing._base import (
     ConnectivityOutputMixin,
@@ -199,6 +200,7 @@ def _has_vector_output(estimator) -> bool:
     return True
 
 
+@fill_doc
 class FunctionalConnectivity(
     FitROICountMixin,
     ConnectivityOutputMixin,
@@ -220,9 +222,7 @@ class FunctionalConnectivity(
         Square matrices, or the upper triangle without the diagonal as a
         feature vector (for tabular estimators such as ``LogisticRegression``).
         Only vectors can be returned as a table (``set_output``).
-    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
-        How each subject's 2-D input array is ordered. The output does not
-        depend on it.
+    %(layout_output_free)s
 
     Attributes
     ----------

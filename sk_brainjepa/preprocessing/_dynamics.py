@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.preprocessing._base import (
     FitROICountMixin,
@@ -145,6 +146,7 @@ def _state_statistics(z: np.ndarray, window: int, step: int) -> np.ndarray:
     return np.concatenate([var, ac1])
 
 
+@fill_doc
 class DynamicFeatures(
     FitROICountMixin, TimeSeriesEstimatorMixin, TransformerMixin, BaseEstimator
 ):
@@ -180,9 +182,7 @@ class DynamicFeatures(
         Frames between window starts; None uses ``max(1, window // 4)``.
         Series must hold at least ``window + 2 * step`` frames (three
         windows).
-    layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
-        How each subject's 2-D input array is ordered. The output does not
-        depend on it.
+    %(layout_output_free)s
 
     Attributes
     ----------
