@@ -194,11 +194,14 @@ class BrainJEPAPretrainer(
     monitor : tuple (X_val, y_val) or None, default=None
         Held-out time series and labels for an online linear probe: every
         ``monitor_every`` epochs the target encoder's features of ``X_val``
-        (readout ``monitor_readout``) are scored by 5-fold cross-validation
-        (balanced accuracy of a logistic regression for classes, R^2 of a
-        ridge regression for a continuous label) and logged as
-        ``monitor_score``. The score tracks what pretraining does to the
-        features; do not use it to pick the epoch you report on the same data.
+        (readout ``monitor_readout``) are scored by ``linear_probe``'s
+        protocol (5 repeated 6/2/2 train/validation/test splits, the
+        regularisation chosen on validation from the default grid) and the
+        mean test balanced accuracy (classes) or R^2 (a continuous label) is
+        logged as ``monitor_score``, on the scale of ``probe_features``' mean
+        row. ``y_val`` needs at least 3 subjects per class. The score tracks
+        what pretraining does to the features; do not use it to pick the
+        epoch you report on the same data.
     monitor_every : int, default=1
         Epochs between two probe scores (the last epoch is always scored).
     monitor_readout : {"mean", "roi", "connectivity", "lagged"}, default="mean"
