@@ -12,7 +12,7 @@ corrected t-test), a Markdown report and a figure.
 
 Run from the repository root:
 
-    python examples/compare_models.py            # about 10 minutes on a CPU
+    python examples/compare_models.py            # 21 min on a shared 2-core CPU
     python examples/compare_models.py --quick    # under a minute
 
 The same comparison from files: ``sk-brainjepa compare DATA --phenotypes
