@@ -167,8 +167,10 @@ def stream_data_layer(X, model_path: str, window: int) -> dict:
     import torch
 
     from sk_brainjepa import BrainJEPAPretrainer
-    from sk_brainjepa.datasets import EpochPlanner, as_source, group_fc, make_loader
     from sk_brainjepa.estimators._common import embed
+    from sk_brainjepa.preprocessing import group_fc
+    from sk_brainjepa.sources import as_source
+    from sk_brainjepa.training import EpochPlanner, make_loader
 
     source = as_source(X)
     group_fc(source)
@@ -353,7 +355,7 @@ def render(results: dict) -> str:
         "### Data layer alone",
         "",
         "What fit and transform do with the data when they stream it, in a "
-        "third fresh process: `sk_brainjepa.datasets.group_fc(as_source(memmap))` "
+        "third fresh process: `sk_brainjepa.preprocessing.group_fc(as_source(memmap))` "
         "(the connectivity the gradients are fitted on), one epoch of "
         f"`make_loader` batches ({batch_size} windows, `num_workers=0`, read "
         "and dropped: no model step) and `embed` of every subject with the saved "

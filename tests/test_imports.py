@@ -101,3 +101,160 @@ def test_imports_never_climb_the_layers():
             if rank.get(target, -1) > rank[own]:
                 climbing.append(f"{path.relative_to(root)}:{line} imports {target}")
     assert not climbing, "\n".join(climbing)
+
+
+# Each package's __init__ is its only door: another package imports what it
+# exports there, never one of its private modules. ``_utils`` is the shared
+# private toolbox of every package and is exempt.
+SHARED_PRIVATE = ("_utils",)
+
+
+def _library_files():
+    root = Path(sk_brainjepa.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        yield root, path, path.relative_to(root).parts[0].removesuffix(".py")
+
+
+def _module_name(root: Path, path: Path) -> str:
+    parts = ["sk_brainjepa", *path.relative_to(root).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_checking_nodes(tree) -> set[int]:
+    """ids of the nodes under ``if TYPE_CHECKING:`` (never imported at run time)."""
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                skipped.update(id(n) for n in ast.walk(child))
+    return skipped
+
+
+def _imports(root: Path, path: Path):
+    """(line, module, names) of every import in a file, relative ones resolved.
+
+    Function-level imports count too: deferring an import into a function
+    hides a dependency without removing it.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = _type_checking_nodes(tree)
+    package = _module_name(root, path)
+    if path.name != "__init__.py":
+        package = package.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module
+            yield node.lineno, module, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, []
+
+
+def test_no_package_reaches_into_another_packages_private_modules():
+    reaching = []
+    for root, path, own in _library_files():
+        for line, module, names in _imports(root, path):
+            parts = module.split(".")
+            if parts[0] != "sk_brainjepa" or len(parts) < 2:
+                continue
+            target = parts[1]
+            if target == own or target in SHARED_PRIVATE:
+                continue
+            private = [p for p in parts[2:] if p.startswith("_")]
+            private += [n for n in names if n.startswith("_") and not n.endswith("__")]
+            if private:
+                reaching.append(
+                    f"{path.relative_to(root)}:{line} imports {module} "
+                    f"({', '.join(private)}) from outside {target}"
+                )
+    assert not reaching, "\n".join(reaching)
+
+
+def test_no_package_reexports_names_as_strings():
+    """Only the top-level package resolves names lazily from strings.
+
+    A subpackage mapping names to another package's import string (a PEP 562
+    ``__getattr__``) hides that dependency from the layer check above.
+    """
+    root = Path(sk_brainjepa.__file__).parent
+    found = []
+    for init in sorted(root.glob("*/__init__.py")):
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+        where = init.relative_to(root)
+        for node in tree.body:
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = [ast.unparse(t) for t in node.targets]
+            elif isinstance(node, ast.FunctionDef):
+                targets = [node.name]
+            if any("__getattr__" in t for t in targets):
+                found.append(f"{where}:{node.lineno} defines a module __getattr__")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Dict):
+                strings = [
+                    v.value
+                    for v in node.values
+                    if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                ]
+                if any(s.startswith("sk_brainjepa") for s in strings):
+                    found.append(f"{where}:{node.lineno} maps names to import strings")
+    assert not found, "\n".join(found)
+
+
+# Deliberate exception: the pretrainer's save_pretrained / from_pretrained
+# methods (PretrainerPersistenceMixin) delegate to the module functions, which
+# need the pretrainer class.
+ALLOWED_CYCLE_EDGES = {
+    ("sk_brainjepa.estimators._persistence", "sk_brainjepa.estimators._pretrained"),
+}
+
+
+def _package_graph() -> dict[str, set[str]]:
+    """module -> the modules of its own package that it imports."""
+    graph = {}
+    files = list(_library_files())
+    modules = {_module_name(root, path) for root, path, _ in files}
+    for root, path, _ in files:
+        name = _module_name(root, path)
+        if path.name == "__init__.py":
+            continue  # a package's door imports its modules, never the reverse
+        package = name.rpartition(".")[0]
+        edges = set()
+        for _, module, names in _imports(root, path):
+            for target in [module, *(f"{module}.{n}" for n in names)]:
+                if (
+                    target in modules
+                    and target != name
+                    and target.rpartition(".")[0] == package
+                    and (name, target) not in ALLOWED_CYCLE_EDGES
+                ):
+                    edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def test_no_import_cycle_between_modules_of_a_package():
+    graph = _package_graph()
+    state, stack, cycles = {}, [], []
+
+    def visit(module):
+        state[module] = "open"
+        stack.append(module)
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == "open":
+                cycles.append(" -> ".join([*stack[stack.index(target) :], target]))
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    assert not cycles, "\n".join(cycles)

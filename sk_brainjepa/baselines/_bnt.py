@@ -37,7 +37,7 @@ from sk_brainjepa.baselines._brainnetcnn import (
     glorot_uniform_,
     init_linear_,
 )
-from sk_brainjepa.nn._layers import fresh_generator
+from sk_brainjepa.nn import fresh_generator
 
 # Default attention width per head when ``hidden_dim`` is None: 4 heads -> 64.
 _DIM_PER_HEAD = 16

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from sk_brainjepa._utils._validation import check_int
-from sk_brainjepa.nn._layers import fresh_generator
+from sk_brainjepa.nn import fresh_generator
 
 # --------------------------------------------------------------------- helpers
 

@@ -87,9 +87,11 @@ def pretrain(args) -> None:
 
 
 def _embedder(args):
-    from sk_brainjepa.estimators import BrainJEPAEmbedder
-    from sk_brainjepa.estimators._hub import looks_like_repo_id
-    from sk_brainjepa.estimators._pretrained_format import is_pretrained_folder
+    from sk_brainjepa.estimators import (
+        BrainJEPAEmbedder,
+        is_pretrained_folder,
+        looks_like_repo_id,
+    )
 
     # A pretrained folder, or a Hub repo id of one, is not a file.
     checkpoint, path = args.checkpoint, Path(args.checkpoint)
@@ -144,9 +146,8 @@ def embed(args) -> None:
 
 def probe(args) -> None:
     """``sk-brainjepa probe``: features + phenotype column -> scores table."""
-    from sk_brainjepa.model_selection import probe_features
-    from sk_brainjepa.model_selection._metrics import format_scores
-    from sk_brainjepa.sources._bids import match_subject_ids
+    from sk_brainjepa.model_selection import format_scores, probe_features
+    from sk_brainjepa.sources import match_subject_ids
 
     out = check_output(Path(args.out), SCORE_SUFFIXES)
     if (args.features is None) == (args.checkpoint is None):

@@ -149,7 +149,7 @@ def _id_column(args):
 
 
 def _rows_of(ids, phenotypes, path):
-    from sk_brainjepa.sources._bids import match_subject_ids
+    from sk_brainjepa.sources import match_subject_ids
 
     rows = match_subject_ids(ids, phenotypes.index)
     missing = [s for s, row in zip(ids, rows, strict=True) if row is None]

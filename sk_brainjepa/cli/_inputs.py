@@ -105,7 +105,7 @@ def subject_ids(source) -> list[str]:
 # ------------------------------------------------------------------ tables
 def read_fc(path: Path) -> np.ndarray:
     """One (R, R) matrix or a (S, R, R) stack from .npy or .csv, as (S, R, R)."""
-    from sk_brainjepa.sources._tables import read_csv_table
+    from sk_brainjepa.sources import read_csv_table
 
     if path.is_dir():
         raise CommandError(
@@ -137,7 +137,7 @@ def read_fc(path: Path) -> np.ndarray:
 
 def read_features(path: Path) -> pd.DataFrame:
     """A features table as ``sk-brainjepa embed`` writes it, ids as text."""
-    from sk_brainjepa.sources._tables import read_csv_table
+    from sk_brainjepa.sources import read_csv_table
 
     check_input_file(path, "features file")
     suffix = path.suffix.lower()
@@ -184,7 +184,7 @@ def read_features(path: Path) -> pd.DataFrame:
 
 def read_phenotypes(path: Path, id_column: str | None) -> pd.DataFrame:
     """The phenotype table, indexed by subject id."""
-    from sk_brainjepa.sources._bids import read_phenotype_table as read
+    from sk_brainjepa.sources import read_phenotype_table as read
 
     check_input_file(path, "phenotype table")
     try:

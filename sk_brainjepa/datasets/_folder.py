@@ -16,14 +16,17 @@ import numpy as np
 import pandas as pd
 
 from sk_brainjepa._utils._validation import LAYOUTS, check_timeseries
-from sk_brainjepa.sources._bids import (
-    _align_phenotypes,
-    _subject_ids,
+from sk_brainjepa.sources import (
+    TIMESERIES_EXTENSIONS,
+    ReadingNotes,
+    align_phenotypes,
+    check_table_options,
+    file_subject_ids,
+    list_timeseries_files,
     participant_ids,
     read_phenotype_table,
+    read_timeseries_file,
 )
-from sk_brainjepa.sources._files import _EXTENSIONS, _list_files, _read_subject
-from sk_brainjepa.sources._tables import _check_table_options, _Notes
 
 logger = logging.getLogger(__name__)
 
@@ -173,8 +176,8 @@ def load_timeseries(
     """
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {list(LAYOUTS)}; got {layout!r}.")
-    _check_table_options(header, index_col)
-    files = _list_files(source, pattern)
+    check_table_options(header, index_col)
+    files = list_timeseries_files(source, pattern)
     if isinstance(phenotypes, (str, os.PathLike)):
         pheno_path = Path(phenotypes).resolve()
         files = [p for p in files if p.resolve() != pheno_path]
@@ -182,15 +185,15 @@ def load_timeseries(
         what = (
             f"matching pattern {pattern!r}"
             if pattern
-            else (f"with an extension in {list(_EXTENSIONS)}")
+            else (f"with an extension in {list(TIMESERIES_EXTENSIONS)}")
         )
         raise FileNotFoundError(f"No time-series files {what} in {source}.")
 
-    subject_ids = _subject_ids(files)
+    subject_ids = file_subject_ids(files)
 
-    subjects, notes = [], _Notes()
+    subjects, notes = [], ReadingNotes()
     for path in files:
-        arr, _ = _read_subject(
+        arr, _ = read_timeseries_file(
             path,
             layout=layout,
             npz_key=npz_key,
@@ -218,7 +221,7 @@ def load_timeseries(
 
     table = None
     if phenotypes is not None:
-        table = _align_phenotypes(
+        table = align_phenotypes(
             read_phenotype_table(phenotypes, subject_id_column), subject_ids
         )
     return Cohort(X, subject_ids, table)

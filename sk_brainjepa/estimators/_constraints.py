@@ -20,9 +20,13 @@ from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.estimators._recipes import RECIPES
 from sk_brainjepa.nn import FEATURE_READOUTS, MODEL_PRESETS, model_config
 from sk_brainjepa.sources import WINDOWS
-from sk_brainjepa.training import EMA_SCHEDULES
-from sk_brainjepa.training._distributed import DISTRIBUTED_MODES
-from sk_brainjepa.training._objective import CONSISTENCY_READOUTS, LOSSES, TARGET_NORMS
+from sk_brainjepa.training import (
+    CONSISTENCY_READOUTS,
+    DISTRIBUTED_MODES,
+    EMA_SCHEDULES,
+    LOSSES,
+    TARGET_NORMS,
+)
 
 MASKINGS = ("spatiotemporal", "official", "random")
 

@@ -4,21 +4,20 @@
 local path: an existing file or folder is used as it is; a string that does
 not exist here and looks like a Hub repo id (``"org/name"``) is fetched with
 ``huggingface_hub.snapshot_download`` (which reuses its local cache and
-honours ``HF_HUB_OFFLINE``). :func:`push_to_hub` writes a folder with
-``save_pretrained`` into a temporary directory and uploads it.
-``huggingface_hub`` is imported only when one of these needs it.
+honours ``HF_HUB_OFFLINE``). ``push_to_hub`` (in
+:mod:`~sk_brainjepa.estimators._hub_upload`, above ``_pretrained``, which
+uses this module) writes a folder with ``save_pretrained`` into a temporary
+directory and uploads it. ``huggingface_hub`` is imported only when needed.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import os
 import re
-import tempfile
 from pathlib import Path
 
-__all__ = ["HUB_EXTRA", "locate_pretrained", "looks_like_repo_id", "push_to_hub"]
+__all__ = ["HUB_EXTRA", "locate_pretrained", "looks_like_repo_id"]
 
 logger = logging.getLogger(__name__)
 
@@ -113,74 +112,3 @@ def locate_pretrained(name, *, revision=None, want: str = "any") -> Path:
             f"Face Hub repo failed ({type(exc).__name__}: {exc})."
         ) from exc
     return Path(local)
-
-
-def push_to_hub(
-    model,
-    repo_id,
-    *,
-    private=None,
-    token=None,
-    revision=None,
-    commit_message=None,
-    **save_options,
-):
-    """Upload a model to the Hugging Face Hub as a pretrained folder.
-
-    Parameters
-    ----------
-    model : BrainJEPAPretrainer, Pipeline, str or os.PathLike
-        A fitted pretrainer or ``Pipeline`` (written with
-        :func:`save_pretrained` into a temporary folder first), or a folder
-        already written by ``save_pretrained``.
-    repo_id : str
-        ``"org/name"``; the model repo is created when it does not exist.
-    private : bool or None, default=None
-        Visibility of a repo that is created.
-    token : str or None, default=None
-        Hub token (default: the one ``huggingface_hub`` finds).
-    revision : str or None, default=None
-        Branch to commit to.
-    commit_message : str or None, default=None
-    **save_options
-        ``preprocessing``, ``tr``, ``atlas``, ``roi_names``, ``description``:
-        passed to :func:`save_pretrained`.
-
-    Returns
-    -------
-    commit : huggingface_hub.CommitInfo
-        What ``HfApi.upload_folder`` returns.
-
-    Raises
-    ------
-    ImportError
-        Naming the ``hub`` extra when ``huggingface_hub`` is missing.
-    """
-    from sk_brainjepa.estimators._pretrained import save_pretrained
-    from sk_brainjepa.estimators._pretrained_format import read_folder
-
-    hub = _hub()
-    if not looks_like_repo_id(repo_id):
-        raise ValueError(f"repo_id must look like 'org/name'; got {repo_id!r}.")
-    api = hub.HfApi(token=token)
-    message = commit_message or "Upload Brain-JEPA model (sk_brainjepa save_pretrained)"
-    with tempfile.TemporaryDirectory(prefix="sk_brainjepa-hub-") as tmp:
-        if isinstance(model, (str, os.PathLike)):
-            if save_options:
-                raise ValueError(
-                    f"{sorted(save_options)} apply when a model is saved; {model} is "
-                    "a folder that was saved already."
-                )
-            folder = Path(model)
-            read_folder(folder)  # refuse anything but a complete, readable folder
-        else:
-            folder = save_pretrained(model, Path(tmp) / "model", **save_options)
-        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-        logger.info("uploading %s to the Hugging Face Hub repo %s", folder, repo_id)
-        return api.upload_folder(
-            repo_id=repo_id,
-            folder_path=str(folder),
-            repo_type="model",
-            revision=revision,
-            commit_message=message,
-        )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import os
 
-import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
@@ -24,7 +23,7 @@ from sk_brainjepa.estimators._persistence import CHECKPOINT_FORMAT
 from sk_brainjepa.estimators._pretrained import encoder_from_folder
 from sk_brainjepa.estimators._pretrained_format import read_folder
 from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
-from sk_brainjepa.gradients._resolve import gradient_array
+from sk_brainjepa.gradients import gradient_array
 from sk_brainjepa.nn import (
     BrainJEPAEncoder,
     convert_official_encoder_state_dict,
@@ -40,20 +39,6 @@ ENCODERS = ("target", "online")
 # (ours and the official one name them alike).
 _PRETRAINER_ATTRIBUTES = {"target": "target_encoder_", "online": "encoder_"}
 _CHECKPOINT_KEYS = {"target": "target_encoder", "online": "encoder"}
-# Embedder parameters read when the encoder is loaded (fit); the others only
-# shape what transform computes from it.
-_LOAD_PARAMS = frozenset(
-    (
-        "checkpoint",
-        "pretrainer",
-        "gradients",
-        "encoder",
-        "n_timepoints",
-        "n_heads",
-        "preprocessing",
-        "tr",
-    )
-)
 
 
 def unfreeze(estimator):
@@ -273,147 +258,3 @@ def _check_official_rois(state, n_gradient_rows, checkpoint, n_heads) -> None:
         f"gradients has {n_gradient_rows} rows (ROIs), but the official checkpoint "
         f"{checkpoint} was trained on {n_rois} ROIs.{atlas}"
     )
-
-
-def _same_value(a, b) -> bool:
-    """Whether two parameter values are the same (arrays only by identity)."""
-    if a is b:
-        return True
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):  # arrays: an element-wise comparison
-        return False
-
-
-def resolve_model(
-    model,
-    *,
-    readout=None,
-    encoder=None,
-    window=None,
-    n_timepoints=None,
-    gradients=None,
-    layout=None,
-):
-    """The fitted :class:`BrainJEPAEmbedder` behind any accepted ``model`` argument.
-
-    The one place that decides what functions taking a ``model``
-    (``linear_probe``, ``roi_attention``, ``network_attention``) accept. The
-    user's object is never modified or refitted: a setting that differs from
-    a given embedder's is applied to a new embedder with the same parameters
-    (``set_params``), which shares the fitted encoder when only
-    transform-time settings (``readout``, ``window``, ``layout``) change and
-    loads it again from the embedder's pretrainer or checkpoint otherwise.
-
-    Parameters
-    ----------
-    model : BrainJEPAPretrainer, BrainJEPAEmbedder, FrozenEstimator, str or os.PathLike
-        A fitted pretrainer; an embedder, fitted or holding a fitted
-        pretrainer or a checkpoint path; either wrapped in
-        ``sklearn.frozen.FrozenEstimator``; or a checkpoint path (ours, or the
-        official one, which also needs ``gradients``).
-    readout, encoder, window, n_timepoints, gradients, layout : optional
-        :class:`BrainJEPAEmbedder` parameters to apply; None keeps the
-        embedder's own, or for a pretrainer or a path the embedder defaults,
-        except ``window`` and ``layout``, which follow the pretrainer's
-        ``embed_window`` and ``layout``.
-
-    Returns
-    -------
-    embedder : BrainJEPAEmbedder
-        Fitted. ``model`` itself when it is a fitted embedder whose parameters
-        already equal every given setting.
-
-    Raises
-    ------
-    TypeError
-        When ``model`` is none of the accepted types.
-    ValueError
-        When the encoder cannot be loaded (an unfitted pretrainer, an embedder
-        with neither pretrainer nor checkpoint, a missing file) or a setting
-        is invalid; for a fitted embedder the message says which setting
-        needed the encoder to be loaded again.
-
-    Examples
-    --------
-    >>> from sk_brainjepa import BrainJEPAPretrainer, make_brain_dynamics
-    >>> X, _ = make_brain_dynamics(n_subjects=4, n_rois=6, n_timepoints=32,
-    ...                            random_state=0)
-    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=4,
-    ...                           random_state=0).fit(X)
-    >>> resolve_model(pre, readout="roi").readout
-    'roi'
-    """
-    # Imported here: the embedder module imports this one.
-    from sk_brainjepa.estimators._embedder import BrainJEPAEmbedder
-
-    settings = {
-        "readout": readout,
-        "encoder": encoder,
-        "window": window,
-        "n_timepoints": n_timepoints,
-        "gradients": gradients,
-        "layout": layout,
-    }
-    settings = {name: value for name, value in settings.items() if value is not None}
-    model = unfreeze(model)
-    if isinstance(model, BrainJEPAEmbedder):
-        return _from_embedder(model, settings)
-    if isinstance(model, BrainJEPAPretrainer):
-        # The windows and layout the pretrainer's own transform uses.
-        params = {
-            "pretrainer": model,
-            "window": model.embed_window,
-            "layout": getattr(model, "layout", "rois_x_time"),
-        }
-    elif isinstance(model, (str, os.PathLike)):
-        params = {"checkpoint": model}
-    else:
-        raise TypeError(
-            "model must be a fitted BrainJEPAPretrainer, a BrainJEPAEmbedder "
-            "(fitted, or holding a fitted pretrainer or a checkpoint) or a "
-            f"checkpoint path (str or os.PathLike); got {type(model).__name__}."
-        )
-    return BrainJEPAEmbedder(**params).set_params(**settings).fit()
-
-
-def _from_embedder(model, settings: dict):
-    """A fitted embedder like ``model`` with ``settings`` applied (``model`` kept)."""
-    params = model.get_params(deep=False)
-    changed = {
-        name: value
-        for name, value in settings.items()
-        if not _same_value(params[name], value)
-    }
-    try:
-        check_is_fitted(model)
-        fitted = True
-    except NotFittedError:
-        fitted = False
-    if fitted and not changed:
-        return model
-    new = type(model)(**params).set_params(**changed)
-    if fitted and not _LOAD_PARAMS.intersection(changed):
-        # Only what transform computes changes: share the loaded encoder (and
-        # any set_output configuration) instead of loading it again.
-        new._check_params()
-        for name, value in vars(model).items():
-            if name not in params:
-                setattr(new, name, value)
-        return new
-    if not fitted:
-        return new.fit()
-    source = "checkpoint" if params["checkpoint"] is not None else "pretrainer"
-    try:
-        return new.fit()
-    except ValueError as exc:
-        shown = ", ".join(
-            f"{name}=<array of shape {np.shape(value)}>"
-            if isinstance(value, np.ndarray)
-            else f"{name}={value!r}"
-            for name, value in changed.items()
-        )
-        raise ValueError(
-            f"Cannot apply {shown} to the given fitted BrainJEPAEmbedder: its "
-            f"encoder must be loaded again from its {source}, which failed: {exc}"
-        ) from exc

@@ -37,7 +37,7 @@ from sk_brainjepa.estimators._pretrained_format import (
     check_destination,
     write_folder,
 )
-from sk_brainjepa.gradients._resolve import gradient_array
+from sk_brainjepa.gradients import gradient_array
 from sk_brainjepa.nn import (
     BrainJEPAPredictor,
     PredictorConfig,
@@ -88,7 +88,7 @@ _TRAINING_NOTE = (
 
 def _official_roi_names(n_rois: int):
     """The default names of ``official_brainjepa_atlas``, in the official order."""
-    from sk_brainjepa.imaging._official_atlas import (
+    from sk_brainjepa.imaging import (
         N_SCHAEFER_OFFICIAL,
         N_TIAN_OFFICIAL,
     )

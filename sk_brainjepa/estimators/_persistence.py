@@ -29,8 +29,7 @@ from sk_brainjepa.nn import (
     EncoderConfig,
     PredictorConfig,
 )
-from sk_brainjepa.training import load_checkpoint, save_checkpoint
-from sk_brainjepa.training._checkpoint import require_keys
+from sk_brainjepa.training import load_checkpoint, require_keys, save_checkpoint
 
 __all__ = [
     "CHECKPOINT_FORMAT",

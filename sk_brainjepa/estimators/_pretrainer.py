@@ -39,8 +39,7 @@ from sk_brainjepa.estimators._pretraining_steps import (
 from sk_brainjepa.estimators._recipes import RECIPE_PARAMS, resolve_recipe
 from sk_brainjepa.masking import check_masker_options
 from sk_brainjepa.sources import as_source
-from sk_brainjepa.training import offset_ratio
-from sk_brainjepa.training._distributed import release_data_parallel
+from sk_brainjepa.training import offset_ratio, release_data_parallel
 
 __all__ = [
     "BrainJEPAPretrainer",

@@ -15,8 +15,7 @@ import warnings
 import numpy as np
 import torch
 
-from sk_brainjepa.nn import BrainJEPAEncoder
-from sk_brainjepa.nn._layers import fresh_generator, init_weights_
+from sk_brainjepa.nn import BrainJEPAEncoder, fresh_generator, init_weights_
 from sk_brainjepa.sources import window_starts
 
 # Diagnostics are measured on the centre windows of this many subjects.

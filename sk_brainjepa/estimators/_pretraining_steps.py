@@ -34,7 +34,7 @@ from sk_brainjepa.estimators._resume import (
     data_fingerprint,
     load_resume_checkpoint,
 )
-from sk_brainjepa.gradients._resolve import resolve_gradients
+from sk_brainjepa.gradients import resolve_gradients
 from sk_brainjepa.masking import make_masker
 from sk_brainjepa.nn import (
     BrainJEPAEncoder,
@@ -45,21 +45,19 @@ from sk_brainjepa.nn import (
 )
 from sk_brainjepa.sources import as_source
 from sk_brainjepa.training import (
+    DistributedContext,
     EpochPlanner,
     JEPATrainer,
     Objective,
+    average_across_ranks,
+    barrier,
     build_trainer,
     collapse_diagnostics,
     iter_batches,
     make_loader,
-    save_checkpoint,
-)
-from sk_brainjepa.training._diagnostics import nan_mean
-from sk_brainjepa.training._distributed import (
-    DistributedContext,
-    average_across_ranks,
-    barrier,
+    nan_mean,
     rank_device,
+    save_checkpoint,
     setup_distributed,
     shared_seeds,
     wrap_data_parallel,

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sk_brainjepa.estimators._common import params_from_json, params_to_json
-from sk_brainjepa.training import load_checkpoint
-from sk_brainjepa.training._checkpoint import require_keys
+from sk_brainjepa.training import load_checkpoint, require_keys
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ def describe_scaling(source) -> str:
     Parameters
     ----------
     source : TimeSeriesSource
-        A :class:`~sk_brainjepa.datasets.ScaledSource` names its transform.
+        A :class:`~sk_brainjepa.sources.ScaledSource` names its transform.
     """
     transform = getattr(source, "transform", None)
     if transform is None:

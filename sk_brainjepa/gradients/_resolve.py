@@ -144,7 +144,7 @@ def resolve_gradients(gradients, X, n_rois: int, random_state) -> np.ndarray:
         gradient CSV in the official layout.
     X : list, ndarray or TimeSeriesSource
         Validated training time series (see
-        :func:`sk_brainjepa.datasets.as_source`).
+        :func:`sk_brainjepa.sources.as_source`).
     n_rois : int
     random_state : int, RandomState or None
 

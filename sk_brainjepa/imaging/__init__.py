@@ -13,12 +13,16 @@ from sk_brainjepa.imaging._extractor import (
 )
 from sk_brainjepa.imaging._fmriprep import find_fmriprep_runs, load_fmriprep
 from sk_brainjepa.imaging._official_atlas import (
+    N_SCHAEFER_OFFICIAL,
+    N_TIAN_OFFICIAL,
     ROI_COUNT_OFFICIAL,
     official_brainjepa_atlas,
 )
 from sk_brainjepa.imaging._synthetic import make_fmriprep_derivatives
 
 __all__ = [
+    "N_SCHAEFER_OFFICIAL",
+    "N_TIAN_OFFICIAL",
     "ROI_COUNT_OFFICIAL",
     "ROITimeSeriesExtractor",
     "find_fmriprep_runs",

@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 
 from sk_brainjepa._utils._validation import check_timeseries
-from sk_brainjepa.datasets._folder import Cohort
+from sk_brainjepa.datasets import Cohort
 from sk_brainjepa.imaging._extractor import ROITimeSeriesExtractor
 from sk_brainjepa.preprocessing import TemporalResampler
-from sk_brainjepa.sources._bids import (
-    _align_phenotypes,
-    _entities,
-    _subject_ids,
+from sk_brainjepa.sources import (
+    align_phenotypes,
+    bids_entities,
+    file_subject_ids,
     participant_ids,
     read_phenotype_table,
 )
@@ -87,7 +87,7 @@ def find_fmriprep_runs(
     wanted = {k: _as_values(v) for k, v in filters.items() if v is not None}
     runs = []
     for path in sorted({p for pattern in _PATTERNS for p in root.glob(pattern)}):
-        entities = _entities(path)
+        entities = bids_entities(path)
         if all(_same(k, entities.get(k), v) for k, v in wanted.items()):
             runs.append(path)
     if not runs:
@@ -96,7 +96,7 @@ def find_fmriprep_runs(
             f"No fMRIPrep run sub-*/[ses-*/]func/*_desc-preproc_bold.nii.gz in "
             f"{root}{' with ' + shown if shown else ''}."
         )
-    spaces = sorted({_entities(p).get("space", "") for p in runs})
+    spaces = sorted({bids_entities(p).get("space", "") for p in runs})
     if len(spaces) > 1:
         raise ValueError(
             f"{root} holds runs in several spaces {spaces}; choose the atlas's "
@@ -212,7 +212,7 @@ def load_fmriprep(
             "arguments (layout is always 'rois_x_time')."
         )
     runs = find_fmriprep_runs(root, task=task, space=space, run=run, session=session)
-    subject_ids = _subject_ids(runs)
+    subject_ids = file_subject_ids(runs)
     table = _phenotype_table(phenotypes, root)
 
     extractor = ROITimeSeriesExtractor(
@@ -252,7 +252,7 @@ def load_fmriprep(
     else:
         X = check_timeseries(series)
     if table is not None:
-        table = _align_phenotypes(table, subject_ids)
+        table = align_phenotypes(table, subject_ids)
         # Rows are runs: the index names the run, a column its participant
         # (a column named like the index would make groupby ambiguous).
         table.index.name = "subject_id"

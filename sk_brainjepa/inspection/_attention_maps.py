@@ -20,8 +20,7 @@ import torch
 
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import check_int, check_layout
-from sk_brainjepa.estimators._common import resolve_device
-from sk_brainjepa.estimators._loading import resolve_model
+from sk_brainjepa.estimators import resolve_device, resolve_model
 from sk_brainjepa.nn import Attention, BrainJEPAEncoder
 from sk_brainjepa.sources import WINDOWS, as_source, cut_windows
 

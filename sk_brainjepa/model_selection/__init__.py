@@ -11,6 +11,7 @@ from sk_brainjepa.model_selection._metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
     classification_scores,
+    format_scores,
     regression_scores,
 )
 from sk_brainjepa.model_selection._paired import corrected_paired_ttest
@@ -28,6 +29,7 @@ __all__ = [
     "classification_scores",
     "compare_models",
     "corrected_paired_ttest",
+    "format_scores",
     "linear_probe",
     "metadata_scorer",
     "probe_features",

@@ -130,8 +130,7 @@ class _Needs:
 
     @staticmethod
     def pretrainer(name, pretrained):
-        from sk_brainjepa.estimators import BrainJEPAPretrainer
-        from sk_brainjepa.estimators._loading import unfreeze
+        from sk_brainjepa.estimators import BrainJEPAPretrainer, unfreeze
 
         model = unfreeze(pretrained)
         if not isinstance(model, BrainJEPAPretrainer):
@@ -161,8 +160,11 @@ def _pretrainer_or_checkpoint(pretrained, gradients) -> dict:
     """Fine-tuner parameters that load the encoder of ``pretrained``."""
     from sklearn.frozen import FrozenEstimator
 
-    from sk_brainjepa.estimators import BrainJEPAEmbedder, BrainJEPAPretrainer
-    from sk_brainjepa.estimators._loading import unfreeze
+    from sk_brainjepa.estimators import (
+        BrainJEPAEmbedder,
+        BrainJEPAPretrainer,
+        unfreeze,
+    )
 
     model = unfreeze(pretrained)
     if isinstance(model, BrainJEPAEmbedder):
@@ -212,8 +214,11 @@ def _fc_net(name: str, params: dict):
 
 def _named(name, key, params, pretrained, gradients, X):
     """The model behind a name of :data:`MODEL_NAMES` (``key``), shown as ``name``."""
-    from sk_brainjepa.preprocessing import DynamicFeatures, FunctionalConnectivity
-    from sk_brainjepa.preprocessing._tangent import TangentConnectivity
+    from sk_brainjepa.preprocessing import (
+        DynamicFeatures,
+        FunctionalConnectivity,
+        TangentConnectivity,
+    )
 
     description = MODEL_NAMES[key]
     if key in ("fc", "partial"):
@@ -229,7 +234,7 @@ def _named(name, key, params, pretrained, gradients, X):
         return NetModel(name, _fc_net(key, params), "fc", description)
     _Needs.pretrained(name, pretrained)
     if key in _PROBE_READOUTS:
-        from sk_brainjepa.estimators._loading import resolve_model
+        from sk_brainjepa.estimators import resolve_model
 
         source = pretrained
         if key == "probe-untrained":

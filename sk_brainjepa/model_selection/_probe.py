@@ -13,8 +13,7 @@ from sk_brainjepa._utils._probe_protocol import DEFAULT_GRID
 from sk_brainjepa._utils._probe_protocol import probe_split as _probe_one
 from sk_brainjepa._utils._targets import resolve_task
 from sk_brainjepa._utils._validation import check_int, check_layout
-from sk_brainjepa.datasets import as_source
-from sk_brainjepa.estimators._loading import check_encoder, resolve_model, unfreeze
+from sk_brainjepa.estimators import check_encoder, resolve_model, unfreeze
 from sk_brainjepa.model_selection._metrics import (
     summarize,
 )
@@ -25,6 +24,7 @@ from sk_brainjepa.model_selection._split import (
     min_units,
 )
 from sk_brainjepa.nn import FEATURE_READOUTS
+from sk_brainjepa.sources import as_source
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def linear_probe(
         official one, which also needs ``gradients``). It is never modified.
     X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
         Robust-scaled time series, in ``layout``; or a folder or files, as
-        :func:`sk_brainjepa.datasets.as_source` reads them.
+        :func:`sk_brainjepa.sources.as_source` reads them.
     y : array-like of shape (n_subjects,)
         Target, finite and without missing values.
     task : {"auto", "classification", "regression"}, default="auto"

@@ -50,7 +50,7 @@ class SampleZScore(
     with :class:`TemporalResampler`) to do what the official loader does, which
     z-scores the stored run and then crops it. For the same scaling applied
     window by window to a streamed cohort, see
-    :class:`~sk_brainjepa.datasets.SampleZScoring`.
+    :class:`~sk_brainjepa.preprocessing.SampleZScoring`.
 
     Read more in docs/user-guide.md, "Data formats and preprocessing".
 
@@ -168,7 +168,7 @@ def official_scaling(stage):
     afterwards, so put the returned transformer before
     :class:`TemporalResampler`. For streamed cohorts use
     ``ROIScalerTransform(official_scaling("pretrain").fit(X_train))`` or
-    ``SampleZScoring()`` with :class:`~sk_brainjepa.datasets.ScaledSource`.
+    ``SampleZScoring()`` with :class:`~sk_brainjepa.sources.ScaledSource`.
 
     Parameters
     ----------

@@ -6,7 +6,7 @@
 - :class:`SubjectRobustScaler`: per-ROI robust scaling of each subject by its
   own statistics (nothing learnt; the scaling docs/user-guide.md recommends).
 - :func:`robust_scale_subject`: the per-subject formula, shared with the
-  streaming :class:`~sk_brainjepa.datasets.SubjectRobustScaling`.
+  streaming :class:`~sk_brainjepa.preprocessing.SubjectRobustScaling`.
 
 The official downstream scaling, :class:`SampleZScore`, and
 :func:`official_scaling` are in :mod:`._official_scaling`.
@@ -268,7 +268,7 @@ class SubjectRobustScaler(
     without leaking test statistics.
 
     This is the in-memory form of
-    :class:`~sk_brainjepa.datasets.SubjectRobustScaling` (the same function
+    :class:`~sk_brainjepa.preprocessing.SubjectRobustScaling` (the same function
     computes both); each subject is scaled as given, so put it before
     :class:`TemporalResampler` to take the statistics over whole runs.
 
@@ -299,7 +299,7 @@ class SubjectRobustScaler(
     --------
     ROIRobustScaler : statistics learnt once on training subjects.
     SampleZScore : one mean and one std per subject, over all its ROIs.
-    sk_brainjepa.datasets.SubjectRobustScaling : the streamed form.
+    sk_brainjepa.preprocessing.SubjectRobustScaling : the streamed form.
 
     Examples
     --------

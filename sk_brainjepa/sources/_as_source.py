@@ -12,7 +12,7 @@ from sk_brainjepa._utils._reading import check_not_iterator, log_read
 from sk_brainjepa._utils._validation import apply_layout, check_layout, check_timeseries
 from sk_brainjepa.sources._arrays import ArraySource
 from sk_brainjepa.sources._base import TimeSeriesSource
-from sk_brainjepa.sources._files import FileSource, _list_files
+from sk_brainjepa.sources._files import FileSource, list_timeseries_files
 from sk_brainjepa.sources._fileview import _is_mapped, _npy_header
 
 
@@ -113,7 +113,7 @@ def _make_source(X, name: str, layout: str, pattern, file_options: dict):
                 if layout == "time_x_rois":
                     arr = arr.transpose(0, 2, 1)
                 return ArraySource(arr, name=str(path))
-        files = _list_files(path, pattern)
+        files = list_timeseries_files(path, pattern)
         if not files:
             what = (
                 f"matching pattern {pattern!r}"
@@ -124,7 +124,7 @@ def _make_source(X, name: str, layout: str, pattern, file_options: dict):
         return FileSource(files, **file_options)
     is_list = isinstance(X, Sequence) and not isinstance(X, (str, bytes))
     if is_list and X and all(isinstance(p, (str, os.PathLike)) for p in X):
-        return FileSource(_list_files(list(X), pattern), **file_options)
+        return FileSource(list_timeseries_files(list(X), pattern), **file_options)
     # In-memory subjects in (n_timepoints, n_rois) become transposed views.
     X = apply_layout(X, layout)
     if isinstance(X, np.ndarray) and _is_mapped(X):

@@ -38,7 +38,7 @@ _BIDS_ID = re.compile(r"^sub-([A-Za-z0-9]+)((?:_[A-Za-z0-9]+-[A-Za-z0-9]+)*)$")
 _ENTITY_DEPTH = 3
 
 
-def _entities(path: Path) -> dict[str, str]:
+def bids_entities(path: Path) -> dict[str, str]:
     """The BIDS entities (``sub``, ``ses``, ``task``, ``run``, ...) of a file.
 
     From its name (``sub-01_ses-1_task-rest_bold.tsv``), in their order there;
@@ -57,7 +57,7 @@ def _entities(path: Path) -> dict[str, str]:
     return found
 
 
-def _subject_ids(files: Sequence[Path]) -> list[str]:
+def file_subject_ids(files: Sequence[Path]) -> list[str]:
     """One id per file: ``sub-<label>`` (BIDS) where the path has one, else the stem.
 
     When a subject has several files, its ids also get the entities whose
@@ -66,7 +66,7 @@ def _subject_ids(files: Sequence[Path]) -> list[str]:
     still share an id are refused, since every table the ids label needs one
     row per file.
     """
-    entities = [_entities(p) for p in files]
+    entities = [bids_entities(p) for p in files]
     by_subject: dict[str, list[dict]] = {}
     for found in entities:
         if "sub" in found:
@@ -196,7 +196,8 @@ def read_phenotype_table(phenotypes, subject_id_column: str | None) -> pd.DataFr
     return table
 
 
-def _align_phenotypes(table: pd.DataFrame, subject_ids: list[str]) -> pd.DataFrame:
+def align_phenotypes(table: pd.DataFrame, subject_ids: list[str]) -> pd.DataFrame:
+    """The rows of a phenotype table in the order of ``subject_ids`` (all needed)."""
     rows = match_subject_ids(subject_ids, table.index)
     missing = [s for s, row in zip(subject_ids, rows, strict=True) if row is None]
     if missing:

@@ -18,13 +18,13 @@ import numpy as np
 
 from sk_brainjepa._utils._validation import LAYOUTS, _check_finite, check_real_dtype
 from sk_brainjepa.sources._base import TimeSeriesSource, _check_real_dtype
-from sk_brainjepa.sources._bids import _is_bids_table, _subject_ids
+from sk_brainjepa.sources._bids import _is_bids_table, file_subject_ids
 from sk_brainjepa.sources._fileview import _FileView, _npy_header, _npz_header
-from sk_brainjepa.sources._tables import _check_table_options, _Notes, _read_table
+from sk_brainjepa.sources._tables import ReadingNotes, _read_table, check_table_options
 
 logger = logging.getLogger(__name__)
 
-_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv")
+TIMESERIES_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv")
 _LAYOUTS = LAYOUTS
 _TABLE_SUFFIXES = (".csv", ".tsv")
 
@@ -33,13 +33,17 @@ def _list_folder(path: Path, pattern: str | None) -> list[Path]:
     if pattern is not None:
         files = list(path.glob(pattern))
     else:
-        files = [p for p in path.iterdir() if p.suffix.lower() in _EXTENSIONS]
+        files = [p for p in path.iterdir() if p.suffix.lower() in TIMESERIES_EXTENSIONS]
         # A BIDS dataset keeps each subject's files in its sub-* folder.
         subject_folders = [
             p for p in path.iterdir() if p.is_dir() and p.name.startswith("sub-")
         ]
         for folder in subject_folders:
-            files += [p for p in folder.rglob("*") if p.suffix.lower() in _EXTENSIONS]
+            files += [
+                p
+                for p in folder.rglob("*")
+                if p.suffix.lower() in TIMESERIES_EXTENSIONS
+            ]
         if subject_folders:
             logger.info(
                 "%s holds %d BIDS sub-* folder(s); reading the files inside them.",
@@ -56,7 +60,8 @@ def _list_folder(path: Path, pattern: str | None) -> list[Path]:
     return sorted(p for p in files if p.is_file() and not _is_bids_table(p))
 
 
-def _list_files(source, pattern: str | None) -> list[Path]:
+def list_timeseries_files(source, pattern: str | None) -> list[Path]:
+    """The time-series files of a folder (sorted, BIDS tables left out) or a list."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
@@ -90,10 +95,10 @@ def _list_files(source, pattern: str | None) -> list[Path]:
             f"{type(source).__name__}."
         )
     for p in files:
-        if p.suffix.lower() not in _EXTENSIONS:
+        if p.suffix.lower() not in TIMESERIES_EXTENSIONS:
             raise ValueError(
                 f"File {p} has an unknown extension {p.suffix!r}; expected one of "
-                f"{list(_EXTENSIONS)}."
+                f"{list(TIMESERIES_EXTENSIONS)}."
             )
     return files
 
@@ -116,7 +121,7 @@ def _read_npz(path: Path, npz_key: str | None) -> np.ndarray:
         return archive[keys[0]]
 
 
-def _read_subject(
+def read_timeseries_file(
     path: Path,
     *,
     layout,
@@ -132,7 +137,7 @@ def _read_subject(
     The second value is ``(header, index_columns, encoding)`` for a
     ``.csv``/``.tsv`` file (pass them back to read it again without guessing)
     and None for ``.npy``/``.npz``. ``notes`` collects what was inferred from
-    a table (see :class:`_Notes`); None logs it at once.
+    a table (see :class:`ReadingNotes`); None logs it at once.
     """
     suffix = path.suffix.lower()
     table_format = None
@@ -199,7 +204,7 @@ class FileSource(TimeSeriesSource):
     ):
         if layout not in _LAYOUTS:
             raise ValueError(f"layout must be one of {list(_LAYOUTS)}; got {layout!r}.")
-        _check_table_options(header, index_col)
+        check_table_options(header, index_col)
         self.files = [Path(p) for p in files]
         if not self.files:
             raise ValueError("files is empty; expected at least one file.")
@@ -215,7 +220,7 @@ class FileSource(TimeSeriesSource):
         # How each table was read (header, index columns, encoding), found once
         # here so that the reads of its windows neither guess nor log again.
         self._table_formats = {}
-        notes = _Notes()
+        notes = ReadingNotes()
         shapes = [self._stored_shape(p, notes) for p in self.files]
         notes.log()
         n_rois = shapes[0][0]
@@ -239,12 +244,12 @@ class FileSource(TimeSeriesSource):
         has several), else the file name without extension. Raises
         ValueError, naming both files, when two files give the same id.
         """
-        return _subject_ids(self.files)
+        return file_subject_ids(self.files)
 
     def subject_name(self, index: int) -> str:
         return f"subject {index} (file {self.files[index]})"
 
-    def _stored_shape(self, path: Path, notes: _Notes) -> tuple[int, int]:
+    def _stored_shape(self, path: Path, notes: ReadingNotes) -> tuple[int, int]:
         """(n_rois, n_timepoints) of one file, checked, after the layout.
 
         Also records, in ``self._views``, where a ``.npy`` file's data lie, and
@@ -255,7 +260,9 @@ class FileSource(TimeSeriesSource):
         if suffix in _TABLE_SUFFIXES:
             # No header to read: parse the table (one file in memory at a time).
             self._views.append(None)
-            arr, table_format = _read_subject(path, **self._table_options, notes=notes)
+            arr, table_format = read_timeseries_file(
+                path, **self._table_options, notes=notes
+            )
             self._table_formats[len(self._views) - 1] = table_format
             return arr.shape
         if suffix == ".npy":
@@ -285,7 +292,8 @@ class FileSource(TimeSeriesSource):
         if suffix in _TABLE_SUFFIXES:
             header, index_col, encoding = self._table_formats[index]
             options = {**self._table_options, "header": header, "index_col": index_col}
-            return _read_subject(path, **options, encoding=encoding)[0][:, frames]
+            arr, _ = read_timeseries_file(path, **options, encoding=encoding)
+            return arr[:, frames]
         if self._views[index] is not None:
             return self._views[index].read((slice(None), frames))
         arr = _read_npz(path, self._table_options["npz_key"])

@@ -4,7 +4,7 @@ A table may start with a header row (ROI names, or the column numbers and
 frame times ``DataFrame.to_csv`` writes) and with columns of row labels (ROI
 names, frame numbers, times). With ``header="infer"``/``index_col="infer"``
 both are told apart from the signal by their cells; what was inferred is
-logged once per kind over a cohort's files (:class:`_Notes`).
+logged once per kind over a cohort's files (:class:`ReadingNotes`).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def _infer_index(grid: _Grid, has_header: bool) -> list[tuple[int, str]]:
     return found
 
 
-class _Notes:
+class ReadingNotes:
     """What was inferred from tables, logged once per kind over many files.
 
     A cohort's files are usually written alike: one INFO line saying what was
@@ -211,11 +211,11 @@ def _parse_table(
 ) -> tuple[np.ndarray, tuple]:
     """Read a table as text, resolving ``"infer"`` options from its cells.
 
-    What was inferred goes to ``notes`` (a :class:`_Notes`), or is logged at
+    What was inferred goes to ``notes`` (a :class:`ReadingNotes`), or is logged at
     once when it is None.
     """
     own_notes = notes is None
-    notes = _Notes() if own_notes else notes
+    notes = ReadingNotes() if own_notes else notes
     try:
         grid, encoding = _read_grid(path, sep, encoding)
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
@@ -303,7 +303,7 @@ def _read_table(
     return values, (bool(header), index_cols, df.attrs["encoding"])
 
 
-def _check_table_options(header, index_col) -> None:
+def check_table_options(header, index_col) -> None:
     """Refuse ``header``/``index_col`` values that the table reader cannot use."""
     if not (header == "infer" or isinstance(header, bool)):
         raise ValueError(f"header must be 'infer', True or False; got {header!r}.")

@@ -6,12 +6,28 @@ and :func:`make_loader` reads them in DataLoader workers.
 """
 
 from sk_brainjepa.training._build import build_trainer, schedule_steps
-from sk_brainjepa.training._checkpoint import load_checkpoint, save_checkpoint
+from sk_brainjepa.training._checkpoint import (
+    load_checkpoint,
+    require_keys,
+    save_checkpoint,
+)
 from sk_brainjepa.training._diagnostics import (
     collapse_diagnostics,
     effective_rank,
+    nan_mean,
     offset_ratio,
     position_share,
+)
+from sk_brainjepa.training._distributed import (
+    DISTRIBUTED_MODES,
+    DistributedContext,
+    average_across_ranks,
+    barrier,
+    rank_device,
+    release_data_parallel,
+    setup_distributed,
+    shared_seeds,
+    wrap_data_parallel,
 )
 from sk_brainjepa.training._loader import (
     PlanBatchSampler,
@@ -20,6 +36,7 @@ from sk_brainjepa.training._loader import (
     make_loader,
 )
 from sk_brainjepa.training._objective import (
+    CONSISTENCY_READOUTS,
     LOSSES,
     TARGET_NORMS,
     Objective,
@@ -61,9 +78,12 @@ from sk_brainjepa.training._trainer import (
 )
 
 __all__ = [
+    "CONSISTENCY_READOUTS",
+    "DISTRIBUTED_MODES",
     "EMA_SCHEDULES",
     "LOSSES",
     "TARGET_NORMS",
+    "DistributedContext",
     "EpochPlan",
     "EpochPlanner",
     "JEPATrainer",
@@ -72,6 +92,8 @@ __all__ = [
     "TrainingDivergedError",
     "build_trainer",
     "WindowDataset",
+    "average_across_ranks",
+    "barrier",
     "collapse_diagnostics",
     "consistency_terms",
     "context_loss",
@@ -85,6 +107,7 @@ __all__ = [
     "jepa_loss",
     "load_checkpoint",
     "make_loader",
+    "nan_mean",
     "normalize_targets",
     "official_ema_momentum",
     "offset_ratio",
@@ -92,15 +115,21 @@ __all__ = [
     "patches_of",
     "position_share",
     "prediction_loss",
+    "rank_device",
+    "release_data_parallel",
     "representation_spread",
+    "require_keys",
     "sample_spread",
     "save_checkpoint",
     "schedule_steps",
+    "setup_distributed",
     "shard_batches",
+    "shared_seeds",
     "sigreg",
     "standardize_over_batch",
     "supervised_layers",
     "update_ema",
     "variance_covariance_terms",
     "warmup_cosine",
+    "wrap_data_parallel",
 ]

@@ -300,7 +300,8 @@ def test_module_entry_point_help():
 
 
 def test_subject_scaling_option(cohort, model_file, tmp_path):
-    from sk_brainjepa.datasets import ScaledSource, SubjectRobustScaling
+    from sk_brainjepa.preprocessing import SubjectRobustScaling
+    from sk_brainjepa.sources import ScaledSource
 
     _, folder, X, _ = cohort
     out = tmp_path / "f.csv"
@@ -449,8 +450,8 @@ def _bids_cohort(root, X, ids):
 
 
 def test_bids_folder_embed_and_probe(cohort, model_file, tmp_path):
-    from sk_brainjepa.datasets import as_source
     from sk_brainjepa.model_selection import probe_features
+    from sk_brainjepa.sources import as_source
 
     root, _, X, ids = cohort
     bids = tmp_path / "bids"

@@ -7,10 +7,9 @@ import pytest
 import torch
 from numpy.testing import assert_array_equal
 
-from sk_brainjepa.datasets import as_source
 from sk_brainjepa.estimators._common import embed
 from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig, read_out
-from sk_brainjepa.sources import cut_windows
+from sk_brainjepa.sources import as_source, cut_windows
 
 from ._helpers import _memmap
 

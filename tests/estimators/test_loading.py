@@ -15,11 +15,8 @@ from sk_brainjepa import (
     probe_features,
     write_gradient_csv,
 )
-from sk_brainjepa.estimators._loading import (
-    ENCODERS,
-    load_pretrained_encoder,
-    resolve_model,
-)
+from sk_brainjepa.estimators import resolve_model
+from sk_brainjepa.estimators._loading import ENCODERS, load_pretrained_encoder
 from sk_brainjepa.model_selection import _probe
 from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig, read_out
 

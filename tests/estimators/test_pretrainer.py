@@ -22,8 +22,8 @@ from sk_brainjepa import (
     make_brain_dynamics,
     write_gradient_csv,
 )
-from sk_brainjepa.datasets import SubjectRobustScaling
 from sk_brainjepa.estimators import RepresentationCollapseWarning
+from sk_brainjepa.preprocessing import SubjectRobustScaling
 from sk_brainjepa.training import TrainingDivergedError
 
 from ._helpers import _memmap
@@ -305,7 +305,8 @@ def test_pretrainer_on_memmap_and_files_equals_in_memory(tmp_path, rng):
 
 def test_scaled_source_feeds_the_estimators(tmp_path, rng):
     from sk_brainjepa import BrainJEPAPretrainer, ROIRobustScaler
-    from sk_brainjepa.datasets import ScaledSource, SubjectRobustScaling
+    from sk_brainjepa.preprocessing import SubjectRobustScaling
+    from sk_brainjepa.sources import ScaledSource
 
     raw = (rng.standard_normal((6, 5, 40)) * 4 + 10).astype(np.float32)
     scaled = np.stack([ROIRobustScaler().fit_transform(x[None])[0] for x in raw])

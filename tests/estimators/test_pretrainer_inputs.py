@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from sk_brainjepa.datasets import ScaledSource, SubjectRobustScaling
 from sk_brainjepa.estimators import (
     BrainJEPAClassifier,
     BrainJEPAPretrainer,
     UnscaledInputWarning,
 )
 from sk_brainjepa.gradients import GradientPositioner
-from sk_brainjepa.preprocessing import FunctionalConnectivity
+from sk_brainjepa.preprocessing import FunctionalConnectivity, SubjectRobustScaling
+from sk_brainjepa.sources import ScaledSource
 from sk_brainjepa.training import JEPATrainer
 
 PARAMS = dict(n_timepoints=32, max_epochs=2, batch_size=4, random_state=0)

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from sk_brainjepa import BrainJEPAPretrainer, make_brain_dynamics
-from sk_brainjepa.datasets import SubjectRobustScaling
 from sk_brainjepa.nn import BrainJEPAEncoder, model_config
+from sk_brainjepa.preprocessing import SubjectRobustScaling
 from sk_brainjepa.training import Objective
 
 

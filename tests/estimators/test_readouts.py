@@ -15,8 +15,8 @@ from sk_brainjepa import (
     make_brain_dynamics,
     train_val_test_split,
 )
-from sk_brainjepa.datasets import SubjectRobustScaling
 from sk_brainjepa.nn import token_connectivity, token_lagged_connectivity
+from sk_brainjepa.preprocessing import SubjectRobustScaling
 
 
 @pytest.fixture(scope="module")

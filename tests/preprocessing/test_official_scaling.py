@@ -22,7 +22,8 @@ from sk_brainjepa import (
     TemporalResampler,
     official_scaling,
 )
-from sk_brainjepa.datasets import ROIScalerTransform, SampleZScoring, ScaledSource
+from sk_brainjepa.preprocessing import ROIScalerTransform, SampleZScoring
+from sk_brainjepa.sources import ScaledSource
 
 
 # ------------------------------------------------------------- z-score values

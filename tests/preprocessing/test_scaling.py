@@ -7,13 +7,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from sk_brainjepa import BrainJEPAPretrainer
-from sk_brainjepa.datasets import ScaledSource, SubjectRobustScaling
 from sk_brainjepa.preprocessing import (
     FunctionalConnectivity,
     ROIRobustScaler,
     SubjectRobustScaler,
+    SubjectRobustScaling,
     TemporalResampler,
 )
+from sk_brainjepa.sources import ScaledSource
 
 
 # ---------------------------------------------------------------- ROIRobustScaler

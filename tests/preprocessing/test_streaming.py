@@ -12,16 +12,15 @@ from sk_brainjepa import (
     ROIRobustScaler,
     SampleZScore,
 )
-from sk_brainjepa.datasets import (
+from sk_brainjepa.preprocessing import (
     ROIScalerTransform,
     SampleZScoring,
-    ScaledSource,
     SubjectRobustScaling,
-    WindowDataset,
-    as_source,
+    fisher_z_mean,
     group_fc,
 )
-from sk_brainjepa.preprocessing import fisher_z_mean
+from sk_brainjepa.sources import ScaledSource, as_source
+from sk_brainjepa.training import WindowDataset
 
 
 # --------------------------------------------------------------- transforms

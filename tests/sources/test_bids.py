@@ -39,7 +39,7 @@ def test_bids_folder_ids_and_participants_table(tmp_path, rng, caplog):
 
 
 def test_bids_sessions_get_their_label(tmp_path, rng):
-    from sk_brainjepa.datasets import as_source
+    from sk_brainjepa.sources import as_source
 
     _bids(tmp_path, ["01"], rng, sessions=("1", "2"))
     _bids(tmp_path, ["02"], rng, sessions=("1",))
@@ -52,7 +52,7 @@ def test_bids_sessions_get_their_label(tmp_path, rng):
 
 
 def test_bids_runs_and_subject_folders(tmp_path, rng):
-    from sk_brainjepa.datasets import as_source
+    from sk_brainjepa.sources import as_source
 
     for name in ["sub-01_run-1_bold", "sub-01_run-2_bold", "sub-02_run-1_bold"]:
         np.save(tmp_path / f"{name}.npy", rng.normal(size=(4, 10)))
@@ -67,7 +67,7 @@ def test_bids_runs_and_subject_folders(tmp_path, rng):
 
 
 def test_same_subject_id_from_two_files_names_both(tmp_path, rng):
-    from sk_brainjepa.datasets import as_source
+    from sk_brainjepa.sources import as_source
 
     for folder in ["a", "b"]:
         (tmp_path / folder).mkdir()

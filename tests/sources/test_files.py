@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from sk_brainjepa.datasets import FileSource, as_source
+from sk_brainjepa.sources import FileSource, as_source
 
 from ._helpers import _memmap
 

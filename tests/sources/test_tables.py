@@ -42,7 +42,7 @@ def _write_frames(path, data, writer):
     ],
 )
 def test_tables_index_columns_and_headers_are_detected(tmp_path, rng, writer, caplog):
-    from sk_brainjepa.datasets import as_source
+    from sk_brainjepa.sources import as_source
 
     data = rng.normal(size=(3, 12, 4))  # subjects x frames x ROIs
     for i, subject in enumerate(data):
@@ -129,7 +129,7 @@ def test_load_timeseries_rejects_bad_index_col(tmp_path, index_col):
 
 
 def test_file_source_reads_windows_with_the_inferred_format(tmp_path, rng, caplog):
-    from sk_brainjepa.datasets import as_source
+    from sk_brainjepa.sources import as_source
 
     data = rng.normal(size=(2, 30, 5))
     for i, subject in enumerate(data):

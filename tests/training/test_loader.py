@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from numpy.testing import assert_array_equal
 
-from sk_brainjepa.datasets import EpochPlanner, make_loader
+from sk_brainjepa.training import EpochPlanner, make_loader
 
 
 def _memmap(path, data):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from sk_brainjepa.datasets import EpochPlanner, draw_epoch, make_loader, shard_batches
+from sk_brainjepa.training import EpochPlanner, draw_epoch, make_loader, shard_batches
 
 
 def crop_random_windows(subjects, n_timepoints, rng):
