@@ -3,7 +3,7 @@ gradients, pretrain a tiny Brain-JEPA on the CPU, embed every subject and probe.
 
 Run from the repository root:
 
-    python examples/quickstart.py            # 6 min 45 s on a shared 2-core Xeon CPU
+    python examples/quickstart.py            # 17 s on an idle 2-core Xeon CPU
     python examples/quickstart.py --quick    # tiny cohort, 2 epochs: seconds
     python examples/quickstart.py --help     # sizes and epochs
 """

@@ -439,7 +439,7 @@ np.memmap, path or TimeSeriesSource
             be at least ``n_timepoints`` long. Memory-mapped arrays, a 3-D
             ``.npy`` path, and folders or lists of per-subject files are
             streamed window by window (see
-            :func:`~sk_brainjepa.datasets.as_source`): memory does not grow
+            :func:`~sk_brainjepa.sources.as_source`): memory does not grow
             with the number of subjects.
         y : None
             Ignored.
