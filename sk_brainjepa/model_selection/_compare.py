@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -363,52 +364,63 @@ def compare_models(
         total=len(resolved) * len(splits), disable=not verbose, desc="compare"
     )
     rows, seconds, fc_matrices = [], {}, None
-    for model in resolved:
-        tic = time.perf_counter()
-        if verbose:
-            logger.info("compare_models: %s (%s)", model.name, model.description)
-        if isinstance(model, FeatureModel):
-            results = _feature_model_rows(
-                model, X, y, splits, classification, grid, harmonizer
-            )
-            progress.update(len(splits))
-        else:
-            results = []
-            for k, split in enumerate(splits):
-                if isinstance(model, EstimatorModel):
-                    results.append(
-                        _estimator_scores(model, X, y, split, classification)
-                    )
-                else:
-                    if model.input == "fc" and fc_matrices is None:
-                        from sk_brainjepa.preprocessing import FunctionalConnectivity
-
-                        fc_matrices = (
-                            FunctionalConnectivity().fit_transform(X).astype(np.float32)
+    # X was read (and its reading logged) once above; the models read it
+    # again split by split, which would repeat that line dozens of times.
+    with _quiet_rereads():
+        for model in resolved:
+            tic = time.perf_counter()
+            if verbose:
+                logger.info("compare_models: %s (%s)", model.name, model.description)
+            if isinstance(model, FeatureModel):
+                results = _feature_model_rows(
+                    model, X, y, splits, classification, grid, harmonizer
+                )
+                progress.update(len(splits))
+            else:
+                results = []
+                for k, split in enumerate(splits):
+                    if isinstance(model, EstimatorModel):
+                        results.append(
+                            _estimator_scores(model, X, y, split, classification)
                         )
-                    inputs = X if model.input == "timeseries" else fc_matrices
-                    if model.preprocess is not None:
-                        inputs = model.preprocess.transform(X)
-                    if model.input == "fc" and harmonizer is not None:
-                        inputs = _harmonized_matrices(fc_matrices, split, harmonizer)
-                    results.append(
-                        _fit_net(model, inputs, y, split, classification, net_seeds[k])
-                    )
-                progress.update(1)
-        seconds[model.name] = time.perf_counter() - tic
-        per_repeat = seconds[model.name] / len(splits)
-        for k, (split, result) in enumerate(zip(splits, results, strict=True)):
-            rows.append(
-                {
-                    "model": model.name,
-                    "repeat": k,
-                    "n_train": len(split[0]),
-                    "n_val": len(split[1]),
-                    "n_test": len(split[2]),
-                    **result,
-                    "fit_seconds": per_repeat,
-                }
-            )
+                    else:
+                        if model.input == "fc" and fc_matrices is None:
+                            from sk_brainjepa.preprocessing import (
+                                FunctionalConnectivity,
+                            )
+
+                            fc_matrices = (
+                                FunctionalConnectivity()
+                                .fit_transform(X)
+                                .astype(np.float32)
+                            )
+                        inputs = X if model.input == "timeseries" else fc_matrices
+                        if model.preprocess is not None:
+                            inputs = model.preprocess.transform(X)
+                        if model.input == "fc" and harmonizer is not None:
+                            inputs = _harmonized_matrices(
+                                fc_matrices, split, harmonizer
+                            )
+                        results.append(
+                            _fit_net(
+                                model, inputs, y, split, classification, net_seeds[k]
+                            )
+                        )
+                    progress.update(1)
+            seconds[model.name] = time.perf_counter() - tic
+            per_repeat = seconds[model.name] / len(splits)
+            for k, (split, result) in enumerate(zip(splits, results, strict=True)):
+                rows.append(
+                    {
+                        "model": model.name,
+                        "repeat": k,
+                        "n_train": len(split[0]),
+                        "n_val": len(split[1]),
+                        "n_test": len(split[2]),
+                        **result,
+                        "fit_seconds": per_repeat,
+                    }
+                )
     progress.close()
     scores = pd.DataFrame(rows)
     summary = paired_summary(scores, metric, reference)
@@ -441,6 +453,19 @@ def compare_models(
         ),
     }
     return ModelComparison(scores, summary, metric, reference, info, splits)
+
+
+@contextmanager
+def _quiet_rereads():
+    """Within the block, the data-entry lines saying how X was read are not logged."""
+    reader = logging.getLogger("sk_brainjepa._utils._reading")
+    level = reader.level
+    if reader.getEffectiveLevel() < logging.WARNING:
+        reader.setLevel(logging.WARNING if level < logging.WARNING else level)
+    try:
+        yield
+    finally:
+        reader.setLevel(level)
 
 
 def _split_description(groups, sites, by_site, classification) -> str:
