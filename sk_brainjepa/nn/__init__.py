@@ -5,8 +5,6 @@ tensors. Key names follow the official checkpoint, whose encoders
 :func:`convert_official_encoder_state_dict` translates.
 """
 
-# The one token gather lives in masking; kept here under its former nn name.
-from sk_brainjepa.masking import apply_masks as gather_tokens
 from sk_brainjepa.nn._attention import (
     attention,
     flash_attn_available,
@@ -25,6 +23,7 @@ from sk_brainjepa.nn._config import (
     PredictorConfig,
     model_config,
 )
+from sk_brainjepa.nn._deprecated import gather_tokens  # deprecated alias
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
 from sk_brainjepa.nn._finetune import (
     BrainJEPAPredictionModel,
