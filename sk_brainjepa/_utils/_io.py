@@ -1,8 +1,9 @@
-"""Atomic file writes: nothing a user saved is ever left half-written."""
+"""Atomic file and folder writes: nothing a user saved is ever left half-written."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -49,3 +50,50 @@ def atomic_write(path, write: Callable, *, binary: bool) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def atomic_folder(folder, fill: Callable) -> Path:
+    """Fill a new folder with ``fill(tmp)``, then put it at ``folder`` atomically.
+
+    The files are written into a hidden temporary folder beside ``folder``,
+    which is then renamed into place. An existing folder is moved aside first
+    and deleted only after the rename succeeded; on any failure it is put
+    back, so ``folder`` holds its old contents or all of the new ones, never a
+    mixture, and nothing a user saved is lost.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Its parent must exist; the caller decides whether replacing an
+        existing folder is allowed.
+    fill : callable
+        Called with the temporary folder (a :class:`pathlib.Path`).
+
+    Returns
+    -------
+    folder : pathlib.Path
+    """
+    folder = Path(folder)
+    parent = folder.parent if str(folder.parent) else Path(".")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
+    aside = None
+    try:
+        fill(tmp)
+        # mkdtemp makes a private folder; what is written here is meant to be read.
+        os.chmod(tmp, 0o755)
+        if folder.is_dir():
+            aside = Path(
+                tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".old", dir=parent)
+            )
+            os.replace(folder, aside / folder.name)
+        os.replace(tmp, folder)
+    except BaseException:
+        if aside is not None and not folder.exists():
+            os.replace(aside / folder.name, folder)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+    return folder

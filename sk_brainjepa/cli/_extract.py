@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from sk_brainjepa._utils._io import atomic_folder
 from sk_brainjepa.cli._inputs import CommandError, check_input_file
 
 logger = logging.getLogger("sk_brainjepa.cli")
@@ -151,35 +150,6 @@ def _check_out(out: Path, overwrite: bool, inputs: dict) -> Path:
     return out
 
 
-def _write_folder(out: Path, write) -> None:
-    """Fill a new folder with ``write(folder)``, then put it at ``out``.
-
-    The files are written into a hidden folder beside ``out``, which then
-    replaces it: ``out`` holds either its old contents or all of the new ones,
-    never a mixture, and a failed extraction leaves it as it was.
-    """
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    aside = None
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o755)  # mkdtemp's folder is private; the data is not
-        if out.is_dir():
-            aside = Path(
-                tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent)
-            )
-            os.replace(out, aside / out.name)
-        os.replace(tmp, out)
-    except BaseException:
-        if aside is not None and not out.exists():
-            os.replace(aside / out.name, out)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
-        raise
-    if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
-
-
 def extract(args) -> None:
     """``sk-brainjepa extract``: fMRIPrep outputs -> per-subject ``.npy`` files."""
     try:
@@ -235,7 +205,7 @@ def extract(args) -> None:
         if participants is not None:
             shutil.copyfile(participants, folder / "participants.tsv")
 
-    _write_folder(out, write)
+    atomic_folder(out, write)
     first = np.shape(cohort.X[0])
     logger.info(
         "wrote %d files to %s (%d ROIs x %d frames%s)",

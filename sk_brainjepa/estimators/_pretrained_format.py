@@ -23,12 +23,13 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from sk_brainjepa._utils._io import atomic_folder
 
 __all__ = [
     "CONFIG_FILE",
@@ -202,33 +203,7 @@ def write_folder(folder, contents: FolderContents, *, overwrite: bool = False) -
     folder : pathlib.Path
     """
     folder = check_destination(folder, overwrite)
-    parent = folder.parent if str(folder.parent) else Path(".")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent))
-    aside = None
-    try:
-        _fill(tmp, contents)
-        # mkdtemp makes a private folder; a saved model is meant to be shared.
-        os.chmod(tmp, 0o755)
-        if folder.is_dir():
-            if any(folder.iterdir()):
-                aside = Path(
-                    tempfile.mkdtemp(
-                        prefix=f".{folder.name}.", suffix=".old", dir=parent
-                    )
-                )
-                os.replace(folder, aside / folder.name)
-            else:
-                folder.rmdir()
-        os.replace(tmp, folder)
-    except BaseException:
-        if aside is not None and not folder.exists():
-            os.replace(aside / folder.name, folder)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
-        raise
-    if aside is not None:
-        shutil.rmtree(aside, ignore_errors=True)
+    atomic_folder(folder, lambda tmp: _fill(tmp, contents))
     logger.info("wrote pretrained model folder %s", folder)
     return folder
 
