@@ -1,4 +1,4 @@
-"""Model selection and evaluation: 6/2/2 splits, linear probing, model comparisons, score tables."""
+"""Model selection: 6/2/2 splits, linear probing, model comparisons, score tables."""
 
 from sk_brainjepa.model_selection._compare import DEFAULT_COMPARED, compare_models
 from sk_brainjepa.model_selection._comparison import ModelComparison

@@ -10,30 +10,19 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.model_selection import ParameterGrid
 
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._random import spawn_seeds
 from sk_brainjepa._utils._validation import check_int, check_timeseries
 from sk_brainjepa.model_selection._comparison import ModelComparison, paired_summary
-from sk_brainjepa.model_selection._contenders import (
-    MODEL_NAMES,
-    EstimatorModel,
-    FeatureModel,
-    resolve_models,
-)
-from sk_brainjepa.model_selection._metrics import (
-    classification_scores,
-    regression_scores,
-)
+from sk_brainjepa.model_selection._contenders import MODEL_NAMES, resolve_models
 from sk_brainjepa.model_selection._probe import (
     DEFAULT_GRID,
     _check_grid,
     _check_target,
     _plan_splits,
-    _probe_one,
 )
+from sk_brainjepa.model_selection._split_scoring import Harmonizer, SplitScorer
 
 __all__ = ["DEFAULT_COMPARED", "compare_models"]
 
@@ -45,102 +34,6 @@ DEFAULT_COMPARED = ("fc", "tangent", "lag", "brainnetcnn", "bnt")
 _BRAINJEPA_DEFAULTS = ("probe-connectivity", "finetune")
 _MAIN_METRIC = {"classification": "balanced_accuracy", "regression": "pearson_r"}
 _HARMONIZERS = ("combat",)
-
-
-def _take(X, index):
-    if isinstance(X, np.ndarray):
-        return X[index]
-    return [X[i] for i in index]
-
-
-def _net_scores(net, X, y, split, classification):
-    """Fit ``net`` on the training part (stopping on validation), score the test."""
-    train, _, test = split
-    net.fit(_take(X, train), y[train])
-    valid_loss = net.history[:, "valid_loss"]
-    scores = _test_scores(net, _take(X, test), y[test], classification)
-    epochs = len(valid_loss)
-    best = int(np.argmin(valid_loss)) + 1
-    return {"selected": f"epoch {best} of {epochs}", **scores}
-
-
-def _test_scores(estimator, X_test, y_test, classification) -> dict:
-    """Every score of ``estimator`` on a held-out part (AUC needs predict_proba)."""
-    pred = estimator.predict(X_test)
-    if not classification:
-        return regression_scores(y_test, pred)
-    proba = (
-        estimator.predict_proba(X_test) if hasattr(estimator, "predict_proba") else None
-    )
-    return classification_scores(
-        y_test, pred, proba, getattr(estimator, "classes_", None)
-    )
-
-
-def _validation_target(y, split, classification):
-    """The validation targets as the nets train on them.
-
-    ``predefined_split`` hands the validation set to skorch as it is, so the
-    nets' own target encoding is not applied to it: classes are already
-    0..C-1 here, and regression targets are standardised with the training
-    part's mean and (population) sd, as the regressors do for training.
-    """
-    train, val, _ = split
-    if classification:
-        return y[val].astype(np.int64)
-    center, scale = y[train].mean(), y[train].std()
-    return ((y[val] - center) / (scale if scale > 0 else 1.0)).astype(np.float32)
-
-
-def _estimator_scores(model: EstimatorModel, X, y, split, classification):
-    """Each grid point fitted on train; the best on validation scored on test."""
-    train, val, test = split
-    grid = list(ParameterGrid(model.param_grid or {}))
-    best, best_score, best_params = None, -np.inf, {}
-    for params in grid:
-        est = clone(model.estimator).set_params(**params)
-        est.fit(_take(X, train), y[train])
-        if classification:
-            score = _test_scores(est, _take(X, val), y[val], True)["balanced_accuracy"]
-        else:
-            # MSE on validation, the rule of the linear readout.
-            score = -float(np.mean((y[val] - est.predict(_take(X, val))) ** 2))
-        # Strictly better to move on: ties keep the first grid point.
-        if best is None or score > best_score:
-            best, best_score, best_params = est, score, params
-    selected = ", ".join(f"{k}={v}" for k, v in best_params.items())
-    return {
-        "selected": selected,
-        **_test_scores(best, _take(X, test), y[test], classification),
-    }
-
-
-class _Harmonizer:
-    """ComBat fitted on each training part's features, sites as batches."""
-
-    def __init__(self, sites, covariates):
-        self.sites = sites
-        self.covariates = covariates
-
-    def __call__(self, features, split):
-        """``features`` with ComBat fitted on the rows of ``split[0]``, all rows."""
-        from sk_brainjepa.preprocessing import ComBatHarmonizer
-
-        train = split[0]
-        fit_cov = None if self.covariates is None else _rows(self.covariates, train)
-        combat = ComBatHarmonizer().fit(
-            features[train], sites=self.sites[train], covariates=fit_cov
-        )
-        return np.asarray(
-            combat.transform(features, sites=self.sites, covariates=self.covariates),
-            dtype=np.float64,
-        )
-
-
-def _rows(table, index):
-    if isinstance(table, pd.DataFrame):
-        return table.iloc[index]
-    return np.asarray(table)[index]
 
 
 def _check_sites(sites, n, harmonize, by_site):
@@ -356,14 +249,15 @@ def compare_models(
         net_seeds = [int(random_state) + k for k in range(len(splits))]
     else:
         net_seeds = [s % 2**31 for s in spawn_seeds(random_state, len(splits))]
-    harmonizer = None if harmonize is None else _Harmonizer(sites, covariates)
+    harmonizer = None if harmonize is None else Harmonizer(sites, covariates)
 
     from tqdm.auto import tqdm
 
     progress = tqdm(
         total=len(resolved) * len(splits), disable=not verbose, desc="compare"
     )
-    rows, seconds, fc_matrices = [], {}, None
+    rows, seconds = [], {}
+    scorer = SplitScorer(X, y, splits, classification, grid, harmonizer, net_seeds)
     # X was read (and its reading logged) once above; the models read it
     # again split by split, which would repeat that line dozens of times.
     with _quiet_rereads():
@@ -371,42 +265,7 @@ def compare_models(
             tic = time.perf_counter()
             if verbose:
                 logger.info("compare_models: %s (%s)", model.name, model.description)
-            if isinstance(model, FeatureModel):
-                results = _feature_model_rows(
-                    model, X, y, splits, classification, grid, harmonizer
-                )
-                progress.update(len(splits))
-            else:
-                results = []
-                for k, split in enumerate(splits):
-                    if isinstance(model, EstimatorModel):
-                        results.append(
-                            _estimator_scores(model, X, y, split, classification)
-                        )
-                    else:
-                        if model.input == "fc" and fc_matrices is None:
-                            from sk_brainjepa.preprocessing import (
-                                FunctionalConnectivity,
-                            )
-
-                            fc_matrices = (
-                                FunctionalConnectivity()
-                                .fit_transform(X)
-                                .astype(np.float32)
-                            )
-                        inputs = X if model.input == "timeseries" else fc_matrices
-                        if model.preprocess is not None:
-                            inputs = model.preprocess.transform(X)
-                        if model.input == "fc" and harmonizer is not None:
-                            inputs = _harmonized_matrices(
-                                fc_matrices, split, harmonizer
-                            )
-                        results.append(
-                            _fit_net(
-                                model, inputs, y, split, classification, net_seeds[k]
-                            )
-                        )
-                    progress.update(1)
+            results = scorer.score(model, progress.update)
             seconds[model.name] = time.perf_counter() - tic
             per_repeat = seconds[model.name] / len(splits)
             for k, (split, result) in enumerate(zip(splits, results, strict=True)):
@@ -479,60 +338,6 @@ def _split_description(groups, sites, by_site, classification) -> str:
     elif classification and by_site is None:
         parts.append("stratified by class")
     return ", ".join(parts) or "random"
-
-
-def _feature_model_rows(model, X, y, splits, classification, grid, harmonizer):
-    """The linear readout of one features model on every split."""
-    shared = None
-    if model.per_sample:
-        shared = np.asarray(
-            clone(model.transformer).fit(X).transform(X), dtype=np.float64
-        )
-        _check_features(shared, model.name)
-    results = []
-    for k, split in enumerate(splits):
-        if shared is None:
-            fitted = clone(model.transformer).fit(_take(X, split[0]))
-            features = np.asarray(fitted.transform(X), dtype=np.float64)
-            _check_features(features, model.name)
-        else:
-            features = shared
-        if harmonizer is not None:
-            features = harmonizer(features, split)
-        result = _probe_one(features, y, split, classification, grid, k)
-        for key in ("repeat", "n_train", "n_val", "n_test"):
-            result.pop(key)
-        reg = result.pop("regularization")
-        result = {"selected": f"{'C' if classification else 'alpha'}={reg:g}", **result}
-        results.append(result)
-    return results
-
-
-def _check_features(features, name):
-    if features.ndim != 2:
-        raise ValueError(
-            f"model {name!r} gave features of shape {features.shape}; the linear "
-            "readout needs 2-D (n_samples, n_features)."
-        )
-    if not np.all(np.isfinite(features)):
-        raise ValueError(f"model {name!r} gave NaN or infinite features.")
-
-
-def _harmonized_matrices(fc, split, harmonizer):
-    from sk_brainjepa.preprocessing import sym_matrix_to_vec, vec_to_sym_matrix
-
-    vectors = harmonizer(sym_matrix_to_vec(fc).astype(np.float64), split)
-    return vec_to_sym_matrix(vectors, diagonal=1.0).astype(np.float32)
-
-
-def _fit_net(model, inputs, y, split, classification, seed):
-    from skorch.dataset import Dataset
-    from skorch.helper import predefined_split
-
-    val = split[1]
-    valid = Dataset(_take(inputs, val), _validation_target(y, split, classification))
-    net = model.make(classification, seed, predefined_split(valid))
-    return _net_scores(net, inputs, y, split, classification)
 
 
 # The named models, for the docs and the CLI.
