@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNetClassifier, NeuralNetRegressor
@@ -14,11 +13,6 @@ from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import (
     LAYOUTS,
-    apply_layout,
-    check_layout,
-    check_n_rois,
-    check_timeseries,
-    n_rois_of,
 )
 from sk_brainjepa.estimators._finetune_callbacks import (
     FineTuneDiagnostics,
@@ -26,6 +20,7 @@ from sk_brainjepa.estimators._finetune_callbacks import (
     fit_probe_head,
     purpose_seed,
 )
+from sk_brainjepa.estimators._finetune_inputs import FineTuneInputsMixin
 from sk_brainjepa.estimators._loading import ENCODERS, load_pretrained_encoder
 from sk_brainjepa.estimators._nets import SeededNetMixin
 from sk_brainjepa.nn import (
@@ -33,10 +28,9 @@ from sk_brainjepa.nn import (
     layer_decay_groups,
     reset_top_blocks_,
 )
-from sk_brainjepa.sources import crop
 
 
-class _FineTuneMixin(TimeSeriesEstimatorMixin, SeededNetMixin):
+class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMixin):
     """Builds the model from a checkpoint or pretrainer in ``initialize_module``.
 
     Every (re)initialisation loads the pretrained weights afresh, so each clone
@@ -224,65 +218,6 @@ class _FineTuneMixin(TimeSeriesEstimatorMixin, SeededNetMixin):
             )
         )
         return callbacks
-
-    def check_input(self, X):
-        """Time series checked (3-D or a list of 2-D, finite) and their ROI count.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list
-            In ``layout``; lists of lists are converted.
-
-        Returns
-        -------
-        X_checked : ndarray or list of ndarray
-            Still in ``layout`` (``get_dataset`` reads it in that layout).
-        n_rois : int
-        """
-        layout = check_layout(self.layout)
-        X = check_timeseries(apply_layout(X, layout))
-        # Transposing back is a view: the data is not copied.
-        return apply_layout(X, layout), n_rois_of(X)
-
-    def _check_window(self, lengths) -> None:
-        """Refuse subjects shorter than the model window, saying how to pad."""
-        window = self.n_timepoints_
-        short = [i for i, n in enumerate(lengths) if n < window]
-        if not short:
-            return
-        i = short[0]
-        which = (
-            f"X has {lengths[i]} frames per subject"
-            if len(set(lengths)) == 1
-            else f"X[{i}] has {lengths[i]} frames"
-        )
-        patch = self.module_.encoder.config.patch_size
-        raise ValueError(
-            f"{type(self).__name__} needs at least n_timepoints={window} frames "
-            f"per subject (the model window); {which}. Pad or resample first, "
-            f"e.g. TemporalResampler(n_timepoints={window}, pad='edge'), or set a "
-            f"smaller n_timepoints (a multiple of patch_size={patch})."
-        )
-
-    def get_dataset(self, X, y=None):
-        """Validated time series as one float32 array (centre windows if ragged)."""
-        if not isinstance(X, torch.utils.data.Dataset):
-            X = check_timeseries(apply_layout(X, check_layout(self.layout)))
-            module = getattr(self, "module_", None)
-            if module is not None:
-                lengths = [x.shape[-1] for x in X]
-                check_n_rois(
-                    n_rois_of(X),
-                    module.encoder.config.n_rois,
-                    "the pretrained encoder",
-                    n_timepoints=lengths,
-                )
-                self._check_window(lengths)
-            if isinstance(X, list):
-                window = min(x.shape[1] for x in X)
-                X = np.stack([crop(x, window, "center") for x in X])
-            X = np.asarray(X, dtype=np.float32)
-        return super().get_dataset(X, y)
 
 
 @fill_doc
