@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 
 def atomic_write(path, write: Callable, *, binary: bool) -> Path:
@@ -97,3 +100,33 @@ def atomic_folder(folder, fill: Callable) -> Path:
     if aside is not None:
         shutil.rmtree(aside, ignore_errors=True)
     return folder
+
+
+def json_safe(value, *, other: Callable | None = None):
+    """``value`` with what strict JSON cannot hold replaced.
+
+    Dict keys become text, tuples lists, numpy scalars Python numbers, and
+    NaN or infinite floats None (strict JSON has no such numbers).
+
+    Parameters
+    ----------
+    value : object
+    other : callable or None, default=None
+        Applied to values of any other type (e.g. ``str``); None leaves them,
+        so that ``json.dumps`` refuses what it cannot write.
+
+    Returns
+    -------
+    value : object
+    """
+    if isinstance(value, dict):
+        return {str(k): json_safe(v, other=other) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v, other=other) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int, bool)) or other is None:
+        return value
+    return other(value)

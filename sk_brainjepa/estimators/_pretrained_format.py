@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sk_brainjepa._utils._io import atomic_folder
+from sk_brainjepa._utils._io import atomic_folder, json_safe
 
 __all__ = [
     "CONFIG_FILE",
@@ -101,21 +100,8 @@ def is_pretrained_folder(path) -> bool:
 
 
 # ------------------------------------------------------------------- JSON
-def _finite_or_none(value):
-    """NaN and infinities become None: strict JSON has no such numbers."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(v) for v in value]
-    if isinstance(value, np.generic):
-        return _finite_or_none(value.item())
-    return value
-
-
 def _json_text(config: dict) -> str:
-    return json.dumps(_finite_or_none(config), indent=2, allow_nan=False) + "\n"
+    return json.dumps(json_safe(config), indent=2, allow_nan=False) + "\n"
 
 
 # ------------------------------------------------------------------ write

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sk_brainjepa._utils._io import json_safe
 from sk_brainjepa.model_selection._paired import corrected_paired_ttest
 
 __all__ = ["ModelComparison", "paired_summary"]
@@ -77,20 +78,6 @@ def paired_summary(scores: pd.DataFrame, metric: str, reference: str) -> pd.Data
             )
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    return str(value)
 
 
 @dataclass
@@ -213,6 +200,8 @@ class ModelComparison:
             "summary": self.summary.reset_index().to_dict(orient="records"),
             "scores": self.scores.to_dict(orient="records"),
         }
-        target(".json").write_text(json.dumps(_jsonable(record), indent=2) + "\n")
+        target(".json").write_text(
+            json.dumps(json_safe(record, other=str), indent=2) + "\n"
+        )
         target(".md").write_text(self.to_markdown())
         return paths
