@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from sk_brainjepa._utils._base import check_output_container, refuse_table_output
 from sk_brainjepa._utils._validation import _check_finite, check_fc
 from sk_brainjepa.gradients._alignment import procrustes_align
 from sk_brainjepa.gradients._embedding import (
@@ -18,9 +19,6 @@ from sk_brainjepa.gradients._embedding import (
 )
 from sk_brainjepa.gradients._kernels import KERNELS
 from sk_brainjepa.preprocessing import fisher_z_mean
-
-# The containers of scikit-learn's set_output.
-_OUTPUT_CONTAINERS = ("default", "pandas", "polars")
 
 logger = logging.getLogger(__name__)
 
@@ -330,17 +328,12 @@ class GradientPositioner(TransformerMixin, BaseEstimator):
         ValueError
             For ``transform="pandas"`` or ``"polars"``, or an unknown container.
         """
-        if transform is not None and transform not in _OUTPUT_CONTAINERS:
-            raise ValueError(
-                f"transform must be one of {list(_OUTPUT_CONTAINERS)} or None; got "
-                f"{transform!r}."
-            )
-        if transform not in (None, "default"):
-            raise ValueError(
-                "GradientPositioner returns 3-D gradients of shape (n_subjects, "
-                f"n_rois, n_components), which no {transform} table holds, so "
-                f"set_output(transform={transform!r}) cannot apply; in a Pipeline, "
-                "set the output of the step that returns features instead, e.g. "
-                f"pipe[-1].set_output(transform={transform!r})."
-            )
+        check_output_container(transform)
+        refuse_table_output(
+            self,
+            transform,
+            "gradients of shape (n_subjects, n_rois, n_components)",
+            "in a Pipeline, set the output of the step that returns features "
+            f"instead, e.g. pipe[-1].set_output(transform={transform!r}).",
+        )
         return self

@@ -15,16 +15,13 @@ import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from sk_brainjepa._utils._base import check_output_container, refuse_table_output
 from sk_brainjepa._utils._validation import (
     apply_layout,
     check_n_rois,
     check_timeseries,
     n_rois_of,
 )
-
-_OUTPUT_CONTAINERS = ("default", "pandas", "polars")
-# The containers of scikit-learn's set_output that are 2-D tables.
-_TABLE_CONTAINERS = ("pandas", "polars")
 
 
 def read_timeseries(X, layout: str, **kwargs):
@@ -163,43 +160,6 @@ def roi_names(estimator, input_features=None) -> np.ndarray:
     if names is None:
         return np.asarray([str(i) for i in range(estimator.n_rois_)], dtype=object)
     return np.asarray(names, dtype=object)
-
-
-def check_output_container(transform) -> None:
-    """Raise unless ``transform`` is a ``set_output`` container or None."""
-    if transform is not None and transform not in _OUTPUT_CONTAINERS:
-        raise ValueError(
-            f"transform must be one of {list(_OUTPUT_CONTAINERS)} or None; "
-            f"got {transform!r}."
-        )
-
-
-def refuse_table_output(estimator, transform, output: str, hint: str) -> None:
-    """Raise when ``set_output`` asks a table of an estimator whose output is 3-D.
-
-    Parameters
-    ----------
-    estimator : estimator instance
-        Named in the message.
-    transform : str or None
-        The container asked for; "default" and None pass.
-    output : str
-        What the estimator returns, e.g. ``"time series of shape (n_subjects,
-        n_rois, n_timepoints)"``.
-    hint : str
-        How to get a table instead.
-
-    Raises
-    ------
-    ValueError
-        For ``transform="pandas"`` or ``"polars"``.
-    """
-    if transform in _TABLE_CONTAINERS:
-        raise ValueError(
-            f"{type(estimator).__name__} returns 3-D {output}, which no {transform} "
-            f"table holds, so set_output(transform={transform!r}) cannot apply; "
-            f"{hint}"
-        )
 
 
 class TimeSeriesOutputMixin:
