@@ -1,0 +1,95 @@
+"""Renamed estimator parameters, kept for one release with a ``FutureWarning``.
+
+scikit-learn's way: the old parameter stays in ``__init__`` with the default
+``"deprecated"`` (so ``get_params``, ``clone`` and grids still see it), the
+new one carries the real default, and the estimator reads the value through
+:func:`renamed_param`, which warns when the old name was set. Saved models
+record their parameters by name; :func:`translate_renamed` maps the old names
+of files written before a rename onto the new ones, silently, because the user
+did nothing wrong by loading an old file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+__all__ = ["DEPRECATED", "REMOVED_IN", "renamed_param", "translate_renamed"]
+
+#: Default of a renamed parameter's old name: "not given".
+DEPRECATED = "deprecated"
+
+#: Release in which the old names go.
+REMOVED_IN = "0.3"
+
+
+def _is_unset(value) -> bool:
+    return isinstance(value, str) and value == DEPRECATED
+
+
+def renamed_param(est, old: str, new: str):
+    """The value of parameter ``new``, or of ``old`` when a caller still sets it.
+
+    Parameters
+    ----------
+    est : estimator
+        Has both attributes; ``old`` defaults to :data:`DEPRECATED`.
+    old, new : str
+        The parameter's old and new names.
+
+    Returns
+    -------
+    value : object
+        ``getattr(est, old)`` when it was set (with a ``FutureWarning``),
+        else ``getattr(est, new)``.
+
+    Raises
+    ------
+    ValueError
+        When both names were given different values.
+    """
+    old_value = getattr(est, old)
+    new_value = getattr(est, new)
+    if _is_unset(old_value):
+        return new_value
+    default = inspect.signature(type(est).__init__).parameters[new].default
+    if new_value != default and new_value != old_value:
+        raise ValueError(
+            f"{type(est).__name__}: {old}={old_value!r} and {new}={new_value!r} "
+            f"were both given; {old!r} is the old name of {new!r}. Pass only "
+            f"{new}."
+        )
+    warnings.warn(
+        f"{type(est).__name__}: the parameter {old!r} was renamed {new!r} and "
+        f"will be removed in {REMOVED_IN}; pass {new}={old_value!r} instead.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return old_value
+
+
+def translate_renamed(params: dict, renames: dict[str, str]) -> dict:
+    """Parameters read from a file, with renamed ones under their new names.
+
+    Parameters
+    ----------
+    params : dict
+        Parameter values by name, as a saved model recorded them.
+    renames : dict of str to str
+        Old name -> new name.
+
+    Returns
+    -------
+    params : dict
+        A copy where a set old name (not :data:`DEPRECATED`) moves to its new
+        name and the old name is dropped (the estimator's default,
+        ``"deprecated"``, then applies).
+    """
+    params = dict(params)
+    for old, new in renames.items():
+        if old not in params:
+            continue
+        value = params.pop(old)
+        if not _is_unset(value):
+            params[new] = value
+    return params
