@@ -169,7 +169,7 @@ def robust_scale_subject(
 
     The one formula behind
     :class:`~sk_brainjepa.preprocessing.SubjectRobustScaler` (in memory) and
-    :class:`~sk_brainjepa.preprocessing.SubjectRobustScaling` (streamed). It
+    its ``to_window_transform()`` (streamed). It
     equals ``ROIRobustScaler(quantile_range=...).fit_transform(x[None])[0]``.
 
     Parameters

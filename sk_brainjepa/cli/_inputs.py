@@ -68,7 +68,7 @@ def check_gradient_file(path) -> None:
 # ------------------------------------------------------------- time series
 def open_source(paths, args):
     """The time series named on the command line, read with the data options."""
-    from sk_brainjepa.preprocessing import SubjectRobustScaling
+    from sk_brainjepa.preprocessing import SubjectRobustScaler
     from sk_brainjepa.sources import ScaledSource, as_source
 
     data = paths[0] if len(paths) == 1 else list(paths)
@@ -89,7 +89,7 @@ def open_source(paths, args):
     except (FileNotFoundError, IsADirectoryError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
     if args.scaling == "subject":
-        source = ScaledSource(source, SubjectRobustScaling())
+        source = ScaledSource(source, SubjectRobustScaler().to_window_transform())
     return source
 
 

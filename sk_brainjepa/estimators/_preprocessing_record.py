@@ -8,9 +8,13 @@ folder stores in ``config.json`` and ``preprocessing.safetensors``.
 only classes named in :data:`SUPPORTED_STEPS` are ever constructed, and their
 parameters are validated like user input, so a folder can carry no code.
 
-The streamed scalings of :mod:`sk_brainjepa.preprocessing` (what
-``ScaledSource`` and ``sk-brainjepa pretrain --scaling subject`` apply) are
-recorded as the in-memory transformer that computes the same numbers.
+The window transforms of :mod:`sk_brainjepa.preprocessing` (the scalers'
+``to_window_transform()``, what ``ScaledSource`` and ``sk-brainjepa pretrain
+--scaling subject`` apply) are recorded as the in-memory transformer that
+computes the same numbers, which each gives with ``to_estimator()``. So the
+record names only estimators: folders written when the window transforms
+were public classes (``SubjectRobustScaling``, ``SampleZScoring``,
+``ROIScalerTransform``) hold the same records and load unchanged.
 """
 
 from __future__ import annotations
@@ -19,17 +23,15 @@ import re
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa.preprocessing import (
     ROIRobustScaler,
-    ROIScalerTransform,
     SampleZScore,
-    SampleZScoring,
     SubjectRobustScaler,
-    SubjectRobustScaling,
     TemporalResampler,
 )
 
@@ -50,11 +52,9 @@ SUPPORTED_STEPS = {
 }
 # What a fitted step learnt from data besides its ROI count, stored as arrays.
 _FITTED_ARRAYS = {"ROIRobustScaler": ("center_", "scale_")}
-_STREAMED = ("SubjectRobustScaling(over='run')", "SampleZScoring(over='run')",
-             "ROIScalerTransform")  # fmt: skip
 _SUPPORTED_TEXT = (
-    f"{', '.join(SUPPORTED_STEPS)} (the streamed {', '.join(_STREAMED)} are "
-    "recorded as their in-memory equivalents), or a sklearn Pipeline of them"
+    f"{', '.join(SUPPORTED_STEPS)} (their to_window_transform(), over='run', is "
+    "recorded as the in-memory scaler), or a sklearn Pipeline of them"
 )
 
 
@@ -64,25 +64,17 @@ def _snake(name: str) -> str:
 
 
 def _in_memory(step):
-    """The in-memory transformer that computes what a streamed scaling does."""
-    if isinstance(step, SubjectRobustScaling) or isinstance(step, SampleZScoring):
-        if step.over != "run":
-            raise ValueError(
-                f"{step!r} scales each window by its own statistics, which no "
-                "in-memory step reproduces; only over='run' can be recorded."
-            )
-        if isinstance(step, SubjectRobustScaling):
-            return SubjectRobustScaler(
-                tuple(step.quantile_range), min_scale=step.min_scale
-            )
-        return SampleZScore(ddof=step.ddof, min_std=step.min_std)
-    if isinstance(step, ROIScalerTransform):
-        scaler = ROIRobustScaler(center_subjects=step.needs_full_run)
-        scaler.center_ = step.center[:, 0].astype(np.float64)
-        scaler.scale_ = step.scale[:, 0].astype(np.float64)
-        scaler.n_rois_ = scaler.n_features_in_ = len(scaler.center_)
-        return scaler
-    return step
+    """The in-memory transformer that computes what a window transform does.
+
+    A scaler's ``to_window_transform()`` knows its in-memory form
+    (``to_estimator()``, which refuses ``over="window"``); the classes behind
+    it are private to ``preprocessing``, so they are asked, not imported.
+    Whatever it returns is still checked against :data:`SUPPORTED_STEPS`.
+    """
+    if isinstance(step, BaseEstimator):
+        return step
+    to_estimator = getattr(step, "to_estimator", None)
+    return to_estimator() if callable(to_estimator) else step
 
 
 def steps_of(preprocessing) -> list[tuple[str, object]]:
@@ -98,6 +90,8 @@ def steps_of(preprocessing) -> list[tuple[str, object]]:
     Returns
     -------
     steps : list of (str, transformer)
+        Window transforms (a scaler's ``to_window_transform()``) are given as
+        the scaler that computes the same numbers.
     """
     if preprocessing is None:
         return []
@@ -166,8 +160,8 @@ def record_preprocessing(preprocessing, *, n_rois: int):
     Parameters
     ----------
     preprocessing : None, transformer, Pipeline or list
-        See :func:`steps_of`. Supported: :data:`SUPPORTED_STEPS` and the
-        streamed scalings with ``over="run"``.
+        See :func:`steps_of`. Supported: :data:`SUPPORTED_STEPS` and their
+        ``to_window_transform()`` with ``over="run"``.
     n_rois : int
         The model's ROI count; fitted steps must have it.
 

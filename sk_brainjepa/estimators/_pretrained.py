@@ -268,10 +268,9 @@ def save_pretrained(
         The scaling the model was trained with, applied by
         ``BrainJEPAEmbedder(checkpoint=folder)`` to raw input by default.
         Supported: ``ROIRobustScaler`` (fitted), ``SubjectRobustScaler``,
-        ``SampleZScore``, ``TemporalResampler``, the streamed
-        ``SubjectRobustScaling`` / ``SampleZScoring`` (``over="run"``) and
-        ``ROIScalerTransform``, or a ``Pipeline`` of them; anything else is
-        refused with the list.
+        ``SampleZScore``, ``TemporalResampler``, the ``to_window_transform()``
+        of the first three (``over="run"``), or a ``Pipeline`` of them;
+        anything else is refused with the list.
     tr : float or None, default=None
         Seconds between the frames the encoder saw (after the
         preprocessing's ``TemporalResampler``, whose ``target_tr`` is taken

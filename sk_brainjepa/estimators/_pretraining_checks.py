@@ -152,7 +152,7 @@ def collapse_message(last: dict, input_offset: float, threshold: float) -> str |
             f"{spread:.4f}, across samples {across_text}; collapse_threshold="
             f"{threshold}) and the input is dominated by constant ROI offsets: "
             f"the median |mean| / sd of a ROI's series is {input_offset:.1f}. "
-            "Scale each subject's ROIs first (SubjectRobustScaling, or "
+            "Scale each subject's ROIs first (SubjectRobustScaler, or "
             "ROIRobustScaler with per-subject statistics)."
         )
     if spread < threshold:

@@ -49,8 +49,7 @@ class SampleZScore(
     Each sample is scaled as given: pass whole runs and crop afterwards (e.g.
     with :class:`TemporalResampler`) to do what the official loader does, which
     z-scores the stored run and then crops it. For the same scaling applied
-    window by window to a streamed cohort, see
-    :class:`~sk_brainjepa.preprocessing.SampleZScoring`.
+    window by window to a streamed cohort, see :meth:`to_window_transform`.
 
     Read more in docs/user-guide.md, "Data formats and preprocessing".
 
@@ -81,6 +80,7 @@ class SampleZScore(
     official_scaling : this transformer for ``stage="downstream"``.
     ROIRobustScaler : per-ROI robust scaling with statistics learnt on training data.
     SubjectRobustScaler : per-ROI robust scaling of each subject by itself.
+    SampleZScore.to_window_transform : the same z-score, window by window.
 
     Examples
     --------
@@ -106,7 +106,7 @@ class SampleZScore(
         self.layout = layout
 
     def _fit_input(self, X):
-        # The streaming SampleZScoring's check too: it also rejects ddof=True,
+        # The window transform's check too: it also rejects ddof=True,
         # which an Integral interval lets through.
         check_zscore_params(self.ddof, self.min_std)
         return super()._fit_input(X)
@@ -143,6 +143,153 @@ class SampleZScore(
             out = [zscore_samples(x, name=f"X[{i}]", **kwargs) for i, x in enumerate(X)]
         return apply_layout(out, self.layout)
 
+    def to_window_transform(self, *, over="run"):
+        """This z-score as a callable that scales one window as it is read.
+
+        For :class:`~sk_brainjepa.sources.ScaledSource`: wrap a cohort in
+        ``ScaledSource(source, SampleZScore().to_window_transform())`` and
+        every window read from it comes out z-scored, without the scaled
+        cohort in memory. Nothing is learnt, so the transformer need not be
+        fitted. The callable pickles small, to run in DataLoader workers.
+
+        Parameters
+        ----------
+        over : {"run", "window"}, default="run"
+            Which frames the mean and std are taken over.
+
+            - ``"run"`` (the official loader): the subject's whole run; the
+              window is then cut from the scaled run (its ``needs_full_run``
+              is True, so ``ScaledSource`` reads the run). A window then
+              equals ``SampleZScore().fit_transform(X)[i][:, start:start + length]``.
+            - ``"window"``: only the frames the model sees, so every window
+              has mean 0 and std 1; reads only the window from disk. It
+              equals ``SampleZScore().fit_transform(X[:, :, start:start + length])[i]``.
+
+        Returns
+        -------
+        transform : callable
+            Maps a float32 array of shape (n_rois, n_timepoints), always ROIs
+            first (sources read ``layout`` themselves), or a batch of them of
+            shape (B, n_rois, n_timepoints), to the z-scored array of the same
+            shape, with this transformer's ``ddof`` and ``min_std``.
+
+        Raises
+        ------
+        ValueError
+            If ``over``, ``ddof`` or ``min_std`` is invalid.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_brainjepa.preprocessing import SampleZScore
+        >>> from sk_brainjepa.sources import ScaledSource
+        >>> X = np.random.default_rng(0).normal(8000.0, 50.0, (3, 4, 50))
+        >>> transform = SampleZScore().to_window_transform(over="window")
+        >>> w = ScaledSource(X, transform).window(0, 10, 20)
+        >>> bool(abs(w.mean()) < 1e-5 and abs(w.std(ddof=1) - 1) < 1e-5)
+        True
+        """
+        return SampleZScoring(ddof=self.ddof, min_std=self.min_std, over=over)
+
+
+# ------------------------------------------------------------ window transforms
+# What the scalers' to_window_transform() return. Not public (one public name
+# per scaling, its estimator); the class names stay as they were because a
+# training checkpoint records the scaling of its data by class name and
+# attributes (estimators._resume.describe_scaling), so runs checkpointed with
+# the former public classes still resume. Imported by _streaming too, their
+# former home, so that objects pickled before still load.
+
+
+class SampleZScoring:
+    """Z-score each subject over all its ROIs and frames, one window at a time.
+
+    The window transform of :class:`~sk_brainjepa.preprocessing.SampleZScore`,
+    made by its ``to_window_transform()`` (the same function computes both):
+    one mean and one standard deviation per subject, taken over ROIs x time
+    together, as the official Brain-JEPA downstream scripts scale what they
+    feed the released checkpoint. Needs no fitting.
+
+    Parameters
+    ----------
+    ddof : int, default=1
+        Delta degrees of freedom of the standard deviation; 1 (torch's default)
+        matches the official code.
+    min_std : float, default=1e-12
+        A subject whose standard deviation is at or below this is constant: a
+        ValueError is raised instead of returning NaN or inf.
+    over : {"run", "window"}, default="run"
+        Which frames the mean and std are taken over.
+
+        - ``"run"`` (the official loader): the subject's whole run; the window
+          is then cut from the scaled run (``needs_full_run`` is True, so
+          :class:`~sk_brainjepa.sources.ScaledSource` reads the run). A window
+          then equals
+          ``SampleZScore().fit_transform(X)[i][:, start:start + length]``.
+        - ``"window"``: only the frames the model sees, so every window has
+          mean 0 and std 1. It equals
+          ``SampleZScore().fit_transform(X[:, :, start:start + length])[i]``,
+          and reads only the window from disk.
+
+    Attributes
+    ----------
+    needs_full_run : bool
+        True when ``over="run"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_brainjepa.preprocessing import SampleZScore
+    >>> from sk_brainjepa.sources import ScaledSource
+    >>> X = np.random.default_rng(0).normal(8000.0, 50.0, (3, 4, 50))
+    >>> scaled = ScaledSource(X, SampleZScore().to_window_transform(over="window"))
+    >>> w = scaled.window(0, 10, 20)
+    >>> bool(abs(w.mean()) < 1e-5 and abs(w.std(ddof=1) - 1) < 1e-5)
+    True
+    """
+
+    def __init__(self, *, ddof=1, min_std=1e-12, over="run"):
+        if over not in ("run", "window"):
+            raise ValueError(f"over must be 'run' or 'window'; got {over!r}.")
+        self.ddof, self.min_std = check_zscore_params(ddof, min_std)
+        self.over = over
+        self.needs_full_run = over == "run"
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Scale ``x`` of shape (n_rois, n_timepoints) or a batch (B, n_rois, T)."""
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"{self!r} expects a (n_rois, n_timepoints) array or a batch "
+                f"of them; got shape {x.shape}."
+            )
+        return zscore_samples(x, ddof=self.ddof, min_std=self.min_std, name="x")
+
+    def __repr__(self) -> str:
+        return f"SampleZScore(ddof={self.ddof}).to_window_transform(over={self.over!r})"
+
+    def to_estimator(self):
+        """The :class:`SampleZScore` that computes the same numbers.
+
+        What ``save_pretrained`` records for this transform (the folder
+        stores estimators, not callables).
+
+        Returns
+        -------
+        scaler : SampleZScore
+            Unfitted (it learns only the ROI count).
+
+        Raises
+        ------
+        ValueError
+            For ``over="window"``, which no in-memory step reproduces.
+        """
+        if self.over != "run":
+            raise ValueError(
+                f"{self!r} scales each window by its own statistics, which no "
+                "in-memory step reproduces; only over='run' can be recorded."
+            )
+        return SampleZScore(ddof=self.ddof, min_std=self.min_std)
+
 
 _STAGES = ("pretrain", "downstream")
 
@@ -167,8 +314,9 @@ def official_scaling(stage):
     Both official loaders scale the whole run and crop the 160-frame window
     afterwards, so put the returned transformer before
     :class:`TemporalResampler`. For streamed cohorts use
-    ``ROIScalerTransform(official_scaling("pretrain").fit(X_train))`` or
-    ``SampleZScoring()`` with :class:`~sk_brainjepa.sources.ScaledSource`.
+    ``official_scaling("pretrain").fit(X_train).to_window_transform()`` or
+    ``official_scaling("downstream").to_window_transform()`` with
+    :class:`~sk_brainjepa.sources.ScaledSource`.
 
     Parameters
     ----------

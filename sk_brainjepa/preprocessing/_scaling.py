@@ -6,7 +6,12 @@
 - :class:`SubjectRobustScaler`: per-ROI robust scaling of each subject by its
   own statistics (nothing learnt; the scaling docs/user-guide.md recommends).
 - :func:`robust_scale_subject`: the per-subject formula, shared with the
-  streaming :class:`~sk_brainjepa.preprocessing.SubjectRobustScaling`.
+  window transform of ``SubjectRobustScaler().to_window_transform()``.
+
+Each scaler's ``to_window_transform()`` gives the same scaling applied to one
+window at a time, for :class:`~sk_brainjepa.sources.ScaledSource`; the
+(private) classes that implement it for these two scalers are at the end of
+this module.
 
 The official downstream scaling, :class:`SampleZScore`, and
 :func:`official_scaling` are in :mod:`._official_scaling`.
@@ -117,6 +122,7 @@ class ROIRobustScaler(
     SubjectRobustScaler : each subject scaled by its own statistics.
     official_scaling : the official code's scaler for each stage.
     SampleZScore : per-sample z-score, the official downstream scaling.
+    ROIRobustScaler.to_window_transform : the fitted scaling, window by window.
 
     Examples
     --------
@@ -249,6 +255,46 @@ class ROIRobustScaler(
         """
         return self._apply(X, inverse=True)
 
+    def to_window_transform(self):
+        """The fitted scaling as a callable that scales one window as it is read.
+
+        For :class:`~sk_brainjepa.sources.ScaledSource`: every window read from
+        ``ScaledSource(source, scaler.to_window_transform())`` equals the same
+        frames of ``scaler.transform(X)``, and the scaled cohort never sits in
+        memory. The callable holds only ``center_`` and ``scale_`` (cast to
+        float32, the dtype of windows), so it pickles small and runs in
+        DataLoader workers; later changes to the scaler do not reach it.
+
+        Returns
+        -------
+        transform : callable
+            Maps a float32 array of shape (..., n_rois, n_timepoints), always
+            ROIs first (sources read ``layout`` themselves), to the scaled
+            array of the same shape. Its ``needs_full_run`` is
+            ``center_subjects``: the subject mean removed is that of the whole
+            run, so ``ScaledSource`` scales the run and then cuts the window.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the scaler is not fitted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_brainjepa.preprocessing import ROIRobustScaler
+        >>> from sk_brainjepa.sources import ScaledSource
+        >>> X = np.random.default_rng(0).normal(5.0, 2.0, (3, 4, 50))
+        >>> X = X.astype(np.float32)
+        >>> scaler = ROIRobustScaler().fit(X)
+        >>> scaled = ScaledSource(X, scaler.to_window_transform())
+        >>> in_memory = scaler.transform(X)[1, :, 10:30]
+        >>> bool(np.allclose(scaled.window(1, 10, 20), in_memory))
+        True
+        """
+        check_is_fitted(self)
+        return ROIScalerTransform(self)
+
 
 class SubjectRobustScaler(
     FitROICountMixin,
@@ -267,10 +313,10 @@ class SubjectRobustScaler(
     then checks, so the transformer can sit at the head of a ``Pipeline``
     without leaking test statistics.
 
-    This is the in-memory form of
-    :class:`~sk_brainjepa.preprocessing.SubjectRobustScaling` (the same function
-    computes both); each subject is scaled as given, so put it before
-    :class:`TemporalResampler` to take the statistics over whole runs.
+    Each subject is scaled as given, so put it before
+    :class:`TemporalResampler` to take the statistics over whole runs; for
+    the same scaling applied window by window to a streamed cohort, see
+    :meth:`to_window_transform` (the same function computes both).
 
     Read more in docs/user-guide.md, "Data formats and preprocessing".
 
@@ -299,7 +345,7 @@ class SubjectRobustScaler(
     --------
     ROIRobustScaler : statistics learnt once on training subjects.
     SampleZScore : one mean and one std per subject, over all its ROIs.
-    sk_brainjepa.preprocessing.SubjectRobustScaling : the streamed form.
+    SubjectRobustScaler.to_window_transform : the same scaling, window by window.
 
     Examples
     --------
@@ -353,3 +399,208 @@ class SubjectRobustScaler(
             for i, x in enumerate(X)
         ]
         return apply_layout(stack_if_equal(out, X), self.layout)
+
+    def to_window_transform(self, *, over="run"):
+        """This scaling as a callable that scales one window as it is read.
+
+        For :class:`~sk_brainjepa.sources.ScaledSource`: wrap a cohort in
+        ``ScaledSource(source, SubjectRobustScaler().to_window_transform())``
+        and every window read from it comes out scaled, without the scaled
+        cohort in memory. Nothing is learnt, so the scaler need not be
+        fitted. The callable pickles small, to run in DataLoader workers.
+
+        Parameters
+        ----------
+        over : {"run", "window"}, default="run"
+            Which frames each subject's medians and IQRs are taken over.
+
+            - ``"run"``: the subject's whole run, and the window is then cut
+              from the scaled run (its ``needs_full_run`` is True, so
+              ``ScaledSource`` reads the run). A window then equals
+              ``SubjectRobustScaler().fit_transform(X)[i][:, start:start + length]``.
+            - ``"window"``: only the frames the model sees; reads only the
+              window from disk. A window then equals
+              ``SubjectRobustScaler().fit_transform(X[:, :, start:start + length])[i]``.
+
+        Returns
+        -------
+        transform : callable
+            Maps a float32 array of shape (n_rois, n_timepoints), always ROIs
+            first (sources read ``layout`` themselves), or a batch of them of
+            shape (B, n_rois, n_timepoints), to the scaled array of the same
+            shape, with this scaler's ``quantile_range`` and ``min_scale``.
+
+        Raises
+        ------
+        ValueError
+            If ``over`` or ``quantile_range`` is invalid.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_brainjepa.preprocessing import SubjectRobustScaler
+        >>> from sk_brainjepa.sources import ScaledSource
+        >>> X = np.random.default_rng(0).normal(5.0, 2.0, (3, 4, 50))
+        >>> scaled = ScaledSource(X, SubjectRobustScaler().to_window_transform())
+        >>> bool(abs(np.median(scaled[0], axis=1)).max() < 1e-6)
+        True
+        """
+        return SubjectRobustScaling(
+            self.quantile_range, min_scale=self.min_scale, over=over
+        )
+
+
+# ------------------------------------------------------------ window transforms
+# What the scalers' to_window_transform() return. Not public (one public name
+# per scaling, its estimator); the class names stay as they were because a
+# training checkpoint records the scaling of its data by class name and
+# attributes (estimators._resume.describe_scaling), so runs checkpointed with
+# the former public classes still resume. Imported by _streaming too, their
+# former home, so that objects pickled before still load.
+
+
+class ROIScalerTransform:
+    """Apply a fitted :class:`~sk_brainjepa.ROIRobustScaler` to windows or batches.
+
+    Made by :meth:`ROIRobustScaler.to_window_transform`. Holds only the
+    scaler's per-ROI statistics, so it pickles small and can run in
+    DataLoader workers: streaming users fit the scaler on a sample of
+    subjects (or in a pass over the source) and scale each window as it is
+    read, instead of the whole cohort in memory.
+
+    Parameters
+    ----------
+    scaler : ROIRobustScaler
+        Fitted.
+
+    Attributes
+    ----------
+    needs_full_run : bool
+        True when the scaler has ``center_subjects=True``: the subject mean it
+        removes is that of the whole run, so the transform must see the run
+        before it is cropped (:class:`~sk_brainjepa.sources.ScaledSource`
+        does so).
+    """
+
+    def __init__(self, scaler):
+        center = getattr(scaler, "center_", None)
+        scale = getattr(scaler, "scale_", None)
+        if center is None or scale is None:
+            raise ValueError(
+                "scaler must be a fitted ROIRobustScaler (with center_ and scale_); "
+                f"got {scaler!r}."
+            )
+        # The scaler casts its statistics to the data's dtype; windows are float32.
+        self.center = np.asarray(center, dtype=np.float32)[:, None]
+        self.scale = np.asarray(scale, dtype=np.float32)[:, None]
+        self.needs_full_run = bool(getattr(scaler, "center_subjects", False))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Scale ``x`` of shape (..., n_rois, n_timepoints), float32."""
+        if x.ndim < 2 or x.shape[-2] != len(self.center):
+            raise ValueError(
+                f"{self!r} expects arrays of shape (..., {len(self.center)}, "
+                f"n_timepoints), the ROIs the scaler was fitted on; got {x.shape}."
+            )
+        if self.needs_full_run:
+            x = x - x.mean(axis=-1, keepdims=True)
+        return (x - self.center) / self.scale
+
+    def __repr__(self) -> str:
+        # Named by the public spelling that makes it; its fitted statistics
+        # cannot be written as parameters, hence the angle brackets.
+        return (
+            f"<ROIRobustScaler(center_subjects={self.needs_full_run})"
+            f".to_window_transform(), n_rois={len(self.center)}>"
+        )
+
+    def to_estimator(self):
+        """The fitted :class:`ROIRobustScaler` that computes the same numbers.
+
+        What ``save_pretrained`` records for this transform (the folder
+        stores estimators, not callables).
+
+        Returns
+        -------
+        scaler : ROIRobustScaler
+            Fitted, with this transform's statistics as float64 and
+            ``center_subjects=needs_full_run``.
+        """
+        scaler = ROIRobustScaler(center_subjects=self.needs_full_run)
+        scaler.center_ = self.center[:, 0].astype(np.float64)
+        scaler.scale_ = self.scale[:, 0].astype(np.float64)
+        scaler.n_rois_ = scaler.n_features_in_ = len(scaler.center_)
+        return scaler
+
+
+class SubjectRobustScaling:
+    """Scale each ROI by its own median and IQR within one subject's run.
+
+    The window transform of
+    :class:`~sk_brainjepa.preprocessing.SubjectRobustScaler`, made by its
+    ``to_window_transform()`` (the same function computes both): equal to
+    ``ROIRobustScaler().fit_transform(x[np.newaxis])[0]`` for each subject
+    ``x`` (the per-subject scaling of the benchmarks). No other subject's
+    statistics are used, so it needs no fitting.
+
+    Parameters
+    ----------
+    quantile_range : tuple of float, default=(25.0, 75.0)
+    min_scale : float, default=1e-12
+        A ROI whose IQR is at or below this is constant: a ValueError is
+        raised instead of dividing by zero.
+    over : {"run", "window"}, default="run"
+        Compute the statistics over the whole run (then crop), or over the
+        window the model sees.
+    """
+
+    def __init__(self, quantile_range=(25.0, 75.0), *, min_scale=1e-12, over="run"):
+        if over not in ("run", "window"):
+            raise ValueError(f"over must be 'run' or 'window'; got {over!r}.")
+        self.quantile_range = check_quantile_range(quantile_range)
+        self.min_scale = float(min_scale)
+        self.over = over
+        self.needs_full_run = over == "run"
+
+    def _scale_one(self, x: np.ndarray) -> np.ndarray:
+        return robust_scale_subject(x, self.quantile_range, min_scale=self.min_scale)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Scale ``x`` of shape (n_rois, n_timepoints) or a batch (B, n_rois, T)."""
+        if x.ndim == 2:
+            return self._scale_one(x)
+        if x.ndim == 3:
+            return np.stack([self._scale_one(s) for s in x])
+        raise ValueError(
+            f"{self!r} expects a (n_rois, n_timepoints) array or a batch "
+            f"of them; got shape {x.shape}."
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"SubjectRobustScaler(quantile_range={self.quantile_range})"
+            f".to_window_transform(over={self.over!r})"
+        )
+
+    def to_estimator(self):
+        """The :class:`SubjectRobustScaler` that computes the same numbers.
+
+        What ``save_pretrained`` records for this transform (the folder
+        stores estimators, not callables).
+
+        Returns
+        -------
+        scaler : SubjectRobustScaler
+            Unfitted (it learns only the ROI count).
+
+        Raises
+        ------
+        ValueError
+            For ``over="window"``, which no in-memory step reproduces.
+        """
+        if self.over != "run":
+            raise ValueError(
+                f"{self!r} scales each window by its own statistics, which no "
+                "in-memory step reproduces; only over='run' can be recorded."
+            )
+        return SubjectRobustScaler(tuple(self.quantile_range), min_scale=self.min_scale)

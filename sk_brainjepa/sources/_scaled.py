@@ -1,9 +1,9 @@
 """A source whose subjects are scaled, by any callable, as they are read.
 
-The scalings themselves (``SubjectRobustScaling``, ``SampleZScoring``,
-``ROIScalerTransform``) live in :mod:`sk_brainjepa.preprocessing`; this
-wrapper knows only that a transform keeps the shape and may need the whole
-run (``needs_full_run``).
+The scalings themselves come from :mod:`sk_brainjepa.preprocessing`, each
+scaler's ``to_window_transform()``; this wrapper knows only that a transform
+keeps the shape and may need the whole run (``needs_full_run``). It is the
+library's one way to transform windows as they are read.
 """
 
 from __future__ import annotations
@@ -27,18 +27,19 @@ class ScaledSource(TimeSeriesSource):
     source : TimeSeriesSource or anything :func:`as_source` accepts
     transform : callable
         Maps a float32 array of shape (n_rois, n_frames) to one of the same
-        shape, e.g. :class:`~sk_brainjepa.preprocessing.SubjectRobustScaling`,
-        :class:`~sk_brainjepa.preprocessing.SampleZScoring` or
-        :class:`~sk_brainjepa.preprocessing.ROIScalerTransform`.
-        One with ``needs_full_run = True`` sees the whole run, then the window
-        is cut from the result. Must be picklable to run in workers.
+        shape, e.g. the ``to_window_transform()`` of
+        :class:`~sk_brainjepa.preprocessing.SubjectRobustScaler`,
+        :class:`~sk_brainjepa.preprocessing.SampleZScore` or a fitted
+        :class:`~sk_brainjepa.preprocessing.ROIRobustScaler`. One with
+        ``needs_full_run = True`` sees the whole run, then the window is cut
+        from the result. Must be picklable to run in workers.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_brainjepa.preprocessing import SubjectRobustScaling
+    >>> from sk_brainjepa.preprocessing import SubjectRobustScaler
     >>> X = np.random.default_rng(0).normal(5.0, 2.0, (3, 4, 50))
-    >>> scaled = ScaledSource(X, SubjectRobustScaling())
+    >>> scaled = ScaledSource(X, SubjectRobustScaler().to_window_transform())
     >>> bool(abs(np.median(scaled[0], axis=1)).max() < 1e-6)
     True
     """

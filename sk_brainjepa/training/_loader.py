@@ -25,51 +25,28 @@ class WindowDataset(Dataset):
     Parameters
     ----------
     source : TimeSeriesSource
+        Windows are read from it as they are; to scale them as they are read,
+        wrap the data in a :class:`~sk_brainjepa.sources.ScaledSource` (the
+        library's one transform-while-reading path).
     n_timepoints : int
         Window length.
-    transform : callable or None, default=None
-        Applied to each float32 window of shape (n_rois, n_timepoints), e.g.
-        :class:`ROIScalerTransform`. A transform with ``needs_full_run =
-        True`` is applied to the whole run before cropping. Must be picklable
-        to run in workers.
     """
 
-    def __init__(self, source: TimeSeriesSource, n_timepoints: int, transform=None):
+    def __init__(self, source: TimeSeriesSource, n_timepoints: int):
         if not isinstance(source, TimeSeriesSource):
             raise TypeError(
                 f"source must be a TimeSeriesSource (see as_source); got "
                 f"{type(source).__name__}."
             )
-        if transform is not None and not callable(transform):
-            raise TypeError(f"transform must be callable or None; got {transform!r}.")
         self.source = source
         self.n_timepoints = check_int(n_timepoints, "n_timepoints", 1)
-        self.transform = transform
 
     def __len__(self) -> int:
         return len(self.source)
 
     def window(self, index: int, start: int) -> np.ndarray:
-        """The (scaled) window as a float32 array of shape (n_rois, n_timepoints)."""
-        n = self.n_timepoints
-        if self.transform is None:
-            return self.source.window(index, start, n)
-        try:
-            if getattr(self.transform, "needs_full_run", False):
-                out = self.transform(self.source[index])[:, start : start + n]
-            else:
-                out = self.transform(self.source.window(index, start, n))
-        except ValueError as exc:
-            raise ValueError(
-                f"{self.transform!r} failed on {self.source.subject_name(index)}: {exc}"
-            ) from exc
-        out = np.ascontiguousarray(out, dtype=np.float32)
-        if out.shape != (self.source.n_rois, n):
-            raise ValueError(
-                f"transform returned shape {out.shape} for a window of shape "
-                f"{(self.source.n_rois, n)}; it must keep the shape."
-            )
-        return out
+        """The window as a float32 array of shape (n_rois, n_timepoints)."""
+        return self.source.window(index, start, self.n_timepoints)
 
     def __getitem__(self, key) -> torch.Tensor:
         index, start = key
@@ -113,7 +90,6 @@ def make_loader(
     source,
     n_timepoints: int,
     *,
-    transform=None,
     plan: EpochPlan | None = None,
     num_workers: int = 0,
     device=None,
@@ -127,10 +103,10 @@ def make_loader(
     Parameters
     ----------
     source : TimeSeriesSource or anything :func:`as_source` accepts
+        A :class:`~sk_brainjepa.sources.ScaledSource` scales each window as
+        it is read.
     n_timepoints : int
         Window length.
-    transform : callable or None, default=None
-        Per-window scaling, see :class:`WindowDataset`.
     plan : EpochPlan or None, default=None
         First epoch's plan; set each epoch's with
         ``loader.batch_sampler.set_plan(plan)``.
@@ -166,7 +142,7 @@ def make_loader(
             "multiprocessing_context": multiprocessing_context,
         }
     return DataLoader(
-        WindowDataset(source, n_timepoints, transform),
+        WindowDataset(source, n_timepoints),
         batch_sampler=PlanBatchSampler(plan),
         num_workers=num_workers,
         pin_memory=bool(pin_memory),

@@ -300,7 +300,7 @@ def test_module_entry_point_help():
 
 
 def test_subject_scaling_option(cohort, model_file, tmp_path):
-    from sk_brainjepa.preprocessing import SubjectRobustScaling
+    from sk_brainjepa.preprocessing import SubjectRobustScaler
     from sk_brainjepa.sources import ScaledSource
 
     _, folder, X, _ = cohort
@@ -308,7 +308,8 @@ def test_subject_scaling_option(cohort, model_file, tmp_path):
     argv = ["-q", "embed", str(model_file), str(folder), "--out", str(out),
             "--scaling", "subject"]  # fmt: skip
     assert main(argv) == 0
-    scaled = ScaledSource(np.asarray(X) * 3.0 + 7.0, SubjectRobustScaling())
+    per_subject = SubjectRobustScaler().to_window_transform()
+    scaled = ScaledSource(np.asarray(X) * 3.0 + 7.0, per_subject)
     expected = BrainJEPAEmbedder(model_file).fit(scaled).transform(scaled)
     # Scaling removes the affine change: same features as the scaled original.
     np.testing.assert_allclose(pd.read_csv(out, index_col=0), expected, atol=1e-4)

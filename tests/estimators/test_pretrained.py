@@ -19,17 +19,13 @@ from sk_brainjepa import (
     BrainJEPAPretrainer,
     FunctionalConnectivity,
     ROIRobustScaler,
+    SampleZScore,
     SubjectRobustScaler,
     TemporalResampler,
     make_brain_dynamics,
 )
 from sk_brainjepa.estimators import _pretrained_format as folder_format
 from sk_brainjepa.estimators import load_pretrained, save_pretrained
-from sk_brainjepa.preprocessing import (
-    ROIScalerTransform,
-    SampleZScoring,
-    SubjectRobustScaling,
-)
 
 from ._helpers import N_ROIS, WINDOW
 
@@ -233,7 +229,7 @@ def test_old_files_and_frozen_models_save_too(pipe, raw, tmp_path):
 def test_streamed_scalings_are_recorded_as_their_in_memory_forms(pipe, raw, tmp_path):
     pre = pipe[-1]
     path = pre.save_pretrained(
-        tmp_path / "subject", preprocessing=SubjectRobustScaling()
+        tmp_path / "subject", preprocessing=SubjectRobustScaler().to_window_transform()
     )
     trained = Pipeline(
         [("scale", SubjectRobustScaler()), ("embed", BrainJEPAEmbedder(pretrainer=pre))]
@@ -242,13 +238,14 @@ def test_streamed_scalings_are_recorded_as_their_in_memory_forms(pipe, raw, tmp_
         BrainJEPAEmbedder(checkpoint=path).fit_transform(raw),
         trained.fit_transform(raw),
     )
-    streamed = ROIScalerTransform(pipe[0])
+    streamed = pipe[0].to_window_transform()
     path = pre.save_pretrained(tmp_path / "roi", preprocessing=streamed)
     scaler = load_pretrained(path).preprocessing
     assert isinstance(scaler, ROIRobustScaler)
     assert_array_equal(scaler.center_, streamed.center[:, 0])
     with pytest.raises(ValueError, match="only over='run' can be recorded"):
-        pre.save_pretrained(tmp_path / "w", preprocessing=SampleZScoring(over="window"))
+        windowed = SampleZScore().to_window_transform(over="window")
+        pre.save_pretrained(tmp_path / "w", preprocessing=windowed)
 
 
 def test_unsupported_or_unfitted_steps_are_refused_by_name(pipe, tmp_path):

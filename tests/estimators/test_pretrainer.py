@@ -23,7 +23,7 @@ from sk_brainjepa import (
     write_gradient_csv,
 )
 from sk_brainjepa.estimators import RepresentationCollapseWarning
-from sk_brainjepa.preprocessing import SubjectRobustScaling
+from sk_brainjepa.preprocessing import SubjectRobustScaler
 from sk_brainjepa.training import TrainingDivergedError
 
 from ._helpers import _memmap
@@ -225,7 +225,7 @@ def test_collapse_warning_names_the_cause_and_nan_error(data):
         BrainJEPAPretrainer(
             **FAST, recipe="paper", collapse_threshold=10.0, random_state=0
         ).fit(X)
-    scaled = SubjectRobustScaling()(X)
+    scaled = SubjectRobustScaler().to_window_transform()(X)
     with pytest.warns(RepresentationCollapseWarning, match="spread across tokens"):
         BrainJEPAPretrainer(
             **FAST, recipe="paper", collapse_threshold=10.0, random_state=0
@@ -305,14 +305,14 @@ def test_pretrainer_on_memmap_and_files_equals_in_memory(tmp_path, rng):
 
 def test_scaled_source_feeds_the_estimators(tmp_path, rng):
     from sk_brainjepa import BrainJEPAPretrainer, ROIRobustScaler
-    from sk_brainjepa.preprocessing import SubjectRobustScaling
+    from sk_brainjepa.preprocessing import SubjectRobustScaler
     from sk_brainjepa.sources import ScaledSource
 
     raw = (rng.standard_normal((6, 5, 40)) * 4 + 10).astype(np.float32)
     scaled = np.stack([ROIRobustScaler().fit_transform(x[None])[0] for x in raw])
     params = dict(n_timepoints=32, max_epochs=1, batch_size=3, random_state=0)
     eager = BrainJEPAPretrainer(**params).fit(scaled)
-    lazy_source = ScaledSource(raw, SubjectRobustScaling())
+    lazy_source = ScaledSource(raw, SubjectRobustScaler().to_window_transform())
     lazy = BrainJEPAPretrainer(**params).fit(lazy_source)
     np.testing.assert_allclose(
         lazy.transform(lazy_source), eager.transform(scaled), atol=1e-5

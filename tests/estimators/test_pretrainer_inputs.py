@@ -14,7 +14,7 @@ from sk_brainjepa.estimators import (
     UnscaledInputWarning,
 )
 from sk_brainjepa.gradients import GradientPositioner
-from sk_brainjepa.preprocessing import FunctionalConnectivity, SubjectRobustScaling
+from sk_brainjepa.preprocessing import FunctionalConnectivity, SubjectRobustScaler
 from sk_brainjepa.sources import ScaledSource
 from sk_brainjepa.training import JEPATrainer
 
@@ -112,7 +112,7 @@ def test_resume_refuses_other_data_and_other_scaling(tmp_path):
             _data(seed=1)
         )
     # Same subjects through a scaling: refused, and the scaling is named.
-    scaled = ScaledSource(X, SubjectRobustScaling())
+    scaled = ScaledSource(X, SubjectRobustScaler().to_window_transform())
     path2 = tmp_path / "raw.ckpt"
     BrainJEPAPretrainer(**PARAMS, checkpoint_path=path2).fit(X)
     with pytest.raises(ValueError, match=r"scaled with none; X is scaled with"):

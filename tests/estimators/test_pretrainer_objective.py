@@ -11,7 +11,7 @@ import torch
 
 from sk_brainjepa import BrainJEPAPretrainer, make_brain_dynamics
 from sk_brainjepa.nn import BrainJEPAEncoder, model_config
-from sk_brainjepa.preprocessing import SubjectRobustScaling
+from sk_brainjepa.preprocessing import SubjectRobustScaler
 from sk_brainjepa.training import Objective
 
 
@@ -21,7 +21,7 @@ def _gen(seed=0):
 
 def test_auto_content_gain_balances_content_and_position():
     X, _ = make_brain_dynamics(n_subjects=8, n_rois=6, n_timepoints=64, random_state=0)
-    X = SubjectRobustScaling()(X)
+    X = SubjectRobustScaler().to_window_transform()(X)
     pre = BrainJEPAPretrainer(
         recipe="paper",
         content_gain="auto",
@@ -87,7 +87,7 @@ def cohort():
     X, pheno = make_brain_dynamics(
         n_subjects=48, n_rois=8, n_timepoints=64, random_state=0
     )
-    return SubjectRobustScaling()(X), pheno
+    return SubjectRobustScaler().to_window_transform()(X), pheno
 
 
 def _short_fit(X, **kwargs):

@@ -16,7 +16,7 @@ from sk_brainjepa import (
     train_val_test_split,
 )
 from sk_brainjepa.nn import token_connectivity, token_lagged_connectivity
-from sk_brainjepa.preprocessing import SubjectRobustScaling
+from sk_brainjepa.preprocessing import SubjectRobustScaler
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def cohort():
     X, pheno = make_brain_dynamics(
         n_subjects=200, n_rois=20, n_timepoints=160, random_state=0
     )
-    return SubjectRobustScaling()(X), pheno
+    return SubjectRobustScaler().to_window_transform()(X), pheno
 
 
 @pytest.fixture(scope="module")

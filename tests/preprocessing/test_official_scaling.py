@@ -22,7 +22,6 @@ from sk_brainjepa import (
     TemporalResampler,
     official_scaling,
 )
-from sk_brainjepa.preprocessing import ROIScalerTransform, SampleZScoring
 from sk_brainjepa.sources import ScaledSource
 
 
@@ -68,7 +67,7 @@ def test_constant_sample_raises_naming_it(cohort):
     with pytest.raises(ValueError, match=r"X\[1\] is constant"):
         SampleZScore().fit(X).transform([X[0], X[3]])
     with pytest.raises(ValueError, match=r"constant"):
-        SampleZScoring()(X[3])
+        SampleZScore().to_window_transform()(X[3])
 
 
 # ------------------------------------------------ official pretraining preset
@@ -99,8 +98,8 @@ def test_official_pretrain_matches_the_official_formula(cohort):
     assert_allclose(scaler.scale_, iqrs, rtol=1e-12)
     expected = (cohort - medians[:, None]) / iqrs[:, None]
     assert_allclose(scaler.transform(cohort), expected, rtol=1e-4, atol=1e-4)
-    # Streamed: the same statistics through ROIScalerTransform.
-    scaled = ScaledSource(cohort, ROIScalerTransform(scaler))
+    # Streamed: the same statistics through the scaler's window transform.
+    scaled = ScaledSource(cohort, scaler.to_window_transform())
     assert_allclose(scaled.window(1, 20, 30), expected[1, :, 20:50], rtol=1e-4)
 
 
@@ -129,13 +128,13 @@ def test_bad_input_names_parameter_and_shape(cohort):
         SampleZScore().fit(cohort).transform(np.ones((2, 7, 10)))
     # Streaming: NaN in a run, and arrays of the wrong rank.
     with pytest.raises(ValueError, match=r"^x contains NaN or infinite values;"):
-        SampleZScoring()(bad[1])
+        SampleZScore().to_window_transform()(bad[1])
     with pytest.raises(ValueError, match=r"NaN or infinite.*sample index 1"):
-        SampleZScoring()(bad)
+        SampleZScore().to_window_transform()(bad)
     with pytest.raises(ValueError, match=r"\(n_rois, n_timepoints\).*shape \(90,\)"):
-        SampleZScoring()(cohort[0, 0])
+        SampleZScore().to_window_transform()(cohort[0, 0])
     with pytest.raises(ValueError, match=r"shape \(5, 6, 90, 1\)"):
-        SampleZScoring()(cohort[..., None])
+        SampleZScore().to_window_transform()(cohort[..., None])
 
 
 @pytest.mark.parametrize(
@@ -176,8 +175,8 @@ def test_sklearn_contract(cohort):
     restored = pickle.loads(pickle.dumps(cloned))
     assert_array_equal(restored.transform(cohort), cloned.transform(cohort))
     assert repr(SampleZScore()) == "SampleZScore()"
-    assert repr(SampleZScoring(over="window")) == (
-        "SampleZScoring(ddof=1, over='window')"
+    assert repr(SampleZScore().to_window_transform(over="window")) == (
+        "SampleZScore(ddof=1).to_window_transform(over='window')"
     )
 
 

@@ -11,7 +11,6 @@ from sk_brainjepa.preprocessing import (
     FunctionalConnectivity,
     ROIRobustScaler,
     SubjectRobustScaler,
-    SubjectRobustScaling,
     TemporalResampler,
 )
 from sk_brainjepa.sources import ScaledSource
@@ -98,10 +97,10 @@ def test_robust_scaler_bad_params(series, params, match):
 
 
 # ------------------------------------------------------------ SubjectRobustScaler
-def test_subject_robust_scaler_equals_streaming_form_and_definition(series):
+def test_subject_robust_scaler_equals_its_window_transform_and_definition(series):
     out = SubjectRobustScaler().fit_transform(series)
     assert out.dtype == np.float32 and out.shape == series.shape
-    per_subject = SubjectRobustScaling()
+    per_subject = SubjectRobustScaler().to_window_transform()
     for x, o in zip(series, out, strict=True):
         # One formula behind both forms, and the definition: a subject scaled
         # by ROIRobustScaler fitted on that subject alone.
@@ -118,7 +117,7 @@ def test_subject_robust_scaler_scales_new_subjects_by_themselves(series):
     on_train = SubjectRobustScaler().fit(series[:3]).transform(series[3:])
     on_other = SubjectRobustScaler().fit(series[:1] * 50.0).transform(series[3:])
     assert_array_equal(on_train, on_other)
-    lazily = ScaledSource(series, SubjectRobustScaling())
+    lazily = ScaledSource(series, SubjectRobustScaler().to_window_transform())
     assert_array_equal(on_train, np.stack([lazily[3], lazily[4]]))
 
 
@@ -138,7 +137,8 @@ def test_subject_robust_scaler_chains_in_pipeline(rng):
     )
     manual = LogisticRegression().fit(features, y[:8])
     assert_allclose(pipe[-1].coef_, manual.coef_)
-    assert_array_equal(pipe[:1].transform(X[8:]), SubjectRobustScaling()(X[8:]))
+    per_subject = SubjectRobustScaler().to_window_transform()
+    assert_array_equal(pipe[:1].transform(X[8:]), per_subject(X[8:]))
 
 
 def test_readme_pipeline_scales_each_subject_then_pretrains(rng):
@@ -174,7 +174,8 @@ def test_subject_robust_scaler_keeps_ragged_lists(series):
     ragged = [series[0], series[1][:, :30]]
     out = SubjectRobustScaler().fit(series).transform(ragged)
     assert isinstance(out, list) and [o.shape for o in out] == [(4, 50), (4, 30)]
-    assert_array_equal(out[1], SubjectRobustScaling()(series[1][:, :30]))
+    per_subject = SubjectRobustScaler().to_window_transform()
+    assert_array_equal(out[1], per_subject(series[1][:, :30]))
 
 
 def test_subject_robust_scaler_names_subject_with_constant_roi(series):
