@@ -27,7 +27,7 @@ def _is_unset(value) -> bool:
     return isinstance(value, str) and value == DEPRECATED
 
 
-def renamed_param(est, old: str, new: str):
+def renamed_param(est, old: str, new: str, *, stacklevel: int = 3):
     """The value of parameter ``new``, or of ``old`` when a caller still sets it.
 
     Parameters
@@ -36,6 +36,10 @@ def renamed_param(est, old: str, new: str):
         Has both attributes; ``old`` defaults to :data:`DEPRECATED`.
     old, new : str
         The parameter's old and new names.
+    stacklevel : int, default=3
+        Of the warning: 3 points at the caller of the method that calls this
+        function; add one per function in between, so that the warning names
+        the user's line.
 
     Returns
     -------
@@ -63,7 +67,7 @@ def renamed_param(est, old: str, new: str):
         f"{type(est).__name__}: the parameter {old!r} was renamed {new!r} and "
         f"will be removed in {REMOVED_IN}; pass {new}={old_value!r} instead.",
         FutureWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return old_value
 

@@ -4,8 +4,9 @@
 ``_validate_params`` at the start of ``fit``: numpy scalars pass
 (``lr=np.float32(1e-3)``), and a bad value fails before any data is read,
 with scikit-learn's message naming the parameter. Checks that relate two
-parameters (``n_timepoints`` a multiple of ``patch_size``, the ``ema`` pair,
-the model size) follow in :func:`check_pretrainer_relations`.
+parameters (``window_length`` a multiple of ``patch_size``, the ``ema`` pair,
+the model size) follow in :func:`check_pretrainer_relations`, on the resolved
+settings.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
+from sk_brainjepa._utils._deprecation import DEPRECATED
 from sk_brainjepa._utils._targets import TASKS
 from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.estimators._recipes import RECIPES
-from sk_brainjepa.nn import FEATURE_READOUTS, MODEL_PRESETS, model_config
+from sk_brainjepa.nn import FEATURE_READOUTS, MODEL_PRESETS
 from sk_brainjepa.sources import WINDOWS
 from sk_brainjepa.training import (
     CONSISTENCY_READOUTS,
@@ -29,6 +31,10 @@ from sk_brainjepa.training import (
 )
 
 MASKINGS = ("spatiotemporal", "official", "random")
+
+
+# The default of a renamed parameter's old name (see _utils._deprecation).
+_DEPRECATED = Hidden(StrOptions({DEPRECATED}))
 
 
 def _positive_int():
@@ -44,7 +50,8 @@ PRETRAINER_CONSTRAINTS: dict[str, list] = {
     "model": [StrOptions(set(MODEL_PRESETS))],
     "model_params": [dict, None],
     "patch_size": _positive_int(),
-    "n_timepoints": _positive_int(),
+    "window_length": _positive_int(),
+    "n_timepoints": [*_positive_int(), _DEPRECATED],
     "layout": [StrOptions(set(LAYOUTS))],
     # The array, file and positioner forms are checked when resolved.
     "gradients": "no_validation",
@@ -82,7 +89,8 @@ PRETRAINER_CONSTRAINTS: dict[str, list] = {
     "monitor_task": [StrOptions(set(TASKS))],
     "precision": [StrOptions({"auto", "float32", "bfloat16"})],
     "device": [str, torch.device],
-    "embed_window": [StrOptions(set(WINDOWS))],
+    "window_position": [StrOptions(set(WINDOWS))],
+    "embed_window": [StrOptions(set(WINDOWS)), _DEPRECATED],
     "embed_batch_size": _positive_int(),
     # A str or os.PathLike; a folder is refused by fit before the first epoch.
     "checkpoint_path": "no_validation",
@@ -96,38 +104,36 @@ PRETRAINER_CONSTRAINTS: dict[str, list] = {
 }
 
 
-def check_pretrainer_relations(est) -> None:
+def check_pretrainer_relations(settings) -> None:
     """Checks that relate parameters to each other, after the per-parameter ones.
 
     Parameters
     ----------
-    est : BrainJEPAPretrainer
-        Its parameters have passed ``_validate_params``.
+    settings : PretrainingSettings
+        Resolved from parameters that have passed ``_validate_params``.
 
     Raises
     ------
     ValueError
         Naming the parameters involved.
     """
-    if est.n_timepoints % est.patch_size:
+    model = settings.model
+    if model.window_length % model.patch_size:
         raise ValueError(
-            f"n_timepoints={est.n_timepoints} must be a multiple of "
-            f"patch_size={est.patch_size}."
+            f"window_length={model.window_length} must be a multiple of "
+            f"patch_size={model.patch_size}."
         )
+    ema = settings.params["ema"]
     try:
-        m0, m1 = (float(m) for m in est.ema)
+        m0, m1 = (float(m) for m in ema)
     except (TypeError, ValueError):
-        raise ValueError(f"ema must be a pair (start, end); got {est.ema!r}.") from None
+        raise ValueError(f"ema must be a pair (start, end); got {ema!r}.") from None
     if not 0.0 <= m0 <= m1 <= 1.0:
-        raise ValueError(f"ema must satisfy 0 <= start <= end <= 1; got {est.ema!r}.")
+        raise ValueError(f"ema must satisfy 0 <= start <= end <= 1; got {ema!r}.")
     # Build the configs once on a stand-in ROI count: unknown model_params
     # keys and impossible sizes fail here, before any data is read.
-    overrides = dict(est.model_params or {})
-    overrides.setdefault("patch_size", est.patch_size)
     try:
-        encoder_config, predictor_config = model_config(
-            est.model, n_rois=2, **overrides
-        )
+        encoder_config, predictor_config = model.configs(2, 30)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"model_params: {exc}") from None
     for owner, config in (("encoder", encoder_config), ("predictor", predictor_config)):

@@ -37,7 +37,7 @@ OFFICIAL_N_TIMEPOINTS = 160
 ENCODERS = ("target", "online")
 # Where each lives: an attribute of a fitted pretrainer, a key of a checkpoint
 # (ours and the official one name them alike).
-_PRETRAINER_ATTRIBUTES = {"target": "target_encoder_", "online": "encoder_"}
+_PRETRAINER_ATTRIBUTES = {"target": "target_encoder_", "online": "online_encoder_"}
 _CHECKPOINT_KEYS = {"target": "target_encoder", "online": "encoder"}
 
 
@@ -156,7 +156,7 @@ def load_pretrained_encoder(
         source = getattr(pretrainer, _PRETRAINER_ATTRIBUTES[encoder])
         return (
             copy.deepcopy(source).cpu().eval(),
-            int(n_timepoints or pretrainer.n_timepoints),
+            int(n_timepoints or pretrainer.window_length_),
         )
     if not isinstance(checkpoint, (str, os.PathLike)):
         raise ValueError(f"checkpoint must be a path; got {type(checkpoint).__name__}.")
@@ -171,7 +171,7 @@ def load_pretrained_encoder(
     if payload.get("format") == CHECKPOINT_FORMAT:
         pre = BrainJEPAPretrainer.load(location)
         module = getattr(pre, _PRETRAINER_ATTRIBUTES[encoder])
-        return module.eval(), int(n_timepoints or pre.n_timepoints)
+        return module.eval(), int(n_timepoints or pre.window_length_)
     if not is_official_checkpoint(payload):
         raise ValueError(
             f"{checkpoint} is neither a BrainJEPAPretrainer checkpoint nor an official "

@@ -267,7 +267,7 @@ def convert_official_checkpoint(
             ],
             "params": {
                 "recipe": "official",
-                "n_timepoints": OFFICIAL_N_TIMEPOINTS,
+                "window_length": OFFICIAL_N_TIMEPOINTS,
                 "patch_size": target.config.patch_size,
             },
             "recipe": "official",

@@ -19,9 +19,11 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from sk_brainjepa._utils._deprecation import translate_renamed
 from sk_brainjepa._version import __version__
 from sk_brainjepa.estimators._common import params_from_json, params_to_json
 from sk_brainjepa.estimators._pretraining_checks import reconstruction_head
+from sk_brainjepa.estimators._recipes import PRETRAINER_RENAMES, recipe_values
 from sk_brainjepa.estimators._resume import CHECKPOINT_FORMAT
 from sk_brainjepa.nn import (
     BrainJEPAEncoder,
@@ -77,14 +79,14 @@ def load_module(module: torch.nn.Module, state_dict: dict, path) -> torch.nn.Mod
 
 
 def model_payload(
-    est, encoder, predictor, target_encoder, gradients, history, n_rois, head
+    params, encoder, predictor, target_encoder, gradients, history, n_rois, head
 ) -> dict:
     """What ``BrainJEPAPretrainer.save`` writes (training checkpoints add ``training``).
 
     Parameters
     ----------
-    est : BrainJEPAPretrainer
-        Whose parameters are recorded.
+    params : dict
+        The pretrainer's parameters (``get_params(deep=False)``), recorded.
     encoder, predictor, target_encoder : nn.Module
         The plain modules (not wrapped), on any device.
     gradients : ndarray of shape (n_rois, m)
@@ -101,7 +103,7 @@ def model_payload(
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": __version__,
-        "params": params_to_json(est.get_params(deep=False)),
+        "params": params_to_json(params),
         "encoder_config": asdict(encoder.config),
         "predictor_config": asdict(predictor.config),
         "encoder": cpu_state(encoder),
@@ -137,8 +139,8 @@ class PretrainerPersistenceMixin:
         """
         check_is_fitted(self)
         payload = model_payload(
-            self,
-            self.encoder_,
+            self.get_params(deep=False),
+            self.online_encoder_,
             self.predictor_,
             self.target_encoder_,
             self.gradients_,
@@ -255,13 +257,16 @@ def pretrainer_from_payload(cls, payload: dict, path, *, device="cpu"):
     pretrainer : BrainJEPAPretrainer
     """
     names = set(inspect.signature(cls.__init__).parameters) - {"self"}
-    params = params_from_json(payload["params"], names)
+    # Files written before a parameter was renamed hold its old name.
+    params = translate_renamed(
+        params_from_json(payload["params"], names), PRETRAINER_RENAMES
+    )
     params["device"] = device
     est = cls(**params)
     gradients = payload["gradients"]
     enc_cfg = EncoderConfig(**payload["encoder_config"])
     pred_cfg = PredictorConfig(**payload["predictor_config"])
-    est.encoder_ = load_module(
+    est.online_encoder_ = load_module(
         BrainJEPAEncoder(enc_cfg, gradients), payload["encoder"], path
     )
     est.target_encoder_ = load_module(
@@ -279,9 +284,10 @@ def pretrainer_from_payload(cls, payload: dict, path, *, device="cpu"):
             path,
         )
     est.objective_ = {
-        **est._objective_settings(),
+        **recipe_values(est.recipe, params),
         "content_gain": enc_cfg.patch_gain,
     }
+    est.window_length_ = int(est.window_length)
     est.input_offset_ratio_ = float("nan")
     est.gradients_ = gradients.numpy()
     est.history_ = list(payload["history"])

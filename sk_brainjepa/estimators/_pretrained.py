@@ -65,6 +65,14 @@ __all__ = [
 # Relative TR difference above which data and model are refused as mismatched.
 TR_TOLERANCE = 0.05
 _MODULES = ("encoder", "target_encoder", "predictor", "reconstruction_head")
+# The pretrainer's attribute of each module (the online encoder is "encoder"
+# in files, as in the official checkpoint).
+_ATTRIBUTES = {
+    "encoder": "online_encoder_",
+    "target_encoder": "target_encoder_",
+    "predictor": "predictor_",
+    "reconstruction_head": "reconstruction_head_",
+}
 
 
 # ------------------------------------------------------------------ checks
@@ -206,7 +214,7 @@ def _pretrainer_config(pre, *, tr, atlas, roi_names, description) -> dict:
     config = base_config(
         source="save_pretrained",
         n_rois=pre.n_rois_,
-        n_timepoints=pre.n_timepoints,
+        n_timepoints=pre.window_length_,
         encoder_config=pre.target_encoder_.config,
         predictor_config=pre.predictor_.config,
         tr=tr,
@@ -217,7 +225,9 @@ def _pretrainer_config(pre, *, tr, atlas, roi_names, description) -> dict:
     history = [dict(record) for record in pre.history_]
     config.update(
         {
-            "modules": [m for m in _MODULES if getattr(pre, f"{m}_", None) is not None],
+            "modules": [
+                m for m in _MODULES if getattr(pre, _ATTRIBUTES[m], None) is not None
+            ],
             "params": json.loads(params_to_json(pre.get_params(deep=False))),
             "recipe": pre.recipe,
             "objective": dict(pre.objective_),
@@ -308,7 +318,7 @@ def save_pretrained(
     ...                           SubjectRobustScaler, make_brain_dynamics)
     >>> X, _ = make_brain_dynamics(n_subjects=6, n_rois=8, n_timepoints=64,
     ...                            random_state=0)
-    >>> jepa = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=3,
+    >>> jepa = BrainJEPAPretrainer(window_length=32, max_epochs=1, batch_size=3,
     ...                            random_state=0)
     >>> pipe = Pipeline([("scale", SubjectRobustScaler()), ("jepa", jepa)]).fit(X)
     >>> with tempfile.TemporaryDirectory() as tmp:
@@ -337,7 +347,7 @@ def save_pretrained(
         record["file"] = PREPROCESSING_FILE if arrays else None
     config["preprocessing"] = record
     config["gradients"] = {"file": GRADIENTS_FILE, "shape": list(pre.gradients_.shape)}
-    states = {m: cpu_state(getattr(pre, f"{m}_")) for m in config["modules"]}
+    states = {m: cpu_state(getattr(pre, _ATTRIBUTES[m])) for m in config["modules"]}
     contents = FolderContents(
         config=config,
         states=states,

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from sklearn.base import (
@@ -16,6 +17,7 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._deprecation import DEPRECATED, REMOVED_IN, renamed_param
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa.estimators._common import embed, resolve_device
 from sk_brainjepa.estimators._constraints import (
@@ -29,15 +31,16 @@ from sk_brainjepa.estimators._pretraining_checks import (
     warn_if_collapsed,
     warn_if_unscaled,
 )
+from sk_brainjepa.estimators._pretraining_settings import (
+    PretrainingSettings,
+    resolve_settings,
+)
 from sk_brainjepa.estimators._pretraining_steps import (
     build_modules,
-    make_objective,
     make_trainer,
     prepare_run,
     train_epochs,
 )
-from sk_brainjepa.estimators._recipes import RECIPE_PARAMS, resolve_recipe
-from sk_brainjepa.masking import check_masker_options
 from sk_brainjepa.sources import as_source
 from sk_brainjepa.training import offset_ratio, release_data_parallel
 
@@ -77,7 +80,7 @@ class BrainJEPAPretrainer(
         for the ablation without gradients, and ``attention_backend``.
     patch_size : int, default=16
         Frames per token.
-    n_timepoints : int, default=160
+    window_length : int, default=160
         Model window in frames (a multiple of ``patch_size``). Longer runs are
         cropped at a random position per subject and epoch during training.
         Shorter runs raise a ``ValueError``; pad them first with
@@ -211,8 +214,9 @@ class BrainJEPAPretrainer(
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         ``"auto"`` uses bfloat16 autocast on CUDA and float32 on the CPU.
     %(device)s
-    embed_window : {"center", "start", "average"}, default="center"
-        Window of a longer run used by ``transform``.
+    window_position : {"center", "start", "average"}, default="center"
+        Which window of a longer run ``transform`` reads: the central one,
+        the first, or the average of the features of consecutive windows.
     embed_batch_size : int, default=32
     checkpoint_path : str, path or None, default=None
         Where to write training checkpoints (every ``checkpoint_every`` epochs
@@ -247,6 +251,14 @@ class BrainJEPAPretrainer(
         Worker processes that load and crop batches (0 loads in this process).
     compile : bool, default=False
         Run the modules through :func:`torch.compile`.
+    n_timepoints : int
+
+        .. deprecated:: 0.2
+           Use ``window_length``; removed in 0.3.
+    embed_window : str
+
+        .. deprecated:: 0.2
+           Use ``window_position``; removed in 0.3.
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the masks, the shuffling and the crops. With an int,
         two fits on the CPU give identical models.
@@ -255,8 +267,10 @@ class BrainJEPAPretrainer(
 
     Attributes
     ----------
-    encoder_ : BrainJEPAEncoder
-        Observation encoder (on the CPU, in eval mode after ``fit``).
+    online_encoder_ : BrainJEPAEncoder
+        The observation (context) encoder that gradient descent trains (on the
+        CPU, in eval mode after ``fit``). Named ``encoder_`` before 0.2 (that
+        name still reads it, with a ``FutureWarning``, until 0.3).
     target_encoder_ : BrainJEPAEncoder
         EMA target encoder; used for features.
     predictor_ : BrainJEPAPredictor
@@ -284,6 +298,8 @@ class BrainJEPAPretrainer(
     input_offset_ratio_ : float
         Median over the diagnostic windows and ROIs of ``|mean| / sd`` of the
         input: about 0 for per-subject scaled data.
+    window_length_ : int
+        The model window the run trained on (``window_length`` resolved).
     n_rois_, n_features_in_ : int
     n_subjects_ : int or None
         Subjects trained on (None for models saved before it was recorded).
@@ -295,7 +311,7 @@ class BrainJEPAPretrainer(
     >>> from sk_brainjepa import BrainJEPAPretrainer, make_brain_dynamics
     >>> X, _ = make_brain_dynamics(n_subjects=8, n_rois=10, n_timepoints=64,
     ...                            random_state=0)
-    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=4,
+    >>> pre = BrainJEPAPretrainer(window_length=32, max_epochs=1, batch_size=4,
     ...                           random_state=0).fit(X)
     >>> pre.transform(X).shape
     (8, 64)
@@ -307,7 +323,7 @@ class BrainJEPAPretrainer(
         *,
         model_params=None,
         patch_size=16,
-        n_timepoints=160,
+        window_length=160,
         layout="rois_x_time",
         gradients=None,
         recipe="vicreg",
@@ -340,7 +356,7 @@ class BrainJEPAPretrainer(
         monitor_task="auto",
         precision="auto",
         device="auto",
-        embed_window="center",
+        window_position="center",
         embed_batch_size=32,
         checkpoint_path=None,
         checkpoint_every=1,
@@ -348,13 +364,15 @@ class BrainJEPAPretrainer(
         distributed="auto",
         num_workers=0,
         compile=False,
+        n_timepoints=DEPRECATED,
+        embed_window=DEPRECATED,
         random_state=None,
         verbose=0,
     ):
         self.model = model
         self.model_params = model_params
         self.patch_size = patch_size
-        self.n_timepoints = n_timepoints
+        self.window_length = window_length
         self.layout = layout
         self.gradients = gradients
         self.recipe = recipe
@@ -387,7 +405,7 @@ class BrainJEPAPretrainer(
         self.monitor_task = monitor_task
         self.precision = precision
         self.device = device
-        self.embed_window = embed_window
+        self.window_position = window_position
         self.embed_batch_size = embed_batch_size
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
@@ -395,35 +413,32 @@ class BrainJEPAPretrainer(
         self.distributed = distributed
         self.num_workers = num_workers
         self.compile = compile
+        self.n_timepoints = n_timepoints
+        self.embed_window = embed_window
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
     _parameter_constraints = PRETRAINER_CONSTRAINTS
 
-    def _check_params(self) -> None:
-        """Every parameter checked before any data is read (see ``_constraints``)."""
+    def _resolve_settings(self) -> PretrainingSettings:
+        """Every parameter checked, before any data is read, and resolved once.
+
+        Per-parameter checks come from ``_constraints``; then the relations
+        between parameters, the recipe, the renamed parameters and the
+        masker's option names.
+        """
         self._validate_params()
-        check_pretrainer_relations(self)
-        settings = self._objective_settings()
-        # The loss terms validate their names and weights themselves.
-        make_objective(settings)
-        # Option names need no data (their values are checked with the grid).
-        try:
-            check_masker_options(settings["masking"], self.masking_params or {})
-        except ValueError as exc:
-            raise ValueError(f"masking_params: {exc}") from None
-        if self.checkpoint_path is not None and Path(self.checkpoint_path).is_dir():
+        settings = resolve_settings(self)
+        check_pretrainer_relations(settings)
+        settings.masking.check()
+        path = settings.checkpoint.path
+        if path is not None and Path(path).is_dir():
             raise ValueError(
-                f"checkpoint_path={str(self.checkpoint_path)!r} is a folder; give a "
+                f"checkpoint_path={str(path)!r} is a folder; give a "
                 "file path such as 'run/checkpoint.pt'."
             )
-
-    def _objective_settings(self) -> dict:
-        """The recipe's objective settings with the explicit parameters applied."""
-        return resolve_recipe(
-            self.recipe, {name: getattr(self, name) for name in RECIPE_PARAMS}
-        )
+        return settings
 
     # --------------------------------------------------------------------- fit
     def fit(self, X, y=None):
@@ -448,36 +463,53 @@ np.memmap, path or TimeSeriesSource
         -------
         self : BrainJEPAPretrainer
         """
-        self._check_params()
-        run = prepare_run(self, X)
-        settings = self._objective_settings()
-        modules = build_modules(self, run, settings)
-        settings["content_gain"] = modules.content_gain
+        settings = self._resolve_settings()
+        run = prepare_run(settings, X)
+        modules = build_modules(
+            settings.model, settings.objective, run, settings.checkpoint
+        )
         input_offset = offset_ratio(run.diagnostic_x)
         if run.context.is_main:
             warn_if_unscaled(run.diagnostic_x, input_offset)
-        trainer = make_trainer(self, run, modules, settings)
-        history = train_epochs(self, run, modules, trainer)
+        trainer = make_trainer(settings, run, modules)
+        history = train_epochs(settings, run, modules, trainer)
         if history and run.context.is_main:
-            warn_if_collapsed(history[-1], input_offset, self.collapse_threshold)
+            warn_if_collapsed(history[-1], input_offset, settings.collapse_threshold)
         if run.context.enabled:
             release_data_parallel(trainer)
 
         (
-            self.encoder_,
+            self.online_encoder_,
             self.predictor_,
             self.target_encoder_,
             self.reconstruction_head_,
         ) = modules.fitted()
-        self.objective_ = settings
+        self.objective_ = settings.objective_record(modules.content_gain)
         self.input_offset_ratio_ = input_offset
         self.gradients_ = run.gradients
         self.history_ = history
         self.device_ = run.device
+        self.window_length_ = settings.model.window_length
         self.n_rois_ = run.n_rois
         self.n_features_in_ = run.n_rois
         self.n_subjects_ = len(run.source)
         return self
+
+    def _window_position(self) -> str:
+        """``window_position``, or the deprecated ``embed_window`` when set."""
+        return renamed_param(self, "embed_window", "window_position", stacklevel=4)
+
+    @property
+    def encoder_(self):
+        """Deprecated name of ``online_encoder_`` (removed in 0.3)."""
+        encoder = self.online_encoder_
+        warnings.warn(
+            "BrainJEPAPretrainer.encoder_ was renamed online_encoder_ and will be "
+            f"removed in {REMOVED_IN}.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return encoder
 
     # --------------------------------------------------------------- features
     def transform(self, X):
@@ -501,8 +533,8 @@ np.memmap, path or TimeSeriesSource
             return embed(
                 encoder,
                 source,
-                n_timepoints=self.n_timepoints,
-                window=self.embed_window,
+                n_timepoints=self.window_length_,
+                window=self._window_position(),
                 readout="mean",
                 batch_size=self.embed_batch_size,
                 device=device,

@@ -6,7 +6,8 @@ encoder, predictor, target encoder and reconstruction head; :func:`make_trainer`
 wraps them in a :class:`~sk_brainjepa.training.JEPATrainer` sized by
 :func:`~sk_brainjepa.training.build_trainer`; :func:`train_epochs` runs the
 epochs with their diagnostics, monitor, logging and checkpoints. Each takes the
-estimator for its parameters and never sets fitted attributes on it.
+parts of :class:`~sk_brainjepa.estimators._pretraining_settings.PretrainingSettings`
+it reads (resolved once by ``fit``), never the estimator.
 """
 
 from __future__ import annotations
@@ -29,20 +30,21 @@ from sk_brainjepa.estimators._pretraining_checks import (
     diagnostic_windows,
     reconstruction_head,
 )
+from sk_brainjepa.estimators._pretraining_settings import (
+    CheckpointSettings,
+    ModelSettings,
+    MonitorSettings,
+    PretrainingSettings,
+    RuntimeSettings,
+    ScheduleSettings,
+)
 from sk_brainjepa.estimators._resume import (
     check_same_gradients,
     data_fingerprint,
     load_resume_checkpoint,
 )
 from sk_brainjepa.gradients import resolve_gradients
-from sk_brainjepa.masking import make_masker
-from sk_brainjepa.nn import (
-    BrainJEPAEncoder,
-    BrainJEPAPredictor,
-    EncoderConfig,
-    PredictorConfig,
-    model_config,
-)
+from sk_brainjepa.nn import BrainJEPAEncoder, BrainJEPAPredictor
 from sk_brainjepa.sources import as_source
 from sk_brainjepa.training import (
     DistributedContext,
@@ -132,30 +134,35 @@ class PretrainingModules:
 
 
 # ------------------------------------------------------------------ the run
-def prepare_run(est, X) -> PretrainingRun:
+def prepare_run(settings: PretrainingSettings, X) -> PretrainingRun:
     """Device, process group, data, resume checkpoint, seeds and gradients.
 
     Every check on the data and the checkpoint happens here, before any
     module is built.
     """
-    device = resolve_device(est.device)
-    context = setup_distributed(est.distributed, device.type)
+    runtime = settings.runtime
+    device = resolve_device(runtime.device)
+    context = setup_distributed(runtime.distributed, device.type)
     device = rank_device(device, context)
     # The collectives run on this device; the current CUDA device is the caller's.
     context = replace(context, device=device)
-    source = as_source(X, layout=est.layout)
-    source.check_lengths(est.n_timepoints)
+    source = as_source(X, layout=settings.layout)
+    window_length = settings.model.window_length
+    source.check_lengths(window_length)
     if source.n_rois < 2:
         raise ValueError(f"X must have at least 2 ROIs; got {source.n_rois}.")
-    if est.batch_size % context.world_size:
+    batch_size = settings.schedule.batch_size
+    if batch_size % context.world_size:
         raise ValueError(
-            f"batch_size={est.batch_size} is the global batch and must be a "
+            f"batch_size={batch_size} is the global batch and must be a "
             f"multiple of the number of processes ({context.world_size})."
         )
-    resumed = load_resume_checkpoint(est, source) if est.resume else None
-    seeds = Seeds(*shared_seeds(spawn_seeds(est.random_state, 5), context))
-    monitor = check_monitor(est.monitor, est.monitor_task)
-    diagnostic_x = torch.from_numpy(diagnostic_windows(source, est.n_timepoints))
+    resumed = (
+        load_resume_checkpoint(settings, source) if settings.checkpoint.resume else None
+    )
+    seeds = Seeds(*shared_seeds(spawn_seeds(settings.random_state, 5), context))
+    monitor = check_monitor(settings.monitor.data, settings.monitor.task)
+    diagnostic_x = torch.from_numpy(diagnostic_windows(source, window_length))
     return PretrainingRun(
         device=device,
         context=context,
@@ -164,161 +171,147 @@ def prepare_run(est, X) -> PretrainingRun:
         seeds=seeds,
         monitor=monitor,
         diagnostic_x=diagnostic_x.to(device),
-        gradients=_training_gradients(est, source, resumed, seeds.init),
+        gradients=_training_gradients(settings, source, resumed, seeds.init),
     )
 
 
-def _training_gradients(est, source, resumed: dict | None, seed: int) -> np.ndarray:
+def _training_gradients(
+    settings: PretrainingSettings, source, resumed: dict | None, seed: int
+) -> np.ndarray:
     """The gradients of the run: resolved, or the checkpoint's when resuming."""
     n_rois = source.n_rois
     if resumed is None:
-        gradients = resolve_gradients(est.gradients, source, n_rois, seed % (2**32))
-    else:
-        gradients = resumed["gradients"].numpy()
-        if est.gradients is not None:
-            check_same_gradients(
-                gradients,
-                resolve_gradients(est.gradients, source, n_rois, seed % (2**32)),
-                est.checkpoint_path,
-            )
+        return resolve_gradients(settings.gradients, source, n_rois, seed % (2**32))
+    gradients = resumed["gradients"].numpy()
+    if settings.gradients is not None:
+        check_same_gradients(
+            gradients,
+            resolve_gradients(settings.gradients, source, n_rois, seed % (2**32)),
+            settings.checkpoint.path,
+        )
     return gradients
 
 
-def model_configs(
-    est, n_rois: int, gradient_dim: int
-) -> tuple[EncoderConfig, PredictorConfig]:
-    """The encoder and predictor configs of ``est``'s model for the data."""
-    overrides = dict(est.model_params or {})
-    overrides.setdefault("patch_size", est.patch_size)
-    overrides.setdefault("gradient_dim", gradient_dim)
-    return model_config(est.model, n_rois=n_rois, **overrides)
-
-
 # -------------------------------------------------------------- the modules
-def build_modules(est, run: PretrainingRun, settings: dict) -> PretrainingModules:
+def build_modules(
+    model: ModelSettings,
+    objective: Objective,
+    run: PretrainingRun,
+    checkpoint: CheckpointSettings,
+) -> PretrainingModules:
     """Modules at their seeded initial weights, or the checkpoint's; on the device.
 
     The content gain is the checkpoint's when resuming, else measured on the
-    diagnostic windows for ``content_gain="auto"``, else the given one.
+    diagnostic windows for ``content_gain="auto"``, else the given one. The
+    reconstruction head exists when ``objective`` weighs reconstruction.
     """
-    enc_cfg, pred_cfg = model_configs(est, run.n_rois, run.gradients.shape[1])
+    enc_cfg, pred_cfg = model.configs(run.n_rois, run.gradients.shape[1])
     init_gen = torch.Generator().manual_seed(run.seeds.init)
     grads_t = torch.from_numpy(run.gradients)
     encoder = BrainJEPAEncoder(enc_cfg, grads_t, generator=init_gen)
     predictor = BrainJEPAPredictor(pred_cfg, grads_t, generator=init_gen)
     if run.resumed is not None:
         gain = float(run.resumed["encoder_config"].get("patch_gain", 1.0))
-    elif settings["content_gain"] == "auto":
+    elif model.content_gain == "auto":
         gain = balancing_gain(encoder, run.diagnostic_x.cpu())
     else:
-        gain = float(settings["content_gain"])
+        gain = float(model.content_gain)
     encoder.config = replace(encoder.config, patch_gain=gain)
     head = None
-    if settings["reconstruction_weight"] > 0:
-        head = reconstruction_head(enc_cfg.embed_dim, est.patch_size, init_gen)
+    if objective.reconstruction_weight > 0:
+        head = reconstruction_head(enc_cfg.embed_dim, model.patch_size, init_gen)
     target_encoder = copy.deepcopy(encoder)
     target_encoder.requires_grad_(False)
     modules = PretrainingModules(encoder, predictor, target_encoder, head, gain)
     for key, module in modules.named():
         if run.resumed is not None:
-            load_module(module, run.resumed[key], est.checkpoint_path)
+            load_module(module, run.resumed[key], checkpoint.path)
         module.to(run.device)
     return modules
 
 
-def make_objective(settings: dict) -> Objective:
-    """The loss terms of the run (validates their names and weights)."""
-    return Objective(
-        loss=settings["loss"],
-        target_norm=settings["target_norm"],
-        vicreg_weight=settings["vicreg_weight"],
-        sigreg_weight=settings["sigreg_weight"],
-        reconstruction_weight=settings["reconstruction_weight"],
-        consistency_weight=settings["consistency_weight"],
-        consistency_readout=settings["consistency_readout"],
-        context_loss_weight=settings["context_loss_weight"],
-    )
-
-
-def _autocast_dtype(precision: str, device: torch.device):
-    if precision == "bfloat16" or (precision == "auto" and device.type == "cuda"):
-        return torch.bfloat16
-    return None
-
-
 def make_trainer(
-    est, run: PretrainingRun, modules: PretrainingModules, settings: dict
+    settings: PretrainingSettings, run: PretrainingRun, modules: PretrainingModules
 ) -> JEPATrainer:
-    """The trainer: modules wrapped for DDP (and compiled), masker, schedules."""
+    """The trainer: modules wrapped for DDP (and compiled), masker, schedules.
+
+    Reads ``settings.model`` (the token grid), ``masking``, ``objective``,
+    ``schedule`` and ``runtime`` (compile, precision).
+    """
     context, device = run.context, run.device
+    schedule: ScheduleSettings = settings.schedule
+    runtime: RuntimeSettings = settings.runtime
     trained = (
         wrap_data_parallel(modules.encoder, context, device),
         wrap_data_parallel(modules.predictor, context, device),
         modules.target_encoder,
     )
-    if est.compile:
+    if runtime.compile:
         trained = tuple(torch.compile(m) for m in trained)
-    masker = make_masker(
-        settings["masking"],
-        run.n_rois,
-        est.n_timepoints // est.patch_size,
-        **(est.masking_params or {}),
-    )
+    masker = settings.masking.make(run.n_rois, settings.model.n_time_patches)
     return build_trainer(
         *trained,
         masker,
         n_subjects=len(run.source),
-        batch_size=est.batch_size,
-        max_epochs=est.max_epochs,
+        batch_size=schedule.batch_size,
+        max_epochs=schedule.max_epochs,
         mask_generator=torch.Generator().manual_seed(run.seeds.mask),
-        objective=make_objective(settings),
-        accumulation_steps=est.accumulation_steps,
-        warmup_epochs=est.warmup_epochs,
-        lr=est.lr,
-        start_lr=est.start_lr,
-        final_lr=est.final_lr,
-        weight_decay=est.weight_decay,
-        final_weight_decay=est.final_weight_decay,
-        ema=est.ema,
-        ema_schedule=settings["ema_schedule"],
+        objective=settings.objective,
+        accumulation_steps=schedule.accumulation_steps,
+        warmup_epochs=schedule.warmup_epochs,
+        lr=schedule.lr,
+        start_lr=schedule.start_lr,
+        final_lr=schedule.final_lr,
+        weight_decay=schedule.weight_decay,
+        final_weight_decay=schedule.final_weight_decay,
+        ema=schedule.ema,
+        ema_schedule=schedule.ema_schedule,
         reconstruction_head=None
         if modules.head is None
         else wrap_data_parallel(modules.head, context, device),
         regularizer_generator=torch.Generator().manual_seed(run.seeds.regularizer),
-        autocast_dtype=_autocast_dtype(est.precision, device),
+        autocast_dtype=runtime.autocast_dtype(device),
         context=context,
     )
 
 
 # --------------------------------------------------------------- the epochs
 def train_epochs(
-    est, run: PretrainingRun, modules: PretrainingModules, trainer: JEPATrainer
+    settings: PretrainingSettings,
+    run: PretrainingRun,
+    modules: PretrainingModules,
+    trainer: JEPATrainer,
 ) -> list[dict]:
     """Train from the first epoch not done yet to ``max_epochs``; the history.
 
     Each epoch's record gets the collapse diagnostics on the fixed windows
     and, when due, the monitor's probe score; checkpoints are written by rank
-    0 every ``checkpoint_every`` epochs and after the last.
+    0 every ``checkpoint.every`` epochs and after the last. Reads
+    ``settings.model`` (window length), ``schedule``, ``monitor``,
+    ``checkpoint``, ``runtime`` and ``params`` (recorded in checkpoints).
     """
     context = run.context
+    schedule, checkpoint = settings.schedule, settings.checkpoint
+    window_length = settings.model.window_length
     data_rng = np.random.default_rng(run.seeds.data)
     planner = EpochPlanner(
         run.source.lengths,
-        est.n_timepoints,
-        batch_size=est.batch_size,
+        window_length,
+        batch_size=schedule.batch_size,
         rank=context.rank,
         world_size=context.world_size,
     )
     loader = make_loader(
-        run.source, est.n_timepoints, num_workers=est.num_workers, device=run.device
+        run.source,
+        window_length,
+        num_workers=settings.runtime.num_workers,
+        device=run.device,
     )
-    fingerprint = (
-        data_fingerprint(run.source) if est.checkpoint_path is not None else None
-    )
-    history, first_epoch = _restore(est, run, trainer, data_rng)
-    epochs = range(first_epoch, est.max_epochs + 1)
+    fingerprint = data_fingerprint(run.source) if checkpoint.path is not None else None
+    history, first_epoch = _restore(checkpoint, schedule, run, trainer, data_rng)
+    epochs = range(first_epoch, schedule.max_epochs + 1)
     progress = None
-    if est.verbose and context.is_main:
+    if settings.runtime.verbose and context.is_main:
         from tqdm.auto import tqdm
 
         progress = tqdm(
@@ -326,7 +319,7 @@ def train_epochs(
             desc="Brain-JEPA pretraining",
             unit="epoch",
             initial=first_epoch - 1,
-            total=est.max_epochs,
+            total=schedule.max_epochs,
         )
         epochs = progress
     for epoch in epochs:
@@ -340,16 +333,14 @@ def train_epochs(
             )
         )
         if run.monitor is not None:
-            record["monitor_score"] = _monitor_score(est, run, modules, epoch)
+            record["monitor_score"] = _monitor_score(settings, run, modules, epoch)
         history.append(record)
         if progress is not None:
-            _log_epoch(est, record, progress)
-        if est.checkpoint_path is not None and (
-            epoch % est.checkpoint_every == 0 or epoch == est.max_epochs
-        ):
+            _log_epoch(schedule.max_epochs, record, progress)
+        if checkpoint.due(epoch, schedule.max_epochs):
             if context.is_main:
                 payload = model_payload(
-                    est,
+                    settings.params,
                     modules.encoder,
                     modules.predictor,
                     modules.target_encoder,
@@ -365,13 +356,19 @@ def train_epochs(
                     "trainer": trainer.state_dict(),
                     "data_rng": json.dumps(data_rng.bit_generator.state),
                 }
-                save_checkpoint(payload, est.checkpoint_path)
+                save_checkpoint(payload, checkpoint.path)
             # No rank may go on (or finish) before the checkpoint is complete.
             barrier(context)
     return history
 
 
-def _restore(est, run: PretrainingRun, trainer, data_rng) -> tuple[list[dict], int]:
+def _restore(
+    checkpoint: CheckpointSettings,
+    schedule: ScheduleSettings,
+    run: PretrainingRun,
+    trainer,
+    data_rng,
+) -> tuple[list[dict], int]:
     """The history so far and the first epoch to run (trainer and data RNG restored)."""
     if run.resumed is None:
         return [], 1
@@ -382,9 +379,9 @@ def _restore(est, run: PretrainingRun, trainer, data_rng) -> tuple[list[dict], i
     if run.context.is_main:
         logger.info(
             "resuming from %s after epoch %d of %d",
-            est.checkpoint_path,
+            checkpoint.path,
             first_epoch - 1,
-            est.max_epochs,
+            schedule.max_epochs,
         )
     return [dict(h) for h in run.resumed["history"]], first_epoch
 
@@ -419,30 +416,32 @@ def train_epoch(trainer, loader, context, device) -> dict:
     }
 
 
-def _monitor_score(est, run: PretrainingRun, modules, epoch: int) -> float:
+def _monitor_score(
+    settings: PretrainingSettings, run: PretrainingRun, modules, epoch: int
+) -> float:
     """The online linear probe's score of the target encoder (NaN when not due)."""
-    due = epoch % est.monitor_every == 0 or epoch == est.max_epochs
-    if not (due and run.context.is_main):
+    monitor: MonitorSettings = settings.monitor
+    if not (monitor.due(epoch, settings.schedule.max_epochs) and run.context.is_main):
         return float("nan")
     X_val, y_val, task = run.monitor
     features = embed(
         modules.target_encoder,
-        as_source(X_val, layout=est.layout),
-        n_timepoints=est.n_timepoints,
-        window=est.embed_window,
-        readout=est.monitor_readout,
-        batch_size=est.embed_batch_size,
+        as_source(X_val, layout=settings.layout),
+        n_timepoints=settings.model.window_length,
+        window=settings.runtime.embed_window,
+        readout=monitor.readout,
+        batch_size=settings.runtime.embed_batch_size,
         device=run.device,
     )
     return probe_score(features, y_val, run.seeds.monitor % (2**32), task)
 
 
-def _log_epoch(est, record: dict, progress) -> None:
+def _log_epoch(max_epochs: int, record: dict, progress) -> None:
     progress.set_postfix(loss=f"{record['loss']:.4f}", spread=f"{record['spread']:.3f}")
     logger.info(
         "epoch %d/%d loss %.5f spread %.4f lr %.2e (%.1f s)",
         record["epoch"],
-        est.max_epochs,
+        max_epochs,
         record["loss"],
         record["spread"],
         record["lr"],

@@ -7,7 +7,29 @@ and the official code's behaviour stay one parameter away from the default.
 
 from __future__ import annotations
 
-# Parameters a recipe decides, each with the value every recipe falls back to.
+from sk_brainjepa.training import Objective
+
+#: The pretrainer's renamed parameters, old name -> new one (deprecated in 0.2,
+#: removed in 0.3); saved files may hold the old names.
+PRETRAINER_RENAMES = {
+    "n_timepoints": "window_length",
+    "embed_window": "window_position",
+}
+
+#: The loss terms a recipe decides: fields of
+#: :class:`~sk_brainjepa.training.Objective` that are also pretrainer parameters.
+OBJECTIVE_PARAMS = (
+    "loss",
+    "target_norm",
+    "vicreg_weight",
+    "sigreg_weight",
+    "reconstruction_weight",
+    "consistency_weight",
+    "consistency_readout",
+    "context_loss_weight",
+)
+
+#: Every parameter a recipe decides (the loss terms and three choices around them).
 RECIPE_PARAMS = (
     "loss",
     "masking",
@@ -22,18 +44,19 @@ RECIPE_PARAMS = (
     "ema_schedule",
 )
 
-_PAPER = {
-    "loss": "l2",
+# The paper's values, written once: its objective is ``Objective``'s defaults;
+# the masking, the content gain and the EMA ramp are written here.
+_PAPER_CHOICES = {
     "masking": "spatiotemporal",
-    "target_norm": "layer",
     "content_gain": 1.0,
-    "vicreg_weight": 0.0,
-    "sigreg_weight": 0.0,
-    "reconstruction_weight": 0.0,
-    "consistency_weight": 0.0,
-    "consistency_readout": "mean",
-    "context_loss_weight": 0.0,
     "ema_schedule": "linear",
+}
+_PAPER_OBJECTIVE = Objective()
+_PAPER = {
+    name: _PAPER_CHOICES[name]
+    if name in _PAPER_CHOICES
+    else getattr(_PAPER_OBJECTIVE, name)
+    for name in RECIPE_PARAMS
 }
 
 RECIPES: dict[str, dict] = {
@@ -59,24 +82,31 @@ RECIPES: dict[str, dict] = {
 DEFAULT_RECIPE = "vicreg"
 
 
-def resolve_recipe(recipe: str, explicit: dict) -> dict:
-    """The objective settings of a run: the recipe's, overridden by ``explicit``.
+def recipe_values(recipe: str, params: dict) -> dict:
+    """The recipe's values, overridden by the parameters given explicitly.
 
     Parameters
     ----------
     recipe : str
         A key of :data:`RECIPES`.
-    explicit : dict
-        The estimator's values of :data:`RECIPE_PARAMS`; None means "from the
-        recipe".
+    params : dict
+        The estimator's parameters (any superset of :data:`RECIPE_PARAMS`);
+        None means "from the recipe".
 
     Returns
     -------
-    settings : dict
-        One value for every name in :data:`RECIPE_PARAMS`.
+    values : dict
+        One value for every name in :data:`RECIPE_PARAMS`, in that order.
     """
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {tuple(RECIPES)}; got {recipe!r}.")
-    settings = dict(RECIPES[recipe])
-    settings.update({k: v for k, v in explicit.items() if v is not None})
-    return settings
+    values = dict(RECIPES[recipe])
+    values.update(
+        {name: params[name] for name in RECIPE_PARAMS if params.get(name) is not None}
+    )
+    return values
+
+
+def recipe_objective(values: dict) -> Objective:
+    """The loss terms of :func:`recipe_values`' result (validates them)."""
+    return Objective(**{name: values[name] for name in OBJECTIVE_PARAMS})

@@ -9,13 +9,14 @@ by name rather than spliced into one history.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from sk_brainjepa._utils._deprecation import translate_renamed
 from sk_brainjepa.estimators._common import params_from_json, params_to_json
+from sk_brainjepa.estimators._recipes import PRETRAINER_RENAMES
 from sk_brainjepa.training import load_checkpoint, require_keys
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ RUNTIME_PARAMS = frozenset(
         "num_workers",
         "device",
         "verbose",
+        "window_position",
         "embed_window",
         "embed_batch_size",
         "monitor",
@@ -120,13 +122,14 @@ def data_fingerprint(source) -> dict:
     }
 
 
-def load_resume_checkpoint(est, source) -> dict | None:
-    """The training checkpoint ``est`` continues from, or None to start afresh.
+def load_resume_checkpoint(settings, source) -> dict | None:
+    """The training checkpoint a run continues from, or None to start afresh.
 
     Parameters
     ----------
-    est : BrainJEPAPretrainer
-        With ``resume=True`` and ``checkpoint_path`` set.
+    settings : PretrainingSettings
+        Of a run with ``resume=True``; its ``params`` are compared with the
+        checkpoint's.
     source : TimeSeriesSource
         The training data of this call.
 
@@ -142,9 +145,9 @@ def load_resume_checkpoint(est, source) -> dict | None:
         written for other parameters, other data or another scaling, or
         already ran more epochs than ``max_epochs``.
     """
-    if est.checkpoint_path is None:
+    if settings.checkpoint.path is None:
         raise ValueError("resume=True needs checkpoint_path to be set.")
-    path = Path(est.checkpoint_path)
+    path = Path(settings.checkpoint.path)
     if not path.exists():
         logger.info("no checkpoint at %s yet: training from the start", path)
         return None
@@ -161,24 +164,29 @@ def load_resume_checkpoint(est, source) -> dict | None:
         path,
         "resume (its 'training' entry)",
     )
-    _check_same_params(est, payload, path)
+    _check_same_params(settings.params, payload, path)
     _check_same_data(payload, source, path)
     done = int(payload["training"]["epoch"])
-    if done > est.max_epochs:
+    max_epochs = settings.schedule.max_epochs
+    if done > max_epochs:
         raise ValueError(
             f"Cannot resume from {path}: it has already run {done} epochs, more than "
-            f"max_epochs={est.max_epochs}. Raise max_epochs to continue it."
+            f"max_epochs={max_epochs}. Raise max_epochs to continue it."
         )
     return payload
 
 
-def _check_same_params(est, payload: dict, path: Path) -> None:
-    names = set(inspect.signature(type(est).__init__).parameters) - {"self"}
-    saved = params_from_json(payload["params"], names)
-    ours = est.get_params(deep=False)
+def _check_same_params(params: dict, payload: dict, path: Path) -> None:
+    names = set(params)
+    # Compared under the current names: a checkpoint written before a rename,
+    # or a call still passing an old name, means the same run.
+    saved = translate_renamed(
+        params_from_json(payload["params"], names), PRETRAINER_RENAMES
+    )
+    ours = translate_renamed(params, PRETRAINER_RENAMES)
     changed = sorted(
         name
-        for name in names - RUNTIME_PARAMS
+        for name in names - RUNTIME_PARAMS - set(PRETRAINER_RENAMES)
         if params_to_json({name: saved.get(name)})
         != params_to_json({name: ours.get(name)})
     )

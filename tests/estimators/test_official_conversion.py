@@ -69,9 +69,11 @@ def test_folder_records_the_official_facts(official):
 def test_converted_predictor_loads_as_a_fitted_pretrainer(official):
     _, _, modules, folder = official
     pre = BrainJEPAPretrainer.from_pretrained(folder)
-    assert (pre.n_timepoints, pre.recipe, pre.history_) == (160, "official", [])
+    assert (pre.window_length, pre.recipe, pre.history_) == (160, "official", [])
+    assert pre.window_length_ == 160
     for name, module in modules.items():
-        ours = getattr(pre, f"{name}_").state_dict()
+        attribute = "online_encoder_" if name == "encoder" else f"{name}_"
+        ours = getattr(pre, attribute).state_dict()
         for key, value in module.state_dict().items():
             assert torch.equal(ours[key], value), (name, key)
 

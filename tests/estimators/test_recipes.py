@@ -9,20 +9,35 @@ import pytest
 
 from sk_brainjepa import BrainJEPAPretrainer
 from sk_brainjepa.estimators import RECIPES
-from sk_brainjepa.estimators._recipes import RECIPE_PARAMS, resolve_recipe
-from sk_brainjepa.training import official_ema_momentum
+from sk_brainjepa.estimators._recipes import (
+    OBJECTIVE_PARAMS,
+    RECIPE_PARAMS,
+    recipe_objective,
+    recipe_values,
+)
+from sk_brainjepa.training import Objective, official_ema_momentum
 
 
 # ------------------------------------------------------------ recipes
 def test_recipes_cover_every_parameter_and_explicit_values_win():
     for name, settings in RECIPES.items():
         assert set(settings) == set(RECIPE_PARAMS), name
-    settings = resolve_recipe("paper", {"loss": "smooth_l1", "target_norm": None})
+    settings = recipe_values("paper", {"loss": "smooth_l1", "target_norm": None})
     assert settings["loss"] == "smooth_l1" and settings["target_norm"] == "layer"
     with pytest.raises(ValueError, match="recipe must be one of"):
-        resolve_recipe("best", {})
+        recipe_values("best", {})
     with pytest.raises(ValueError, match="'recipe' parameter .* must be a str among"):
         BrainJEPAPretrainer(recipe="best").fit(np.zeros((4, 3, 32)))
+
+
+def test_paper_values_are_the_objective_defaults_written_once():
+    # The paper recipe's loss terms are Objective's defaults (one table): a
+    # change of either is a change of both.
+    paper = RECIPES["paper"]
+    defaults = Objective()
+    for name in OBJECTIVE_PARAMS:
+        assert paper[name] == getattr(defaults, name), name
+    assert recipe_objective(paper) == defaults
 
 
 def test_official_ema_schedule_reaches_the_trainer():
