@@ -238,14 +238,6 @@ def test_no_package_reexports_names_as_strings():
     assert not found, "\n".join(found)
 
 
-# Deliberate exception: the pretrainer's save_pretrained / from_pretrained
-# methods (PretrainerPersistenceMixin) delegate to the module functions, which
-# need the pretrainer class.
-ALLOWED_CYCLE_EDGES = {
-    ("sk_brainjepa.estimators._persistence", "sk_brainjepa.estimators._pretrained"),
-}
-
-
 def _package_graph() -> dict[str, set[str]]:
     """module -> the modules of its own package that it imports."""
     graph = {}
@@ -263,7 +255,6 @@ def _package_graph() -> dict[str, set[str]]:
                     target in modules
                     and target != name
                     and target.rpartition(".")[0] == package
-                    and (name, target) not in ALLOWED_CYCLE_EDGES
                 ):
                     edges.add(target)
         graph[name] = edges

@@ -28,7 +28,7 @@ from sk_brainjepa.estimators._common import (
 )
 from sk_brainjepa.estimators._loading import ENCODERS, load_pretrained_encoder
 from sk_brainjepa.estimators._preprocessing_record import set_layout
-from sk_brainjepa.estimators._pretrained import encoder_from_folder
+from sk_brainjepa.estimators._pretrained_folder import encoder_from_folder
 from sk_brainjepa.estimators._pretrained_inputs import (
     PREPROCESSING_OPTIONS,
     check_input_tr,

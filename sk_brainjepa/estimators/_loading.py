@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from sk_brainjepa._utils._validation import OFFICIAL_ATLAS, ROI_COUNT_OFFICIAL
 from sk_brainjepa.estimators._hub import locate_pretrained
 from sk_brainjepa.estimators._persistence import CHECKPOINT_FORMAT
-from sk_brainjepa.estimators._pretrained import encoder_from_folder
+from sk_brainjepa.estimators._pretrained_folder import encoder_from_folder
 from sk_brainjepa.estimators._pretrained_format import read_folder
 from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
 from sk_brainjepa.gradients import gradient_array

@@ -30,7 +30,7 @@ from sk_brainjepa.estimators._loading import (
 from sk_brainjepa.estimators._model_card import render_card
 from sk_brainjepa.estimators._persistence import cpu_state
 from sk_brainjepa.estimators._preprocessing_record import record_preprocessing
-from sk_brainjepa.estimators._pretrained import base_config
+from sk_brainjepa.estimators._pretrained_folder import base_config
 from sk_brainjepa.estimators._pretrained_format import (
     GRADIENTS_FILE,
     FolderContents,

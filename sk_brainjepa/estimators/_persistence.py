@@ -6,8 +6,8 @@ parameters (as JSON) and the package version, tagged with
 :data:`~sk_brainjepa.estimators._resume.CHECKPOINT_FORMAT`. A training
 checkpoint is the same payload with a ``training`` entry, so it also loads as
 a fitted model; what resuming it checks lives in ``_resume``.
-``save_pretrained`` and ``from_pretrained`` only hand over to ``_pretrained``,
-which writes and reads a shareable folder instead of one torch file.
+``save_pretrained`` and ``from_pretrained`` (a shareable folder instead of one
+torch file) are in ``_pretrained_folder``.
 """
 
 from __future__ import annotations
@@ -119,8 +119,7 @@ def model_payload(
 
 
 class PretrainerPersistenceMixin:
-    """``save``/``load`` (one file) and ``save_pretrained``/``from_pretrained``
-    (a shareable folder, see ``_pretrained``) of :class:`BrainJEPAPretrainer`."""
+    """``save`` and ``load`` (one torch file) of :class:`BrainJEPAPretrainer`."""
 
     def save(self, path):
         """Write the fitted model to ``path`` (atomically; read with ``load``).
@@ -176,65 +175,6 @@ class PretrainerPersistenceMixin:
             )
         require_keys(payload, _MODEL_KEYS, path, "BrainJEPAPretrainer.load")
         return pretrainer_from_payload(cls, payload, path, device=device)
-
-    def save_pretrained(
-        self,
-        folder,
-        *,
-        preprocessing=None,
-        tr=None,
-        atlas=None,
-        roi_names=None,
-        description=None,
-        overwrite=False,
-    ):
-        """Write a shareable pretrained-model folder (safetensors, JSON, model card).
-
-        See :func:`sk_brainjepa.estimators.save_pretrained`, which also takes
-        a fitted ``Pipeline`` of scalers ending with the pretrainer.
-
-        Returns
-        -------
-        folder : pathlib.Path
-        """
-        from sk_brainjepa.estimators._pretrained import save_pretrained
-
-        return save_pretrained(
-            self,
-            folder,
-            preprocessing=preprocessing,
-            tr=tr,
-            atlas=atlas,
-            roi_names=roi_names,
-            description=description,
-            overwrite=overwrite,
-        )
-
-    @classmethod
-    def from_pretrained(cls, folder, *, device="cpu", revision=None):
-        """A fitted pretrainer from a folder written by :meth:`save_pretrained`.
-
-        Parameters
-        ----------
-        folder : str or os.PathLike
-            A local folder, or a Hugging Face Hub repo id (``"org/name"``,
-            needs ``pip install "sk_brainjepa[hub]"``).
-        device : str, default="cpu"
-            Stored as the ``device`` parameter of the returned estimator.
-        revision : str or None, default=None
-            Hub revision (branch, tag or commit) of a repo id.
-
-        Returns
-        -------
-        pretrainer : BrainJEPAPretrainer
-            Fitted, with the saved weights bit for bit. The folder's scaling
-            is in ``load_pretrained(folder).preprocessing``.
-        """
-        from sk_brainjepa.estimators._pretrained import load_pretrained
-
-        return load_pretrained(
-            folder, device=device, revision=revision, cls=cls
-        ).pretrainer
 
 
 def pretrainer_from_payload(cls, payload: dict, path, *, device="cpu"):

@@ -1,175 +1,23 @@
-"""A pretrained model that carries what it needs: ``save_pretrained`` and loading.
+"""``save_pretrained`` and ``load_pretrained``: models that carry what they need.
 
-:func:`save_pretrained` writes a fitted :class:`BrainJEPAPretrainer` (or a
-fitted ``Pipeline`` of scalers ending with one) as a folder: the weights in
-safetensors, the gradients as the official header-less CSV, the scaling the
-model was trained with (rebuilt on load, never unpickled), the TR, the atlas
-and ROI order, the parameters, the history and a model card. The file layout
-is in :mod:`._pretrained_format`; :func:`load_pretrained` and
-:func:`encoder_from_folder` read it back for ``from_pretrained`` and
-``BrainJEPAEmbedder(checkpoint=folder)``.
+:func:`save_pretrained` takes a fitted :class:`BrainJEPAPretrainer` or a
+fitted ``Pipeline`` of scalers ending with one and writes it as a folder;
+:func:`load_pretrained` rebuilds everything the folder holds. What the folder
+contains and how it is read is in :mod:`._pretrained_folder`.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import asdict
-from numbers import Real
-
-from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
-from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted
 
-from sk_brainjepa._version import __version__
-from sk_brainjepa.estimators._common import params_to_json
-from sk_brainjepa.estimators._hub import locate_pretrained
-from sk_brainjepa.estimators._model_card import render_card
-from sk_brainjepa.estimators._persistence import (
-    cpu_state,
-    load_module,
-    pretrainer_from_payload,
-)
-from sk_brainjepa.estimators._preprocessing_record import (
-    TemporalResampler,
-    rebuild_preprocessing,
-    record_preprocessing,
-    steps_of,
-)
-from sk_brainjepa.estimators._pretrained_format import (
-    FORMAT,
-    FORMAT_VERSION,
-    GRADIENTS_FILE,
-    PREPROCESSING_FILE,
-    FolderContents,
-    check_destination,
-    read_folder,
-    write_folder,
+from sk_brainjepa.estimators._pretrained_folder import (
+    pretrained_from_folder,
+    write_pretrained,
 )
 from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
-from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig
 
-__all__ = [
-    "TR_TOLERANCE",
-    "base_config",
-    "check_tr",
-    "encoder_from_folder",
-    "load_pretrained",
-    "model_tr",
-    "read_pretrained",
-    "save_pretrained",
-]
-
-# Relative TR difference above which data and model are refused as mismatched.
-TR_TOLERANCE = 0.05
-_MODULES = ("encoder", "target_encoder", "predictor", "reconstruction_head")
-# The pretrainer's attribute of each module (the online encoder is "encoder"
-# in files, as in the official checkpoint).
-_ATTRIBUTES = {
-    "encoder": "online_encoder_",
-    "target_encoder": "target_encoder_",
-    "predictor": "predictor_",
-    "reconstruction_head": "reconstruction_head_",
-}
-
-
-# ------------------------------------------------------------------ checks
-def check_tr(tr, name: str = "tr"):
-    """``tr`` as a positive float, or None."""
-    if tr is None:
-        return None
-    if isinstance(tr, bool) or not isinstance(tr, Real) or not 0 < tr < math.inf:
-        raise ValueError(
-            f"{name} must be a positive number of seconds or None; got {tr!r}."
-        )
-    return float(tr)
-
-
-def _check_roi_names(roi_names, n_rois: int):
-    if roi_names is None:
-        return None
-    names = [str(name) for name in roi_names]
-    if len(names) != n_rois:
-        raise ValueError(
-            f"roi_names has {len(names)} names, but the model has {n_rois} ROIs; give "
-            "one name per ROI, in the order of the rows of X."
-        )
-    return names
-
-
-def _resolved_tr(tr, preprocessing) -> float | None:
-    """The TR of the frames the encoder sees, given ``tr`` and any resampler."""
-    tr = check_tr(tr)
-    resamplers = [
-        s for _, s in steps_of(preprocessing) if isinstance(s, TemporalResampler)
-    ]
-    if not resamplers:
-        return tr
-    target = float(resamplers[-1].target_tr)
-    if tr is not None and abs(tr - target) > TR_TOLERANCE * target:
-        raise ValueError(
-            f"tr={tr} s, but the preprocessing's TemporalResampler resamples to "
-            f"target_tr={target} s: tr is the TR of the frames the model sees, after "
-            "resampling. Leave tr=None to take target_tr."
-        )
-    return target if tr is None else tr
-
-
-# -------------------------------------------------------------------- save
-def base_config(
-    *,
-    source: str,
-    n_rois: int,
-    n_timepoints: int,
-    encoder_config,
-    predictor_config,
-    tr,
-    atlas,
-    roi_names,
-    description,
-) -> dict:
-    """What every folder's ``config.json`` holds, whoever wrote it.
-
-    Parameters
-    ----------
-    source : str
-        ``"save_pretrained"`` or ``"convert_official_checkpoint"``.
-    n_rois, n_timepoints : int
-        ROIs and the model window in frames.
-    encoder_config : EncoderConfig
-    predictor_config : PredictorConfig or None
-    tr : float or None
-        Seconds between the frames the encoder sees.
-    atlas : str or None
-    roi_names : list of str or None
-    description : str or None
-
-    Returns
-    -------
-    config : dict
-    """
-    patch = encoder_config.patch_size
-    return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "software": {"name": "sk_brainjepa", "version": __version__},
-        "source": source,
-        "description": description,
-        "n_rois": int(n_rois),
-        "n_timepoints": int(n_timepoints),
-        "patch_size": int(patch),
-        "n_time_patches": int(n_timepoints) // int(patch),
-        "embed_dim": int(encoder_config.embed_dim),
-        "tr": tr,
-        "atlas": None if atlas is None else str(atlas),
-        "roi_names": roi_names,
-        "encoder_config": asdict(encoder_config),
-        "predictor_config": None
-        if predictor_config is None
-        else asdict(predictor_config),
-    }
+__all__ = ["load_pretrained", "save_pretrained"]
 
 
 def _split_pipeline(model, preprocessing):
@@ -207,41 +55,6 @@ def _split_pipeline(model, preprocessing):
             "preprocessing=, not both."
         )
     return last, (Pipeline(steps[:-1]) if len(steps) > 1 else None)
-
-
-def _pretrainer_config(pre, *, tr, atlas, roi_names, description) -> dict:
-    """``config.json`` of a fitted pretrainer (preprocessing added by the caller)."""
-    config = base_config(
-        source="save_pretrained",
-        n_rois=pre.n_rois_,
-        n_timepoints=pre.window_length_,
-        encoder_config=pre.target_encoder_.config,
-        predictor_config=pre.predictor_.config,
-        tr=tr,
-        atlas=atlas,
-        roi_names=roi_names,
-        description=description,
-    )
-    history = [dict(record) for record in pre.history_]
-    config.update(
-        {
-            "modules": [
-                m for m in _MODULES if getattr(pre, _ATTRIBUTES[m], None) is not None
-            ],
-            "params": json.loads(params_to_json(pre.get_params(deep=False))),
-            "recipe": pre.recipe,
-            "objective": dict(pre.objective_),
-            "input_offset_ratio": float(pre.input_offset_ratio_),
-            "collapse_threshold": float(pre.collapse_threshold),
-            "training": {
-                "n_subjects": getattr(pre, "n_subjects_", None),
-                "epochs": len(history),
-                "final": history[-1] if history else None,
-            },
-            "history": history,
-        }
-    )
-    return config
 
 
 def save_pretrained(
@@ -328,91 +141,16 @@ def save_pretrained(
     True
     """
     pre, preprocessing = _split_pipeline(model, preprocessing)
-    try:
-        check_is_fitted(pre)
-    except NotFittedError:
-        raise ValueError(
-            "The BrainJEPAPretrainer is not fitted: fit it before save_pretrained."
-        ) from None
-    check_destination(folder, overwrite)
-    record, arrays = record_preprocessing(preprocessing, n_rois=pre.n_rois_)
-    config = _pretrainer_config(
+    return write_pretrained(
         pre,
-        tr=_resolved_tr(tr, preprocessing),
+        folder,
+        preprocessing=preprocessing,
+        tr=tr,
         atlas=atlas,
-        roi_names=_check_roi_names(roi_names, pre.n_rois_),
+        roi_names=roi_names,
         description=description,
+        overwrite=overwrite,
     )
-    if record is not None:
-        record["file"] = PREPROCESSING_FILE if arrays else None
-    config["preprocessing"] = record
-    config["gradients"] = {"file": GRADIENTS_FILE, "shape": list(pre.gradients_.shape)}
-    states = {m: cpu_state(getattr(pre, _ATTRIBUTES[m])) for m in config["modules"]}
-    contents = FolderContents(
-        config=config,
-        states=states,
-        gradients=pre.gradients_,
-        preprocessing_arrays=arrays,
-        card=render_card(config),
-    )
-    return write_folder(folder, contents, overwrite=overwrite)
-
-
-# -------------------------------------------------------------------- load
-def _history(records) -> list[dict]:
-    """History records with the NaNs that JSON stored as null."""
-    return [
-        {k: float("nan") if v is None else v for k, v in record.items()}
-        for record in records or []
-    ]
-
-
-def _pretrainer_from_folder(read, cls, device):
-    config, states = read.config, read.states
-    if "predictor" not in states or config.get("predictor_config") is None:
-        raise ValueError(
-            f"{read.path} holds no predictor (it was converted from a checkpoint "
-            "without one), so it cannot be rebuilt as a BrainJEPAPretrainer; use "
-            "BrainJEPAEmbedder(checkpoint=folder) for features."
-        )
-    payload = {
-        "params": json.dumps(config.get("params") or {}),
-        "encoder_config": config["encoder_config"],
-        "predictor_config": config["predictor_config"],
-        "gradients": read.gradients,
-        "history": _history(config.get("history")),
-        "n_rois": config["n_rois"],
-        "n_subjects": (config.get("training") or {}).get("n_subjects"),
-        **{m: states[m] for m in _MODULES if m in states},
-    }
-    if "encoder" not in states:  # a conversion that had the target encoder only
-        payload["encoder"] = states["target_encoder"]
-    pre = pretrainer_from_payload(cls, payload, read.path, device=device)
-    if config.get("objective"):
-        pre.objective_ = dict(config["objective"])
-    ratio = config.get("input_offset_ratio")
-    pre.input_offset_ratio_ = float("nan") if ratio is None else float(ratio)
-    return pre
-
-
-def read_pretrained(folder, *, revision=None):
-    """The checked contents of a local folder or Hub repo, and its preprocessing.
-
-    Returns
-    -------
-    read : ReadFolder
-    preprocessing : Pipeline, transformer or None
-        The recorded scaling, fitted, rebuilt without unpickling.
-    """
-    path = locate_pretrained(folder, revision=revision, want="folder")
-    read = read_folder(path)
-    preprocessing = rebuild_preprocessing(
-        read.config.get("preprocessing"),
-        read.preprocessing_arrays,
-        n_rois=int(read.config["n_rois"]),
-        where=str(path),
-    )
-    return read, preprocessing
 
 
 def load_pretrained(folder, *, device="cpu", revision=None, cls=None):
@@ -439,46 +177,6 @@ def load_pretrained(folder, *, device="cpu", revision=None, cls=None):
         preprocessing steps then ``("pretrainer", pretrainer)``, as the
         model was trained), ``config`` (dict) and ``path``.
     """
-    read, preprocessing = read_pretrained(folder, revision=revision)
-    pre = _pretrainer_from_folder(read, cls or BrainJEPAPretrainer, device)
-    steps = steps_of(preprocessing)
-    return Bunch(
-        pretrainer=pre,
-        preprocessing=preprocessing,
-        pipeline=Pipeline([*steps, ("pretrainer", pre)]),
-        config=read.config,
-        path=read.path,
+    return pretrained_from_folder(
+        folder, cls or BrainJEPAPretrainer, device=device, revision=revision
     )
-
-
-def encoder_from_folder(read, encoder: str = "target") -> tuple[BrainJEPAEncoder, int]:
-    """The target or online encoder of a read folder, and its window in frames.
-
-    Parameters
-    ----------
-    read : ReadFolder
-    encoder : {"target", "online"}
-
-    Returns
-    -------
-    encoder : BrainJEPAEncoder
-        In eval mode, on the CPU.
-    n_timepoints : int
-    """
-    key = "target_encoder" if encoder == "target" else "encoder"
-    if key not in read.states:
-        raise ValueError(
-            f"encoder={encoder!r} reads the folder's {key!r} module, which {read.path} "
-            f"does not hold (it holds {sorted(read.states)}); use encoder='target'."
-        )
-    config = EncoderConfig(**read.config["encoder_config"])
-    module = load_module(
-        BrainJEPAEncoder(config, read.gradients), read.states[key], read.path
-    )
-    return module.requires_grad_(False), int(read.config["n_timepoints"])
-
-
-def model_tr(config: dict):
-    """The folder's TR as a float, or None."""
-    value = config.get("tr")
-    return None if value is None else float(value)

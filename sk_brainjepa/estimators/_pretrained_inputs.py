@@ -19,7 +19,11 @@ from sk_brainjepa.estimators._preprocessing_record import (
     changes_length,
     steps_of,
 )
-from sk_brainjepa.estimators._pretrained import TR_TOLERANCE, model_tr, read_pretrained
+from sk_brainjepa.estimators._pretrained_folder import (
+    TR_TOLERANCE,
+    model_tr,
+    read_pretrained,
+)
 from sk_brainjepa.sources import ArraySource, ScaledSource, as_source
 
 __all__ = [

@@ -1,7 +1,8 @@
 """BrainJEPAPretrainer: self-supervised Brain-JEPA pretraining, as an estimator.
 
 ``fit`` runs the steps of ``_pretraining_steps``; warnings and diagnostics are in
-``_pretraining_checks``, ``save`` and ``load`` in ``_persistence``.
+``_pretraining_checks``, ``save`` and ``load`` in ``_persistence``,
+``save_pretrained`` and ``from_pretrained`` in ``_pretrained_folder``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sk_brainjepa.estimators._constraints import (
     check_pretrainer_relations,
 )
 from sk_brainjepa.estimators._persistence import PretrainerPersistenceMixin
+from sk_brainjepa.estimators._pretrained_folder import PretrainedFolderMixin
 from sk_brainjepa.estimators._pretraining_checks import (
     RepresentationCollapseWarning,
     UnscaledInputWarning,
@@ -56,6 +58,7 @@ class BrainJEPAPretrainer(
     ClassNamePrefixFeaturesOutMixin,
     TimeSeriesEstimatorMixin,
     PretrainerPersistenceMixin,
+    PretrainedFolderMixin,
     TransformerMixin,
     BaseEstimator,
 ):
