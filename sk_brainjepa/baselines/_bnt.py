@@ -34,10 +34,9 @@ from sk_brainjepa.baselines._brainnetcnn import (
     check_fc_tensor,
     check_int_sequence,
     check_probability,
-    glorot_uniform_,
     init_linear_,
 )
-from sk_brainjepa.nn import fresh_generator
+from sk_brainjepa.nn import fresh_generator, glorot_uniform_, materialize_
 
 # Default attention width per head when ``hidden_dim`` is None: 4 heads -> 64.
 _DIM_PER_HEAD = 16
@@ -92,6 +91,9 @@ class OrthonormalClusterReadout(nn.Module):
     freeze_centers : bool, default=False
         Keep the centres at their orthonormal initial values (``requires_grad``
         False), as the reference implementation does.
+    generator : torch.Generator or None, default=None
+        Source of the initial centres; None draws a fresh OS seed. The global
+        torch RNG is never consumed.
 
     Attributes
     ----------
@@ -100,7 +102,12 @@ class OrthonormalClusterReadout(nn.Module):
     """
 
     def __init__(
-        self, embed_dim: int, n_clusters: int, *, freeze_centers: bool = False
+        self,
+        embed_dim: int,
+        n_clusters: int,
+        *,
+        freeze_centers: bool = False,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         self.embed_dim = check_int(embed_dim, "embed_dim")
@@ -110,10 +117,13 @@ class OrthonormalClusterReadout(nn.Module):
                 f"n_clusters={n_clusters} orthonormal centres need "
                 f"n_clusters <= embedding width, but the width is {embed_dim}."
             )
-        self.centers = nn.Parameter(
-            torch.empty(n_clusters, embed_dim), requires_grad=not freeze_centers
-        )
-        self.reset_parameters()
+        # The initialisation idiom (sk_brainjepa.nn._layers).
+        with torch.device("meta"):
+            self.centers = nn.Parameter(
+                torch.empty(n_clusters, embed_dim), requires_grad=not freeze_centers
+            )
+        materialize_(self)
+        self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Draw fresh orthonormal centres.
@@ -123,6 +133,8 @@ class OrthonormalClusterReadout(nn.Module):
         generator : torch.Generator or None, default=None
             Source of randomness; None draws a fresh OS seed.
         """
+        if self.centers.device.type == "meta":
+            return  # shape-only (built inside an outer meta build): draw nothing
         generator = fresh_generator(generator)
         with torch.no_grad():
             self.centers.copy_(
@@ -289,9 +301,9 @@ class BrainNetworkTransformer(nn.Module):
         head_hidden = check_int_sequence(head_hidden, "head_hidden")
         self.hidden_dim = hidden_dim
         self.n_clusters = n_clusters
-        # Built under a forked global RNG (nn.Linear & co. initialise themselves
-        # on construction), then re-initialised from `generator`.
-        with torch.random.fork_rng(devices=[]):
+        # The initialisation idiom (sk_brainjepa.nn._layers): shape-only build,
+        # allocate, draw everything from `generator`.
+        with torch.device("meta"):
             self.input_proj = nn.Linear(n_rois, hidden_dim)
             self.layers = nn.ModuleList(
                 nn.TransformerEncoderLayer(
@@ -315,6 +327,7 @@ class BrainNetworkTransformer(nn.Module):
                 for d_in, d_out in zip(dims[:-1], dims[1:], strict=True)
             )
             self.out = nn.Linear(dims[-1], n_outputs)
+        materialize_(self)
         self.act = nn.LeakyReLU(negative_slope)
         self.reset_parameters(generator)
 

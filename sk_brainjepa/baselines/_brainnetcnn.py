@@ -23,53 +23,16 @@ import torch
 from torch import nn
 
 from sk_brainjepa._utils._validation import check_int
-from sk_brainjepa.nn import fresh_generator
+from sk_brainjepa.nn import fresh_generator, glorot_uniform_, materialize_
 
 # --------------------------------------------------------------------- helpers
 
 
-def glorot_uniform_(
-    tensor: torch.Tensor,
-    fan_in: int,
-    fan_out: int,
-    generator: torch.Generator,
-    gain: float = 1.0,
-) -> torch.Tensor:
-    """Fill ``tensor`` in place with Glorot-uniform values for the given fans.
-
-    Draws U(-b, b) with ``b = gain * sqrt(6 / (fan_in + fan_out))``: the
-    Glorot/Xavier uniform rule with the fans given explicitly, because the
-    E2E/E2N/N2G weights are stored as plain ``(out, in, n_rois)`` tensors whose
-    shape does not encode their fans the way ``nn.init`` expects. Values are
-    drawn in float32 on the generator's device and copied in, so the same seed
-    gives the same weights on any device.
-
-    Parameters
-    ----------
-    tensor : torch.Tensor
-        Tensor to fill (any shape).
-    fan_in, fan_out : int
-        Inputs summed into one output, and outputs one input feeds.
-    generator : torch.Generator
-        Source of randomness.
-    gain : float, default=1.0
-        Multiplier of the bound.
-
-    Returns
-    -------
-    tensor : torch.Tensor
-        The same tensor, filled.
-    """
-    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    with torch.no_grad():
-        values = torch.empty(tensor.shape, device=generator.device)
-        values.uniform_(-bound, bound, generator=generator)
-        tensor.copy_(values)
-    return tensor
-
-
 def init_linear_(linear: nn.Linear, generator: torch.Generator) -> None:
-    """Glorot-uniform weight and zero bias for ``linear`` (the paper's init)."""
+    """Glorot-uniform weight and zero bias for ``linear`` (the paper's init).
+
+    See :func:`sk_brainjepa.nn.glorot_uniform_`.
+    """
     glorot_uniform_(linear.weight, linear.in_features, linear.out_features, generator)
     if linear.bias is not None:
         with torch.no_grad():
@@ -146,23 +109,33 @@ class _RoiFilterBank(nn.Module):
     layers, whose filters span all ROIs (a 1 x R or R x 1 convolution): one
     ``(F, C, R)`` weight per name in ``_weight_names``, Glorot-uniform with
     fans ``C * R`` and ``F * R`` times ``_gain``, as in the BrainNetCNN paper,
-    and zero biases.
+    and zero biases. Built with the package's initialisation idiom (module
+    docstring of ``sk_brainjepa.nn._layers``); ``generator`` (keyword, default
+    None: a fresh OS seed) is the source of the initial weights.
     """
 
     _weight_names: tuple[str, ...] = ("weight",)
     _gain: float = 1.0
 
-    def __init__(self, in_channels: int, out_channels: int, n_rois: int) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        n_rois: int,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.in_channels = check_int(in_channels, "in_channels")
         self.out_channels = check_int(out_channels, "out_channels")
         self.n_rois = check_int(n_rois, "n_rois")
-        # torch.empty draws nothing; reset_parameters fills these.
-        for name in self._weight_names:
-            weight = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
-            setattr(self, name, weight)
-        self.bias = nn.Parameter(torch.empty(out_channels))
-        self.reset_parameters()
+        with torch.device("meta"):
+            for name in self._weight_names:
+                weight = nn.Parameter(torch.empty(out_channels, in_channels, n_rois))
+                setattr(self, name, weight)
+            self.bias = nn.Parameter(torch.empty(out_channels))
+        materialize_(self)
+        self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Glorot-uniform weights (fans C * R, F * R, times ``_gain``), zero biases.
@@ -378,10 +351,9 @@ class BrainNetCNN(nn.Module):
         n2g_channels = check_int(n2g_channels, "n2g_channels")
         hidden = check_int_sequence(hidden, "hidden")
         dropout = check_probability(dropout, "dropout")
-        # nn.Linear initialises itself from the global RNG on construction;
-        # fork it so that building leaves the caller's stream untouched, then
-        # draw the real init from `generator`.
-        with torch.random.fork_rng(devices=[]):
+        # The initialisation idiom (sk_brainjepa.nn._layers): shape-only build,
+        # allocate, draw everything from `generator`.
+        with torch.device("meta"):
             widths = (in_channels, *e2e_channels)
             self.e2e = nn.ModuleList(
                 EdgeToEdge(c_in, c_out, n_rois)
@@ -395,6 +367,7 @@ class BrainNetCNN(nn.Module):
                 for d_in, d_out in zip(dims[:-1], dims[1:], strict=True)
             )
             self.out = nn.Linear(dims[-1], n_outputs)
+        materialize_(self)
         self.act = nn.LeakyReLU(negative_slope)
         self.dropout = nn.Dropout(dropout)
         self.reset_parameters(generator)

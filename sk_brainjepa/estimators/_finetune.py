@@ -24,7 +24,7 @@ from sk_brainjepa.estimators._finetune_inputs import FineTuneInputsMixin
 from sk_brainjepa.estimators._loading import ENCODERS, load_pretrained_encoder
 from sk_brainjepa.estimators._nets import SeededNetMixin
 from sk_brainjepa.nn import (
-    BrainJEPAPredictionModel,
+    BrainJEPAFineTuneModel,
     layer_decay_groups,
     reset_top_blocks_,
 )
@@ -77,8 +77,8 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
         warmup_epochs=0,
         **kwargs,
     ):
-        if kwargs.setdefault("module", BrainJEPAPredictionModel) is (
-            BrainJEPAPredictionModel
+        if kwargs.setdefault("module", BrainJEPAFineTuneModel) is (
+            BrainJEPAFineTuneModel
         ):
             # The head and rate that learn, chosen by benchmarks/transfer.py
             # (docs/research-notes.md, "Fine-tuning"): on a dynamics task that
@@ -232,7 +232,7 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     inside ``Pipeline`` and ``GridSearchCV``; for instance
     ``module__readout="mean", module__head_norm="layernorm"`` gives the
     official head on the mean token (see
-    :class:`sk_brainjepa.nn.BrainJEPAPredictionModel`). The connectivity
+    :class:`sk_brainjepa.nn.BrainJEPAFineTuneModel`). The connectivity
     readout needs at least 2 time patches per window.
 
     Parameters
@@ -311,7 +311,7 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
 
     Attributes
     ----------
-    module_ : BrainJEPAPredictionModel
+    module_ : BrainJEPAFineTuneModel
     module_sizes_ : dict
         The module sizes fitted to the data (``n_outputs``: the number of
         classes); never a ``module__*`` parameter, so ``get_params`` is the
@@ -417,7 +417,7 @@ class BrainJEPARegressor(_FineTuneMixin, NeuralNetRegressor):
 
     Attributes
     ----------
-    module_ : BrainJEPAPredictionModel
+    module_ : BrainJEPAFineTuneModel
     history_ : skorch.History
         With the diagnostics ``encoder_shift``, ``feature_shift``,
         ``head_norm`` and ``grad_norm`` of :class:`BrainJEPAClassifier`.

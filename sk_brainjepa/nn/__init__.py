@@ -23,10 +23,13 @@ from sk_brainjepa.nn._config import (
     PredictorConfig,
     model_config,
 )
-from sk_brainjepa.nn._deprecated import gather_tokens  # deprecated alias
+from sk_brainjepa.nn._deprecated import (
+    gather_tokens,  # deprecated alias
+    renamed_attribute,
+)
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
 from sk_brainjepa.nn._finetune import (
-    BrainJEPAPredictionModel,
+    BrainJEPAFineTuneModel,
     layer_decay_groups,
     layer_id,
     reset_top_blocks_,
@@ -38,7 +41,9 @@ from sk_brainjepa.nn._layers import (
     BrainPositionalEmbedding,
     PatchEmbed,
     fresh_generator,
+    glorot_uniform_,
     init_weights_,
+    materialize_,
     roi_sincos_embedding,
     sincos_embedding_1d,
     time_sincos_embedding,
@@ -61,7 +66,7 @@ __all__ = [
     "Attention",
     "Block",
     "BrainJEPAEncoder",
-    "BrainJEPAPredictionModel",
+    "BrainJEPAFineTuneModel",
     "BrainJEPAPredictor",
     "BrainPositionalEmbedding",
     "EncoderConfig",
@@ -74,10 +79,12 @@ __all__ = [
     "flash_attn_available",
     "fresh_generator",
     "gather_tokens",
+    "glorot_uniform_",
     "layer_decay_groups",
     "layer_id",
     "infer_encoder_config_from_state_dict",
     "init_weights_",
+    "materialize_",
     "math_attention",
     "model_config",
     "n_readout_features",
@@ -90,3 +97,9 @@ __all__ = [
     "token_connectivity",
     "token_lagged_connectivity",
 ]
+
+
+def __getattr__(name: str):
+    # Former names (PEP 562): BrainJEPAPredictionModel -> BrainJEPAFineTuneModel
+    # warns on access and hands out the new object; see _deprecated.RENAMED.
+    return renamed_attribute(__name__, name)

@@ -15,16 +15,13 @@ from sk_brainjepa.nn._layers import (
     BrainPositionalEmbedding,
     PatchEmbed,
     check_indices,
+    default_device,
     fresh_generator,
     init_weights_,
+    materialize_,
 )
 
 logger = logging.getLogger(__name__)
-
-
-def default_device() -> torch.device:
-    """Device new tensors go to here (honours ``with torch.device(...)``)."""
-    return torch.empty(0).device
 
 
 def check_gradients(
@@ -63,10 +60,12 @@ def check_gradients(
 class _GradientTransformer(nn.Module):
     """The build the encoder and the predictor share.
 
-    Checks ``config`` against ``_config_type``, validates the gradients, builds
-    the layers of ``_build`` shape-only on the meta device, allocates them on
-    the current default device, stores the gradients as the persistent buffer
-    ``gradients`` and draws the weights with ``reset_parameters(generator)``.
+    Checks ``config`` against ``_config_type``, validates the gradients, then
+    follows the package's initialisation idiom (module docstring of
+    ``sk_brainjepa.nn._layers``): builds the layers of ``_build`` shape-only on
+    the meta device, allocates them on the current default device, stores the
+    gradients as the persistent buffer ``gradients`` and draws the weights
+    with ``reset_parameters(generator)``.
     """
 
     _config_type: type = EncoderConfig
@@ -87,15 +86,12 @@ class _GradientTransformer(nn.Module):
             )
         self.config = config
         grads = check_gradients(gradients, config)
-        # nn.Linear & co. would initialise themselves from the global RNG; build
-        # them shape-only on the meta device instead, then allocate and draw the
-        # real init from `generator` (faster, and the global RNG stays untouched).
-        device = default_device()
+        # The initialisation idiom: shape-only build, allocate, draw.
         with torch.device("meta"):
             self._build(config)
-        self.to_empty(device=device)
+        materialize_(self)
         if grads is not None:
-            grads = grads.to(device)
+            grads = grads.to(default_device())
         self.register_buffer("gradients", grads, persistent=True)
         self.reset_parameters(generator)
 

@@ -7,19 +7,23 @@ from torch import nn
 from torch.nn import functional as F
 
 from sk_brainjepa._utils._validation import check_int
+from sk_brainjepa.nn._deprecated import renamed_attribute
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
-from sk_brainjepa.nn._layers import fresh_generator, init_weights_
+from sk_brainjepa.nn._layers import fresh_generator, init_weights_, materialize_
 from sk_brainjepa.nn._readout import FEATURE_READOUTS, n_readout_features, read_out
 from sk_brainjepa.sources import crop
 
 
-class BrainJEPAPredictionModel(nn.Module):
+class BrainJEPAFineTuneModel(nn.Module):
     """Mean readout of a Brain-JEPA encoder, then LayerNorm and a linear head.
 
     ``out = head(fc_norm(mean over tokens of encoder(x)))``: the official
     downstream model with global pooling (official repository file
-    ``downstream_tasks/models_vit.py``). Other
-    readouts (:func:`sk_brainjepa.nn.read_out`) can replace the mean.
+    ``downstream_tasks/models_vit.py``), the network the fine-tuners train.
+    Other readouts (:func:`sk_brainjepa.nn.read_out`) can replace the mean.
+    Formerly ``BrainJEPAPredictionModel`` (easily confused with
+    :class:`BrainJEPAPredictor`, the JEPA predictor); that name remains as a
+    deprecated alias for one release.
 
     Parameters
     ----------
@@ -49,17 +53,18 @@ class BrainJEPAPredictionModel(nn.Module):
         or ``"lagged"``, where a LayerNorm over the ROI pairs would remove each
         subject's mean connectivity).
     generator : torch.Generator or None, default=None
-        Source of the head's initial weights.
+        Source of the head's initial weights; None draws a fresh OS seed (the
+        global torch RNG is never used or changed).
 
     Examples
     --------
     >>> import torch
     >>> from sk_brainjepa.nn import BrainJEPAEncoder, model_config
-    >>> from sk_brainjepa.nn import BrainJEPAPredictionModel
+    >>> from sk_brainjepa.nn import BrainJEPAFineTuneModel
     >>> cfg, _ = model_config("tiny", n_rois=4, gradient_dim=2)
     >>> g = torch.Generator().manual_seed(0)
     >>> enc = BrainJEPAEncoder(cfg, torch.randn(4, 2, generator=g), generator=g)
-    >>> model = BrainJEPAPredictionModel(enc, n_outputs=3, generator=g)
+    >>> model = BrainJEPAFineTuneModel(enc, n_outputs=3, generator=g)
     >>> model(torch.randn(5, 4, 32, generator=g)).shape
     torch.Size([5, 3])
     """
@@ -99,17 +104,35 @@ class BrainJEPAPredictionModel(nn.Module):
             raise ValueError(
                 f"head_norm must be 'layernorm' or 'batchnorm'; got {head_norm!r}."
             )
-        with torch.random.fork_rng(devices=[]):
+        # The initialisation idiom (sk_brainjepa.nn._layers), for the new head
+        # only: the encoder arrives built and keeps its (pretrained) weights.
+        with torch.device("meta"):
             self.fc_norm = (
                 nn.LayerNorm(width, eps=encoder.config.norm_eps)
                 if head_norm == "layernorm"
                 else nn.BatchNorm1d(width, affine=False, eps=1e-6)
             )
             self.head = nn.Linear(width, n_outputs)
-        init_weights_(self.fc_norm, generator)
-        init_weights_(self.head, generator)
+        materialize_(self.fc_norm)
+        materialize_(self.head)
+        self.reset_head(generator)
         # Set both ways: a pretrained target encoder arrives with gradients off.
         self.encoder.requires_grad_(not freeze_encoder)
+
+    def reset_head(self, generator: torch.Generator | None = None) -> None:
+        """Re-draw the head: ``fc_norm`` reset, ``head`` trunc-normal(0.02), bias 0.
+
+        The encoder keeps its weights (see :func:`reset_top_blocks_` to re-draw
+        its top blocks).
+
+        Parameters
+        ----------
+        generator : torch.Generator or None, default=None
+            Source of randomness; None draws a fresh OS seed.
+        """
+        generator = fresh_generator(generator)
+        init_weights_(self.fc_norm, generator)
+        init_weights_(self.head, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predict from time series.
@@ -195,6 +218,11 @@ class BrainJEPAPredictionModel(nn.Module):
         self.fc_norm.running_var.copy_(variance)
 
 
+def __getattr__(name: str):
+    # Pickles that recorded the former class name still load, with a warning.
+    return renamed_attribute(__name__, name)
+
+
 def reset_top_blocks_(
     encoder: BrainJEPAEncoder, n_blocks: int, generator: torch.Generator | None = None
 ) -> None:
@@ -272,7 +300,7 @@ def layer_decay_groups(
     Parameters
     ----------
     named_parameters : iterable of (str, Parameter)
-        Trainable parameters of a :class:`BrainJEPAPredictionModel`.
+        Trainable parameters of a :class:`BrainJEPAFineTuneModel`.
     depth : int
         Encoder depth.
     lr : float

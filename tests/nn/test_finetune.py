@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose
 
 from sk_brainjepa.nn import (
     BrainJEPAEncoder,
-    BrainJEPAPredictionModel,
+    BrainJEPAFineTuneModel,
     model_config,
     read_out,
     reset_top_blocks_,
@@ -14,7 +14,7 @@ from sk_brainjepa.nn import (
 from sk_brainjepa.nn._layers import init_weights_
 
 
-def test_prediction_model_heads_on_each_readout():
+def test_finetune_model_heads_on_each_readout():
     cfg, _ = model_config("tiny", n_rois=5, gradient_dim=2)
     gen = torch.Generator().manual_seed(4)
     encoder = BrainJEPAEncoder(cfg, torch.randn(5, 2, generator=gen), generator=gen)
@@ -26,7 +26,7 @@ def test_prediction_model_heads_on_each_readout():
         ("connectivity", 10),
         ("lagged", 20),
     ):
-        model = BrainJEPAPredictionModel(
+        model = BrainJEPAFineTuneModel(
             encoder, n_outputs=2, readout=readout, head_norm="batchnorm", generator=gen
         ).eval()
         assert model.head.in_features == width
@@ -34,14 +34,14 @@ def test_prediction_model_heads_on_each_readout():
         expected = model.head(model.fc_norm(read_out(tokens, 5, readout)))
         assert_allclose(model(x).detach().numpy(), expected.detach().numpy())
     with pytest.raises(ValueError, match="readout must be one of"):
-        BrainJEPAPredictionModel(encoder, readout="tokens")
+        BrainJEPAFineTuneModel(encoder, readout="tokens")
 
 
 def _model(head_norm="layernorm", seed=4):
     cfg, _ = model_config("tiny", n_rois=5, gradient_dim=2)
     gen = torch.Generator().manual_seed(seed)
     encoder = BrainJEPAEncoder(cfg, torch.randn(5, 2, generator=gen), generator=gen)
-    return BrainJEPAPredictionModel(
+    return BrainJEPAFineTuneModel(
         encoder, n_outputs=3, n_timepoints=32, head_norm=head_norm, generator=gen
     )
 
