@@ -562,7 +562,7 @@ def pretrain_brainjepa(
     params.setdefault("recipe", "paper")
     pre = BrainJEPAPretrainer(
         "tiny",
-        n_timepoints=n_timepoints,
+        window_length=n_timepoints,
         max_epochs=epochs,
         batch_size=PRETRAIN_BATCH,
         random_state=seed,

@@ -118,7 +118,7 @@ def readout_rows(cfg: dict) -> list[dict]:
             pre = BrainJEPAPretrainer(
                 "tiny",
                 patch_size=patch,
-                n_timepoints=cfg["window"],
+                window_length=cfg["window"],
                 max_epochs=epochs,
                 batch_size=16,
                 random_state=0,
@@ -149,7 +149,7 @@ def finetune_rows(cfg: dict) -> dict:
         scores, epochs_run = [], []
         for k, (train, val, test) in enumerate(splits.split_with_test(X, y)):
             init = BrainJEPAPretrainer(
-                "tiny", n_timepoints=cfg["window"], max_epochs=0, random_state=k
+                "tiny", window_length=cfg["window"], max_epochs=0, random_state=k
             ).fit(X[train])
             net = BrainJEPAClassifier(
                 pretrainer=FrozenEstimator(init),

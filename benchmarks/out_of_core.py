@@ -126,7 +126,7 @@ def child(args) -> None:
     if args.child == "fit":
         pre = BrainJEPAPretrainer(
             "tiny",
-            n_timepoints=args.window,
+            window_length=args.window,
             max_epochs=1,
             batch_size=BATCH_SIZE,
             random_state=0,
@@ -330,7 +330,7 @@ def render(results: dict) -> str:
         f"{cfg['n_subjects']} and {scale * cfg['n_subjects']} subjects x "
         f"{cfg['n_rois']} ROIs x {cfg['n_frames']} frames of standard-normal "
         "noise (memory, not accuracy, is measured).",
-        f"- Fit: `BrainJEPAPretrainer('tiny', n_timepoints={cfg['window']}, "
+        f"- Fit: `BrainJEPAPretrainer('tiny', window_length={cfg['window']}, "
         f"max_epochs=1, batch_size={batch_size}, random_state=0).fit(memmap)` "
         "(default gradients, i.e. fitted on the cohort's connectivity), in a "
         "fresh process; the model is saved.",

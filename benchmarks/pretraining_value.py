@@ -224,7 +224,7 @@ def pretrain(X, arm: str, seed: int, cfg: dict, window: int, epochs: int, monito
         params.update(monitor=monitor[:2], monitor_readout=monitor[2])
         params["monitor_every"] = cfg["monitor_every"]
     pre = BrainJEPAPretrainer(
-        "tiny", n_timepoints=window, batch_size=16, random_state=seed, **params
+        "tiny", window_length=window, batch_size=16, random_state=seed, **params
     )
     tic = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -236,7 +236,7 @@ def pretrain(X, arm: str, seed: int, cfg: dict, window: int, epochs: int, monito
 
 def features_of(pre, X, readout: str, encoder: str) -> np.ndarray:
     embedder = BrainJEPAEmbedder(
-        pretrainer=FrozenEstimator(pre), readout=readout, encoder=encoder
+        pretrainer=FrozenEstimator(pre), readout=readout, source_encoder=encoder
     )
     return np.asarray(embedder.fit_transform(X), dtype=np.float64)
 
@@ -279,7 +279,7 @@ def supervised_ceiling(X, y, cfg: dict, window: int) -> list[float]:
         net = BrainJEPAClassifier(
             pretrainer=FrozenEstimator(
                 BrainJEPAPretrainer(
-                    "tiny", n_timepoints=window, max_epochs=0, random_state=k
+                    "tiny", window_length=window, max_epochs=0, random_state=k
                 ).fit(X[train])
             ),
             module__readout="lagged",
@@ -649,7 +649,7 @@ def measure(args, cfg: dict, arms, hcp_arms, started: str):
         pre = BrainJEPAPretrainer(
             "tiny",
             recipe=recipe,
-            n_timepoints=window,
+            window_length=window,
             max_epochs=cfg["collapse_epochs"],
             batch_size=16,
             random_state=0,

@@ -446,7 +446,7 @@ def embed_all(pre, sites: dict, readouts=READOUTS, encoders=ENCODERS) -> dict:
         for encoder in encoders:
             for readout in readouts:
                 embedder = BrainJEPAEmbedder(
-                    pretrainer=pre, readout=readout, encoder=encoder
+                    pretrainer=pre, readout=readout, source_encoder=encoder
                 )
                 features[site, encoder, readout] = embedder.fit(X).transform(X)
     return features
@@ -464,7 +464,7 @@ def encoder_statistics(pre, X) -> dict:
     import torch
 
     encoder = pre.target_encoder_
-    window = torch.from_numpy(np.ascontiguousarray(X[:64, :, : pre.n_timepoints]))
+    window = torch.from_numpy(np.ascontiguousarray(X[:64, :, : pre.window_length]))
     with torch.no_grad():
         tokens = encoder(window)
         params = torch.cat([p.flatten() for p in encoder.parameters()])

@@ -53,7 +53,7 @@ def main() -> None:
     )  # fmt: skip
     scaler = SubjectRobustScaler()
     jepa = BrainJEPAPretrainer(
-        n_timepoints=160, max_epochs=epochs, batch_size=16, random_state=0
+        window_length=160, max_epochs=epochs, batch_size=16, random_state=0
     ).fit(scaler.fit_transform(X_unlabelled))
     X = scaler.fit_transform(X)
 

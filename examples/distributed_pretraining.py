@@ -74,7 +74,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     pretrainer = BrainJEPAPretrainer(
         args.model,
-        n_timepoints=n_timepoints,
+        window_length=n_timepoints,
         max_epochs=2 if args.quick else args.epochs,
         batch_size=args.batch_size,
         checkpoint_path=args.out / "training.ckpt",

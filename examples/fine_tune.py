@@ -50,7 +50,7 @@ def main() -> None:
 
     checkpoint = Path(tempfile.mkdtemp()) / "brainjepa.pt"
     BrainJEPAPretrainer(
-        n_timepoints=160, max_epochs=epochs, batch_size=16, random_state=0
+        window_length=160, max_epochs=epochs, batch_size=16, random_state=0
     ).fit(X).save(checkpoint)
 
     # Search the learning rate and the head's readout (the paper's mean of tokens,

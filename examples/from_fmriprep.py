@@ -94,7 +94,7 @@ def main() -> None:
     n_timepoints = min(x.shape[-1] for x in X) // 16 * 16
     pretrainer = BrainJEPAPretrainer(
         model="tiny",
-        n_timepoints=n_timepoints,
+        window_length=n_timepoints,
         max_epochs=args.epochs,
         batch_size=8,
         random_state=args.seed,

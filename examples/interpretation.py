@@ -81,7 +81,7 @@ def main() -> None:
     # 2. Self-supervised pretraining (gradients fitted on the cohort's FC).
     pretrainer = BrainJEPAPretrainer(
         model="tiny",
-        n_timepoints=window,
+        window_length=window,
         max_epochs=epochs,
         batch_size=8,
         random_state=args.seed,

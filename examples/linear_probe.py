@@ -53,7 +53,7 @@ def main() -> None:
     # gives each subject ROI offsets far larger than its fluctuations.
     X = SubjectRobustScaler().fit_transform(X)
     pretrainer = BrainJEPAPretrainer(
-        n_timepoints=160, max_epochs=epochs, batch_size=16, random_state=0
+        window_length=160, max_epochs=epochs, batch_size=16, random_state=0
     ).fit(X)
     checkpoint = Path(tempfile.mkdtemp()) / "brainjepa.pt"
     pretrainer.save(checkpoint)

@@ -89,7 +89,7 @@ def main() -> None:
     # 4. Self-supervised pretraining of a tiny Brain-JEPA.
     pretrainer = BrainJEPAPretrainer(
         model="tiny",
-        n_timepoints=96,
+        window_length=96,
         gradients=positioner,
         max_epochs=args.epochs,
         batch_size=16,

@@ -40,7 +40,7 @@ def test_connectivity_of_transposed_subjects_logs_how_they_were_read(rng, caplog
 def test_pretrainer_logs_the_reading_with_its_layout(rng, caplog):
     X = _nilearn_like(rng)
     with caplog.at_level(logging.INFO, logger=READER):
-        model = BrainJEPAPretrainer(n_timepoints=32, **FAST).fit(X)
+        model = BrainJEPAPretrainer(window_length=32, **FAST).fit(X)
     assert model.n_rois_ == 40  # the frames, silently: hence the log
     assert (
         "read 4 subjects as (n_rois=40, n_timepoints=36) with layout='rois_x_time'"
@@ -48,7 +48,7 @@ def test_pretrainer_logs_the_reading_with_its_layout(rng, caplog):
     )
     caplog.clear()
     with caplog.at_level(logging.INFO, logger=READER):
-        model = BrainJEPAPretrainer(n_timepoints=32, layout="time_x_rois", **FAST)
+        model = BrainJEPAPretrainer(window_length=32, layout="time_x_rois", **FAST)
         model.fit(_nilearn_like(rng, n_frames=48))
     assert model.n_rois_ == 36
     assert "(n_rois=36, n_timepoints=48) with layout='time_x_rois'" in caplog.text
@@ -63,7 +63,7 @@ def test_too_few_frames_says_how_the_subjects_were_read(rng):
         r"\(n_rois=200, n_timepoints=150\) with layout='rois_x_time'\. If each "
         r"subject is \(n_timepoints, n_rois\).*pass layout='time_x_rois'",
     ):
-        BrainJEPAPretrainer(n_timepoints=160, **FAST).fit(X)
+        BrainJEPAPretrainer(window_length=160, **FAST).fit(X)
 
 
 def test_scaler_in_time_x_rois_ahead_of_a_pretrainer_without_layout(rng):
@@ -73,7 +73,7 @@ def test_scaler_in_time_x_rois_ahead_of_a_pretrainer_without_layout(rng):
     pipe = Pipeline(
         [
             ("scale", SubjectRobustScaler(layout="time_x_rois")),
-            ("jepa", BrainJEPAPretrainer(n_timepoints=64, **FAST)),
+            ("jepa", BrainJEPAPretrainer(window_length=64, **FAST)),
         ]
     )
     with pytest.raises(
@@ -102,7 +102,7 @@ def test_iterators_are_refused_naming_what_is_accepted(rng, make, what):
         r"or a list of files, or a TimeSeriesSource"
     )
     with pytest.raises(TypeError, match=expected):
-        BrainJEPAPretrainer(n_timepoints=32, **FAST).fit(make(X))
+        BrainJEPAPretrainer(window_length=32, **FAST).fit(make(X))
     with pytest.raises(TypeError, match=expected):
         FunctionalConnectivity().fit_transform(make(X))
 
@@ -120,7 +120,7 @@ def test_a_known_roi_count_names_transposed_data_and_how_it_was_read(rng):
         fc.transform(transposed)
     gradients = rng.standard_normal((36, 3))
     with pytest.raises(ValueError, match=r"looks transposed.*layout='time_x_rois'"):
-        BrainJEPAPretrainer(n_timepoints=32, gradients=gradients, **FAST).fit(
+        BrainJEPAPretrainer(window_length=32, gradients=gradients, **FAST).fit(
             _nilearn_like(rng)
         )
 
@@ -130,7 +130,7 @@ def test_gradients_of_another_roi_count_name_the_layout_the_data_was_read_with()
     X = [rng.standard_normal((64, 8)).astype(np.float32) for _ in range(4)]
     with pytest.raises(ValueError, match="with layout='time_x_rois'"):
         BrainJEPAPretrainer(
-            n_timepoints=16,
+            window_length=16,
             max_epochs=0,
             gradients=rng.standard_normal((10, 3)),
             layout="time_x_rois",

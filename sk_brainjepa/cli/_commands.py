@@ -111,8 +111,8 @@ def _embedder(args):
             # --scaling subject scales as the files are read: not a second time.
             preprocessing="none" if args.scaling != "none" else "auto",
             readout=args.readout,
-            encoder=args.encoder,
-            window=args.window,
+            source_encoder=args.source_encoder,
+            window_position=args.window_position,
             batch_size=args.batch_size,
             device=args.device,
             verbose=0 if args.quiet else 1,  # a progress bar while embedding
@@ -174,7 +174,8 @@ def probe(args) -> None:
         probed = {
             "probed": f"checkpoint {args.checkpoint}",
             "readout": args.readout,
-            "encoder": args.encoder,
+            # The column keeps its name: score files stay comparable.
+            "encoder": args.source_encoder,
         }
     rows = match_subject_ids(features.index, phenotypes.index)
     missing = [s for s, row in zip(features.index, rows, strict=True) if row is None]
@@ -234,8 +235,8 @@ def probe(args) -> None:
 _EMBEDDING_DESTS = (
     "gradients",
     "readout",
-    "encoder",
-    "window",
+    "source_encoder",
+    "window_position",
     "batch_size",
     "device",
     "layout",

@@ -12,10 +12,79 @@ import inspect
 import json
 import re
 import textwrap
+import warnings
+
+from sk_brainjepa._utils._deprecation import DEPRECATED, REMOVED_IN
 
 _PARAM_LINE = re.compile(r"^(?P<names>[A-Za-z_][\w, ]*?)\s*:\s*(?P<kind>.*)$")
 # The default a type line states (", default=..." to its end).
 _DEFAULT = re.compile(r",?\s*default\s*=.*$")
+# A renamed parameter's old name is documented ".. deprecated:: 0.2 Use ``new``".
+_RENAMED_TO = re.compile(r"\.\. deprecated::.*?Use ``(?P<new>\w+)``")
+
+
+class StoreGiven(argparse.Action):
+    """argparse's ``store`` that also notes which options were typed.
+
+    ``namespace.given_options`` maps each given option's destination to the
+    option as typed, so a command can refuse an option that cannot apply to
+    its input (``probe FEATURES.csv --source-encoder online``) even when its
+    value equals the default.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        if option_string is not None:
+            given = dict(getattr(namespace, "given_options", {}))
+            given[self.dest] = option_string
+            namespace.given_options = given
+
+
+class _DeprecatedAlias(StoreGiven):
+    """An option's name before a rename: warns, then stores as the new option."""
+
+    def __init__(self, option_strings, dest, *, new_option, **kwargs):
+        self.new_option = new_option
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        warnings.warn(
+            f"{option_string} was renamed {self.new_option} and will be removed "
+            f"in {REMOVED_IN}; use {self.new_option} instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__call__(parser, namespace, values, option_string)
+
+
+def add_deprecated_alias(parser, old: str, new: argparse.Action) -> None:
+    """Keep ``old`` working as the renamed option ``new`` for one release.
+
+    The old flag stores into the new option's destination (with its type and
+    choices), so the command sees one value whichever name was typed; it is
+    hidden from ``--help`` and warns with a ``FutureWarning`` when given.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser or argument group
+        Where ``new`` was added.
+    old : str
+        The old flag, e.g. ``"--window"``.
+    new : argparse.Action
+        The action ``add_argument`` returned for the new flag.
+    """
+    parser.add_argument(
+        old,
+        dest=new.dest,
+        action=_DeprecatedAlias,
+        new_option=new.option_strings[0],
+        type=new.type,
+        choices=new.choices,
+        metavar=new.metavar,
+        # The new option's default applies; the alias only stores when typed.
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
 
 
 def parameter_docs(cls) -> dict[str, str]:
@@ -77,7 +146,12 @@ def add_estimator_options(
     Booleans get ``--name/--no-name``; every other value is read by
     :func:`parse_value`, so ``--ema "[0.99, 1.0]"`` and
     ``--model-params '{"depth": 4}'`` work. Options not given keep the
-    estimator's default.
+    estimator's default. A renamed parameter's old name (default
+    ``"deprecated"``, documented ``.. deprecated:: ... Use ``new``...``)
+    becomes a hidden alias of the new name's option (see
+    :func:`add_deprecated_alias`); an old name without a documented new one
+    gets a hidden option of its own, passed on for the estimator to warn
+    about.
 
     Parameters
     ----------
@@ -96,18 +170,27 @@ def add_estimator_options(
     """
     docs = parameter_docs(cls)
     group = parser.add_argument_group(title or f"{cls.__name__} parameters")
-    added = []
+    added, actions, renames = [], {}, {}
     for name, param in inspect.signature(cls.__init__).parameters.items():
         if name == "self" or name in skip or param.kind is param.VAR_KEYWORD:
             continue
-        flag = "--" + name.replace("_", "-")
         default = param.default
+        renamed = _RENAMED_TO.search(docs.get(name, ""))
+        if isinstance(default, str) and default == DEPRECATED and renamed:
+            # An old name: an alias of its new option, added below.
+            renames[name] = renamed.group("new")
+            continue
+        flag = "--" + name.replace("_", "-")
         help_text = textwrap.shorten(docs.get(name, ""), 400, placeholder=" ...")
         if "default=" not in help_text:
             help_text = f"{help_text} (default: {_shown_default(default)})"
         help_text = help_text.replace("%", "%%")
+        if isinstance(default, str) and default == DEPRECATED:
+            # An old name the estimator still takes (and warns about) for one
+            # release: it works, but --help shows only the new name.
+            help_text = argparse.SUPPRESS
         if isinstance(default, bool):
-            group.add_argument(
+            actions[name] = group.add_argument(
                 flag,
                 dest=name,
                 action=argparse.BooleanOptionalAction,
@@ -115,7 +198,7 @@ def add_estimator_options(
                 help=help_text,
             )
         else:
-            group.add_argument(
+            actions[name] = group.add_argument(
                 flag,
                 dest=name,
                 type=parse_value,
@@ -124,6 +207,10 @@ def add_estimator_options(
                 help=help_text,
             )
         added.append(name)
+    # A new name in ``skip`` (the command sets it) takes its old name along.
+    for old, new in renames.items():
+        if new in actions:
+            add_deprecated_alias(group, "--" + old.replace("_", "-"), actions[new])
     return added
 
 

@@ -12,7 +12,11 @@ from sk_brainjepa.cli import _commands as commands
 from sk_brainjepa.cli._compare import add_compare_parser
 from sk_brainjepa.cli._convert import add_convert_parser
 from sk_brainjepa.cli._extract import add_extract_parser
-from sk_brainjepa.cli._options import add_estimator_options
+from sk_brainjepa.cli._options import (
+    StoreGiven,
+    add_deprecated_alias,
+    add_estimator_options,
+)
 from sk_brainjepa.cli._wording import option_names
 
 _DATA_HELP = (
@@ -25,31 +29,14 @@ _DATA_HELP = (
 )
 
 
-class _StoreGiven(argparse.Action):
-    """argparse's ``store`` that also notes which options were typed.
-
-    ``namespace.given_options`` maps each given option's destination to the
-    option as typed, so a command can refuse an option that cannot apply to
-    its input (``probe FEATURES.csv --encoder online``) even when its value
-    equals the default.
-    """
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, values)
-        if option_string is not None:
-            given = dict(getattr(namespace, "given_options", {}))
-            given[self.dest] = option_string
-            namespace.given_options = given
-
-
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, like the commands' errors."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Subparsers are made with this class too, so every command records.
-        self.register("action", None, _StoreGiven)
-        self.register("action", "store", _StoreGiven)
+        self.register("action", None, StoreGiven)
+        self.register("action", "store", StoreGiven)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help').\n")
@@ -212,19 +199,22 @@ def build_parser() -> argparse.ArgumentParser:
             "between ROIs of their token trajectories, or that correlation at a "
             "lag of one time patch for every ordered ROI pair (default: mean).",
         )
-        sub.add_argument(
-            "--encoder",
+        source_encoder = sub.add_argument(
+            "--source-encoder",
             choices=ENCODERS,
             default="target",
             help="Features of the pretrained model's EMA target encoder (paper) "
             "or of its online context encoder (default: target).",
         )
-        sub.add_argument(
-            "--window",
+        window_position = sub.add_argument(
+            "--window-position",
             choices=("center", "start", "average"),
             default="center",
             help="Window of runs longer than the model's (default: center).",
         )
+        # The names before 0.2, kept for one release (hidden from --help).
+        add_deprecated_alias(sub, "--encoder", source_encoder)
+        add_deprecated_alias(sub, "--window", window_position)
         sub.add_argument("--batch-size", type=int, default=32)
         sub.add_argument("--device", default="auto")
         _add_data_options(sub)

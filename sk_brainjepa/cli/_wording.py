@@ -27,12 +27,16 @@ _WORDS = {"None": "none", "True": "yes", "False": "no"}
 
 
 def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """Each optional argument's destination -> its long option (``--npz-key``)."""
+    """Each optional argument's destination -> its long option (``--npz-key``).
+
+    The first option of a destination wins: a renamed option's old name,
+    added after it as a hidden alias, is not what messages should suggest.
+    """
     names = {}
     for action in parser._actions:
         long = [s for s in action.option_strings if s.startswith("--")]
         if long and action.dest != "help":
-            names[action.dest] = long[0]
+            names.setdefault(action.dest, long[0])
     return names
 
 

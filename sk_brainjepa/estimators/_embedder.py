@@ -6,6 +6,7 @@ import copy
 import logging
 import os
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,10 +17,16 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.frozen import FrozenEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._deprecation import (
+    DEPRECATED,
+    REMOVED_IN,
+    renamed_param,
+    translate_renamed,
+)
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import LAYOUTS
 from sk_brainjepa.estimators._common import (
@@ -43,13 +50,20 @@ from sk_brainjepa.sources import WINDOWS, as_source
 logger = logging.getLogger(__name__)
 
 # Integer parameters for which a bool (an Integral to scikit-learn) is a mistake.
-_INTEGER_PARAMS = ("n_timepoints", "n_heads", "batch_size")
+_INTEGER_PARAMS = ("window_length", "n_timepoints", "n_heads", "batch_size")
+
+#: Old parameter name -> new one (deprecated in 0.2, removed in 0.3).
+EMBEDDER_RENAMES = {
+    "encoder": "source_encoder",
+    "window": "window_position",
+    "n_timepoints": "window_length",
+}
 
 
-def _n_windows(lengths: np.ndarray, n_timepoints: int, window: str) -> int:
+def _n_windows(lengths: np.ndarray, window_length: int, window_position: str) -> int:
     """How many windows ``embed`` runs for subjects of these lengths."""
-    if window == "average":
-        return int(np.sum((np.asarray(lengths) - n_timepoints) // n_timepoints + 1))
+    if window_position == "average":
+        return int(np.sum((np.asarray(lengths) - window_length) // window_length + 1))
     return len(lengths)
 
 
@@ -107,15 +121,15 @@ class BrainJEPAEmbedder(
         1)), in the order of :func:`sk_brainjepa.nn.token_lagged_connectivity`
         (needs 3 time patches). ``"tokens"``: every token,
         (n_subjects, n_rois * W, D), a 3-D array for custom heads.
-    encoder : {"target", "online"}, default="target"
+    source_encoder : {"target", "online"}, default="target"
         Which of the pretrained model's encoders gives the features: the EMA
         target encoder (the paper's choice: the official downstream code loads
         it) or the online context encoder that gradient descent trained
-        (``encoder_`` of a pretrainer, key ``encoder`` of a checkpoint).
-    window : {"center", "start", "average"}, default="center"
+        (the pretrainer's online encoder, key ``encoder`` of a checkpoint).
+    window_position : {"center", "start", "average"}, default="center"
         Which window of a run longer than the model's is embedded;
         ``"average"`` averages all non-overlapping windows.
-    n_timepoints : int or None, default=None
+    window_length : int or None, default=None
         Model window in frames; None takes it from the pretrainer or
         checkpoint (160 for the official checkpoint).
     n_heads : int or None, default=None
@@ -131,11 +145,21 @@ class BrainJEPAEmbedder(
     verbose : int, default=0
         0 is silent; 1 shows a progress bar over the windows while embedding
         and logs what is embedded at INFO.
+    encoder : {"target", "online"}, default="deprecated"
+        .. deprecated:: 0.2
+           Use ``source_encoder``; removed in 0.3.
+    window : {"center", "start", "average"}, default="deprecated"
+        .. deprecated:: 0.2
+           Use ``window_position``; removed in 0.3.
+    n_timepoints : int or None, default="deprecated"
+        .. deprecated:: 0.2
+           Use ``window_length``; removed in 0.3.
 
     Attributes
     ----------
     encoder_ : BrainJEPAEncoder
-        The frozen encoder chosen by ``encoder`` (on the CPU between calls).
+        The frozen encoder chosen by ``source_encoder`` (on the CPU between
+        calls).
     preprocessing_ : Pipeline, transformer or None
         What ``transform`` applies before the encoder (``preprocessing``
         resolved; in the ``rois_x_time`` layout).
@@ -148,7 +172,11 @@ class BrainJEPAEmbedder(
         The model's atlas, when recorded.
     roi_names_ : list of str or None
         The model's ROI names in row order, when recorded.
+    window_length_ : int
+        The model window in frames (``window_length`` resolved).
     n_timepoints_ : int
+        .. deprecated:: 0.2
+           Use ``window_length_``; removed in 0.3.
     embed_dim_ : int
     n_rois_, n_features_in_ : int
 
@@ -174,7 +202,7 @@ class BrainJEPAEmbedder(
     ...                           make_brain_dynamics)
     >>> X, _ = make_brain_dynamics(n_subjects=6, n_rois=8, n_timepoints=64,
     ...                            random_state=0)
-    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=3,
+    >>> pre = BrainJEPAPretrainer(window_length=32, max_epochs=1, batch_size=3,
     ...                           random_state=0).fit(X)
     >>> BrainJEPAEmbedder(pretrainer=pre, readout="roi").fit_transform(X).shape
     (6, 512)
@@ -188,14 +216,22 @@ class BrainJEPAEmbedder(
         "preprocessing": [StrOptions(set(PREPROCESSING_OPTIONS)), None],
         "tr": [Interval(Real, 0, None, closed="neither"), None],
         "readout": [StrOptions(set(READOUTS))],
-        "encoder": [StrOptions(set(ENCODERS))],
-        "window": [StrOptions(set(WINDOWS))],
-        "n_timepoints": [Interval(Integral, 1, None, closed="left"), None],
+        "source_encoder": [StrOptions(set(ENCODERS))],
+        "window_position": [StrOptions(set(WINDOWS))],
+        "window_length": [Interval(Integral, 1, None, closed="left"), None],
         "n_heads": [Interval(Integral, 1, None, closed="left"), None],
         "layout": [StrOptions(set(LAYOUTS))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
         "verbose": ["verbose"],
+        # The old names (renamed in 0.2): their values, or "deprecated" (unset).
+        "encoder": [StrOptions(set(ENCODERS)), Hidden(StrOptions({DEPRECATED}))],
+        "window": [StrOptions(set(WINDOWS)), Hidden(StrOptions({DEPRECATED}))],
+        "n_timepoints": [
+            Interval(Integral, 1, None, closed="left"),
+            None,
+            Hidden(StrOptions({DEPRECATED})),
+        ],
     }
 
     def __init__(
@@ -207,14 +243,17 @@ class BrainJEPAEmbedder(
         preprocessing="auto",
         tr=None,
         readout="mean",
-        encoder="target",
-        window="center",
-        n_timepoints=None,
+        source_encoder="target",
+        window_position="center",
+        window_length=None,
         n_heads=None,
         layout="rois_x_time",
         batch_size=32,
         device="auto",
         verbose=0,
+        encoder=DEPRECATED,
+        window=DEPRECATED,
+        n_timepoints=DEPRECATED,
     ):
         self.checkpoint = checkpoint
         self.pretrainer = pretrainer
@@ -222,14 +261,70 @@ class BrainJEPAEmbedder(
         self.preprocessing = preprocessing
         self.tr = tr
         self.readout = readout
-        self.encoder = encoder
-        self.window = window
-        self.n_timepoints = n_timepoints
+        self.source_encoder = source_encoder
+        self.window_position = window_position
+        self.window_length = window_length
         self.n_heads = n_heads
         self.layout = layout
         self.batch_size = batch_size
         self.device = device
         self.verbose = verbose
+        self.encoder = encoder
+        self.window = window
+        self.n_timepoints = n_timepoints
+
+    def __setstate__(self, state):
+        """Unpickle, moving the names of embedders pickled before 0.2 to the new ones.
+
+        Such an embedder holds ``encoder``, ``window`` and ``n_timepoints`` as
+        set values (the old defaults included) and ``n_timepoints_``; read as
+        they are, every call would warn and the new names would be missing.
+        """
+        if "window_length" not in state:
+            state = translate_renamed(state, EMBEDDER_RENAMES)
+            state.update(dict.fromkeys(EMBEDDER_RENAMES, DEPRECATED))
+            if "n_timepoints_" in state:
+                state["window_length_"] = state.pop("n_timepoints_")
+        super().__setstate__(state)
+
+    @property
+    def n_timepoints_(self) -> int:
+        """The model window in frames.
+
+        .. deprecated:: 0.2
+           Use ``window_length_``; removed in 0.3.
+        """
+        warnings.warn(
+            "BrainJEPAEmbedder.n_timepoints_ was renamed window_length_ and will "
+            f"be removed in {REMOVED_IN}; read window_length_ instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.window_length_
+
+    def _renamed_params(self) -> dict:
+        """The renamed parameters under their new names, old names resolved.
+
+        For code outside the class that reads them (``resolve_model``, the
+        attention maps): a caller still passing an old name gets its value
+        (with the ``FutureWarning``), so the numbers do not change.
+
+        Returns
+        -------
+        values : dict
+            ``{"source_encoder": ..., "window_position": ...,
+            "window_length": ...}``.
+
+        Raises
+        ------
+        ValueError
+            When an old and its new name were both given different values.
+        """
+        values = {}
+        for old, new in EMBEDDER_RENAMES.items():
+            # stacklevel 4: the warning names the line that called our caller.
+            values[new] = renamed_param(self, old, new, stacklevel=4)
+        return values
 
     def __sklearn_clone__(self):
         """An unfitted copy that shares ``pretrainer`` instead of unfitting it.
@@ -323,17 +418,22 @@ class BrainJEPAEmbedder(
         self : BrainJEPAEmbedder
         """
         self._check_params()
+        # All three, although fit reads two: an old name warns, and a clash
+        # with its new name fails, here rather than at the first transform.
+        renamed = self._renamed_params()
+        source_encoder = renamed["source_encoder"]
+        window_length = renamed["window_length"]
         checkpoint, folder, recorded = open_checkpoint(self.checkpoint, self.pretrainer)
         if folder is not None:
-            encoder, n_timepoints = encoder_from_folder(folder, self.encoder)
+            encoder, n_timepoints = encoder_from_folder(folder, source_encoder)
         else:
             encoder, n_timepoints = load_pretrained_encoder(
                 checkpoint=checkpoint,
                 pretrainer=self.pretrainer,
                 gradients=self.gradients,
                 n_heads=self.n_heads,
-                n_timepoints=self.n_timepoints,
-                encoder=self.encoder,
+                n_timepoints=window_length,
+                encoder=source_encoder,
             )
         encoder.requires_grad_(False)
         config = {} if folder is None else folder.config
@@ -341,7 +441,7 @@ class BrainJEPAEmbedder(
         if preprocessing is not None:
             # The source is read in ``layout`` and handed on as rois_x_time.
             set_layout(preprocessing, "rois_x_time")
-        n_timepoints = int(self.n_timepoints or n_timepoints)
+        n_timepoints = int(window_length or n_timepoints)
         if self.tr is not None:
             check_input_tr(
                 float(self.tr), config, preprocessing, n_timepoints=n_timepoints
@@ -357,7 +457,7 @@ class BrainJEPAEmbedder(
         self.model_tr_ = config.get("tr")
         self.atlas_ = config.get("atlas")
         self.roi_names_ = config.get("roi_names")
-        self.n_timepoints_ = n_timepoints
+        self.window_length_ = n_timepoints
         self.embed_dim_ = encoder.config.embed_dim
         self.n_rois_ = self.n_features_in_ = n_rois
         return self
@@ -368,7 +468,7 @@ class BrainJEPAEmbedder(
         Parameters
         ----------
         X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            Series at least ``n_timepoints_`` long, in ``layout``: raw when
+            Series at least ``window_length_`` long, in ``layout``: raw when
             ``preprocessing_`` scales them (a folder's recorded scaling),
             scaled as the model was trained otherwise. Paths, memory maps
             and sources are read lazily.
@@ -383,6 +483,9 @@ class BrainJEPAEmbedder(
         """
         check_is_fitted(self)
         self._check_params()
+        # Once per call: a renamed parameter warns once, not once per batch.
+        source_encoder = renamed_param(self, "encoder", "source_encoder")
+        window_position = renamed_param(self, "window", "window_position")
         source = as_source(X, layout=self.layout)
         owner = type(self).__name__
         # getattr: embedders pickled before these attributes existed.
@@ -392,18 +495,18 @@ class BrainJEPAEmbedder(
         preprocessing = getattr(self, "preprocessing_", None)
         if preprocessing is not None:
             source = preprocessed_source(preprocessing, source)
-        source.check_lengths(self.n_timepoints_)
+        source.check_lengths(self.window_length_)
         device = resolve_device(self.device)
-        n_windows = _n_windows(source.lengths, self.n_timepoints_, self.window)
+        n_windows = _n_windows(source.lengths, self.window_length_, window_position)
         logger.log(
             logging.INFO if self.verbose else logging.DEBUG,
             "embedding %d subjects (%d windows of %d frames, %d ROIs) with the %s "
             "encoder on %s, readout=%r",
             len(source),
             n_windows,
-            self.n_timepoints_,
+            self.window_length_,
             self.n_rois_,
-            self.encoder,
+            source_encoder,
             device,
             self.readout,
         )
@@ -424,8 +527,8 @@ class BrainJEPAEmbedder(
             features = embed(
                 self.encoder_.to(device),
                 source,
-                n_timepoints=self.n_timepoints_,
-                window=self.window,
+                n_timepoints=self.window_length_,
+                window=window_position,
                 readout=self.readout,
                 batch_size=int(self.batch_size),
                 device=device,

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import torch
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
+from sk_brainjepa._utils._deprecation import (
+    DEPRECATED,
+    REMOVED_IN,
+    renamed_param,
+    translate_renamed,
+)
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import (
     LAYOUTS,
@@ -29,6 +36,9 @@ from sk_brainjepa.nn import (
     reset_top_blocks_,
 )
 
+#: Old parameter name -> new one (deprecated in 0.2, removed in 0.3).
+FINETUNE_RENAMES = {"encoder": "source_encoder", "n_timepoints": "window_length"}
+
 
 class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMixin):
     """Builds the model from a checkpoint or pretrainer in ``initialize_module``.
@@ -47,8 +57,15 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
         "checkpoint": "no_validation",
         "pretrainer": "no_validation",
         "gradients": "no_validation",
-        "encoder": [StrOptions(set(ENCODERS))],
-        "n_timepoints": [Interval(Integral, 1, None, closed="left"), None],
+        "source_encoder": [StrOptions(set(ENCODERS))],
+        "window_length": [Interval(Integral, 1, None, closed="left"), None],
+        # The old names (renamed in 0.2): their values, or "deprecated" (unset).
+        "encoder": [StrOptions(set(ENCODERS)), Hidden(StrOptions({DEPRECATED}))],
+        "n_timepoints": [
+            Interval(Integral, 1, None, closed="left"),
+            None,
+            Hidden(StrOptions({DEPRECATED})),
+        ],
         "layout": [StrOptions(set(LAYOUTS))],
         "freeze_encoder": ["boolean"],
         "layer_decay": [Interval(Real, 0, 1, closed="right")],
@@ -65,8 +82,8 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
         *,
         pretrainer=None,
         gradients=None,
-        encoder="target",
-        n_timepoints=None,
+        source_encoder="target",
+        window_length=None,
         layout="rois_x_time",
         freeze_encoder=False,
         layer_decay=0.75,
@@ -75,6 +92,8 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
         head_init="random",
         reinit_blocks=0,
         warmup_epochs=0,
+        encoder=DEPRECATED,
+        n_timepoints=DEPRECATED,
         **kwargs,
     ):
         if kwargs.setdefault("module", BrainJEPAFineTuneModel) is (
@@ -95,8 +114,8 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
         self.checkpoint = checkpoint
         self.pretrainer = pretrainer
         self.gradients = gradients
-        self.encoder = encoder
-        self.n_timepoints = n_timepoints
+        self.source_encoder = source_encoder
+        self.window_length = window_length
         self.layout = layout
         self.freeze_encoder = freeze_encoder
         self.layer_decay = layer_decay
@@ -105,6 +124,51 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
         self.head_init = head_init
         self.reinit_blocks = reinit_blocks
         self.warmup_epochs = warmup_epochs
+        self.encoder = encoder
+        self.n_timepoints = n_timepoints
+
+    def __setstate__(self, state):
+        """Unpickle, moving the names of nets pickled before 0.2 to the new ones.
+
+        Such a net holds ``encoder`` and ``n_timepoints`` as set values (the
+        old defaults included) and ``n_timepoints_``; read as they are, every
+        fit would warn and the new names would be missing.
+        """
+        if "window_length" not in state:
+            state = translate_renamed(state, FINETUNE_RENAMES)
+            state.update(dict.fromkeys(FINETUNE_RENAMES, DEPRECATED))
+            if "n_timepoints_" in state:
+                state["window_length_"] = state.pop("n_timepoints_")
+        super().__setstate__(state)
+
+    @property
+    def n_timepoints_(self) -> int:
+        """The model window in frames.
+
+        .. deprecated:: 0.2
+           Use ``window_length_``; removed in 0.3.
+        """
+        warnings.warn(
+            f"{type(self).__name__}.n_timepoints_ was renamed window_length_ and "
+            f"will be removed in {REMOVED_IN}; read window_length_ instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.window_length_
+
+    def _renamed_param(self, old: str, new: str):
+        """:func:`renamed_param` for a fine-tuner.
+
+        ``renamed_param`` compares the new name's value with its default in
+        ``type(self).__init__``, but the fine-tuners' own ``__init__`` takes
+        ``(checkpoint=None, **kwargs)``: the defaults are declared by
+        ``_FineTuneMixin.__init__``. The check therefore runs on a stand-in
+        with that signature and this class's name (for the messages).
+        """
+        stand_in = type(type(self).__name__, (), {"__init__": _FineTuneMixin.__init__})
+        view = object.__new__(stand_in)
+        view.__dict__.update({old: getattr(self, old), new: getattr(self, new)})
+        return renamed_param(view, old, new, stacklevel=4)
 
     def __sklearn_clone__(self):
         """An unfitted copy that shares ``pretrainer`` instead of unfitting it.
@@ -134,8 +198,8 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
             checkpoint=self.checkpoint,
             pretrainer=self.pretrainer,
             gradients=self.gradients,
-            n_timepoints=self.n_timepoints,
-            encoder=self.encoder,
+            n_timepoints=self._renamed_param("n_timepoints", "window_length"),
+            encoder=self._renamed_param("encoder", "source_encoder"),
         )
         depth = encoder.config.depth
         if self.reinit_blocks > depth:
@@ -154,7 +218,7 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
             generator=self.init_generator(),
             **kwargs,
         )
-        self.n_timepoints_ = window
+        self.window_length_ = window
         # A new head is random until the probe (if asked for) has fitted it.
         self.head_init_ = "random"
         self.probe_ = None
@@ -243,16 +307,16 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
         A fitted pretrainer instead of a file; ``clone`` (and so
         ``GridSearchCV``) keeps it fitted and shared.
     %(gradients_official)s
-    encoder : {"target", "online"}, default="target"
+    source_encoder : {"target", "online"}, default="target"
         Which of the pretrained model's encoders fine-tuning starts from: the
         EMA target encoder (the paper's, as the official downstream code
         loads) or the online context encoder that gradient descent trained
-        (``encoder_`` of a pretrainer, key ``encoder`` of a checkpoint), as
-        ``encoder`` of :class:`BrainJEPAEmbedder`.
-    n_timepoints : int or None, default=None
-        Model window; longer series are centre-cropped, shorter ones are
-        refused (pad them first, e.g. with
-        ``TemporalResampler(n_timepoints=..., pad="edge")``).
+        (the pretrainer's online encoder, key ``encoder`` of a checkpoint),
+        as ``source_encoder`` of :class:`BrainJEPAEmbedder`.
+    window_length : int or None, default=None
+        Model window in frames; None takes the pretrained model's. Longer
+        series are centre-cropped, shorter ones are refused (pad them first,
+        e.g. with ``TemporalResampler(n_timepoints=..., pad="edge")``).
     layout : {"rois_x_time", "time_x_rois"}, default="rois_x_time"
         How each subject's 2-D array is ordered; "time_x_rois" is what
         nilearn maskers return.
@@ -290,6 +354,12 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
         (layer-decayed) rates over this many epochs, multiplying the cosine
         decay; 0 leaves the cosine rates exactly as they were before this
         parameter existed.
+    encoder : {"target", "online"}, default="deprecated"
+        .. deprecated:: 0.2
+           Use ``source_encoder``; removed in 0.3.
+    n_timepoints : int or None, default="deprecated"
+        .. deprecated:: 0.2
+           Use ``window_length``; removed in 0.3.
     random_state : int, RandomState instance or None, default=None
         Seeds the head, re-initialised blocks, the probe's folds, the
         validation split, shuffling, dropout and the diagnostics' subset.
@@ -318,6 +388,8 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
         same before and after ``fit``.
     n_features_in_ : int
         The number of ROIs.
+    window_length_ : int
+        The model window in frames (``window_length`` resolved).
     classes_ : ndarray
     history_ : skorch.History
         skorch's per-epoch records (``train_loss``, ``valid_loss``,
@@ -378,7 +450,7 @@ class BrainJEPAClassifier(_FineTuneMixin, NeuralNetClassifier):
     ...                           make_brain_dynamics)
     >>> X, pheno = make_brain_dynamics(n_subjects=20, n_rois=6, n_timepoints=32,
     ...                                random_state=0)
-    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=10,
+    >>> pre = BrainJEPAPretrainer(window_length=32, max_epochs=1, batch_size=10,
     ...                           random_state=0).fit(X)
     >>> clf = BrainJEPAClassifier(pretrainer=pre, max_epochs=2, random_state=0)
     >>> clf.fit(X, pheno["sex"]).predict(X).shape
@@ -432,7 +504,7 @@ class BrainJEPARegressor(_FineTuneMixin, NeuralNetRegressor):
     ...                           make_brain_dynamics)
     >>> X, pheno = make_brain_dynamics(n_subjects=20, n_rois=6, n_timepoints=32,
     ...                                random_state=0)
-    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=10,
+    >>> pre = BrainJEPAPretrainer(window_length=32, max_epochs=1, batch_size=10,
     ...                           random_state=0).fit(X)
     >>> reg = BrainJEPARegressor(pretrainer=pre, max_epochs=2, random_state=0)
     >>> reg.fit(X, pheno["age"]).predict(X).shape

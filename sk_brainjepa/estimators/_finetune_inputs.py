@@ -46,7 +46,7 @@ class FineTuneInputsMixin:
 
     def _check_window(self, lengths) -> None:
         """Refuse subjects shorter than the model window, saying how to pad."""
-        window = self.n_timepoints_
+        window = self.window_length_
         short = [i for i, n in enumerate(lengths) if n < window]
         if not short:
             return
@@ -58,10 +58,10 @@ class FineTuneInputsMixin:
         )
         patch = self.module_.encoder.config.patch_size
         raise ValueError(
-            f"{type(self).__name__} needs at least n_timepoints={window} frames "
+            f"{type(self).__name__} needs at least window_length={window} frames "
             f"per subject (the model window); {which}. Pad or resample first, "
             f"e.g. TemporalResampler(n_timepoints={window}, pad='edge'), or set a "
-            f"smaller n_timepoints (a multiple of patch_size={patch})."
+            f"smaller window_length (a multiple of patch_size={patch})."
         )
 
     def get_dataset(self, X, y=None):

@@ -8,12 +8,14 @@ encoder through ``_loading``, and this module builds embedders.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from sk_brainjepa.estimators._embedder import BrainJEPAEmbedder
+from sk_brainjepa._utils._deprecation import REMOVED_IN
+from sk_brainjepa.estimators._embedder import EMBEDDER_RENAMES, BrainJEPAEmbedder
 from sk_brainjepa.estimators._loading import unfreeze
 from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
 
@@ -24,8 +26,8 @@ _LOAD_PARAMS = frozenset(
         "checkpoint",
         "pretrainer",
         "gradients",
-        "encoder",
-        "n_timepoints",
+        "source_encoder",
+        "window_length",
         "n_heads",
         "preprocessing",
         "tr",
@@ -47,11 +49,14 @@ def resolve_model(
     model,
     *,
     readout=None,
+    source_encoder=None,
+    window_position=None,
+    window_length=None,
+    gradients=None,
+    layout=None,
     encoder=None,
     window=None,
     n_timepoints=None,
-    gradients=None,
-    layout=None,
 ):
     """The fitted :class:`BrainJEPAEmbedder` behind any accepted ``model`` argument.
 
@@ -60,7 +65,8 @@ def resolve_model(
     user's object is never modified or refitted: a setting that differs from
     a given embedder's is applied to a new embedder with the same parameters
     (``set_params``), which shares the fitted encoder when only
-    transform-time settings (``readout``, ``window``, ``layout``) change and
+    transform-time settings (``readout``, ``window_position``, ``layout``)
+    change and
     loads it again from the embedder's pretrainer or checkpoint otherwise.
 
     Parameters
@@ -70,11 +76,17 @@ def resolve_model(
         pretrainer or a checkpoint path; either wrapped in
         ``sklearn.frozen.FrozenEstimator``; or a checkpoint path (ours, or the
         official one, which also needs ``gradients``).
-    readout, encoder, window, n_timepoints, gradients, layout : optional
-        :class:`BrainJEPAEmbedder` parameters to apply; None keeps the
-        embedder's own, or for a pretrainer or a path the embedder defaults,
-        except ``window`` and ``layout``, which follow the pretrainer's
-        ``embed_window`` and ``layout``.
+    readout, source_encoder, window_position, window_length : optional
+        :class:`BrainJEPAEmbedder` parameters to apply (as ``gradients`` and
+        ``layout``); None keeps the embedder's own, or for a pretrainer or a
+        path the embedder defaults, except ``window_position`` and
+        ``layout``, which follow the pretrainer's.
+    gradients, layout : optional
+        :class:`BrainJEPAEmbedder` parameters to apply, as ``readout``.
+    encoder, window, n_timepoints : optional
+        .. deprecated:: 0.2
+           Use ``source_encoder``, ``window_position`` and ``window_length``;
+           removed in 0.3.
 
     Returns
     -------
@@ -97,19 +109,36 @@ def resolve_model(
     >>> from sk_brainjepa import BrainJEPAPretrainer, make_brain_dynamics
     >>> X, _ = make_brain_dynamics(n_subjects=4, n_rois=6, n_timepoints=32,
     ...                            random_state=0)
-    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=4,
+    >>> pre = BrainJEPAPretrainer(window_length=32, max_epochs=1, batch_size=4,
     ...                           random_state=0).fit(X)
     >>> resolve_model(pre, readout="roi").readout
     'roi'
     """
     settings = {
         "readout": readout,
-        "encoder": encoder,
-        "window": window,
-        "n_timepoints": n_timepoints,
+        "source_encoder": source_encoder,
+        "window_position": window_position,
+        "window_length": window_length,
         "gradients": gradients,
         "layout": layout,
     }
+    old_names = {"encoder": encoder, "window": window, "n_timepoints": n_timepoints}
+    for old, value in old_names.items():
+        if value is None:
+            continue
+        new = EMBEDDER_RENAMES[old]
+        if settings[new] is not None and not _same_value(settings[new], value):
+            raise ValueError(
+                f"resolve_model: {old}={value!r} and {new}={settings[new]!r} were "
+                f"both given; {old!r} is the old name of {new!r}. Pass only {new}."
+            )
+        warnings.warn(
+            f"resolve_model: the argument {old!r} was renamed {new!r} and will be "
+            f"removed in {REMOVED_IN}; pass {new}={value!r} instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        settings[new] = value
     settings = {name: value for name, value in settings.items() if value is not None}
     model = unfreeze(model)
     if isinstance(model, BrainJEPAEmbedder):
@@ -118,7 +147,7 @@ def resolve_model(
         # The windows and layout the pretrainer's own transform uses.
         params = {
             "pretrainer": model,
-            "window": model.embed_window,
+            "window_position": model._window_position(),
             "layout": getattr(model, "layout", "rois_x_time"),
         }
     elif isinstance(model, (str, os.PathLike)):
@@ -134,7 +163,17 @@ def resolve_model(
 
 def _from_embedder(model, settings: dict):
     """A fitted embedder like ``model`` with ``settings`` applied (``model`` kept)."""
-    params = model.get_params(deep=False)
+    # The renamed parameters under their new names only (an old name, if the
+    # user still sets it, is read here once): settings compare with the
+    # values the embedder uses, and the new embedder is built without the old
+    # names.
+    param_names = set(model.get_params(deep=False))
+    params = {
+        name: value
+        for name, value in model.get_params(deep=False).items()
+        if name not in EMBEDDER_RENAMES
+    }
+    params.update(model._renamed_params())
     changed = {
         name: value
         for name, value in settings.items()
@@ -153,7 +192,7 @@ def _from_embedder(model, settings: dict):
         # any set_output configuration) instead of loading it again.
         new._check_params()
         for name, value in vars(model).items():
-            if name not in params:
+            if name not in param_names:
                 setattr(new, name, value)
         return new
     if not fitted:

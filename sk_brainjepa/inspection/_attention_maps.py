@@ -143,8 +143,8 @@ def _resolve_embedder(
     return resolve_model(
         model,
         gradients=gradients,
-        n_timepoints=n_timepoints,
-        window=window,
+        window_length=n_timepoints,
+        window_position=window,
         layout=layout,
     )
 
@@ -190,9 +190,8 @@ def roi_attention(
         Model window in frames; None takes the model's.
     window : {"center", "start", "average"} or None, default=None
         Which window of a longer run is used (``"average"``: every
-        non-overlapping window, averaged); None takes the embedder's
-        ``window`` or the pretrainer's ``embed_window`` (``"center"`` for a
-        checkpoint).
+        non-overlapping window, averaged); None takes the embedder's or the
+        pretrainer's ``window_position`` (``"center"`` for a checkpoint).
     layout : {"rois_x_time", "time_x_rois"} or None, default=None
         How each subject of ``X`` is ordered: (n_rois, n_timepoints), or
         (n_timepoints, n_rois) as nilearn returns it. None takes the model's
@@ -225,7 +224,7 @@ def roi_attention(
     ...                           roi_attention)
     >>> X, _ = make_brain_dynamics(n_subjects=4, n_rois=6, n_timepoints=32,
     ...                            random_state=0)
-    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=4,
+    >>> pre = BrainJEPAPretrainer(window_length=32, max_epochs=1, batch_size=4,
     ...                           random_state=0).fit(X)
     >>> a = roi_attention(pre, X)
     >>> a.shape, round(float(a.sum()), 6)
@@ -237,8 +236,10 @@ def roi_attention(
     # Validated once; memory-mapped data stays on disk.
     X = as_source(X, layout=embedder.layout)
     # The embedder's own encoder (shared when it was given fitted): it must be
-    # left as found.
-    encoder, length, window = embedder.encoder_, embedder.n_timepoints_, embedder.window
+    # left as found. The window position is the one the embedder uses, also
+    # when a given embedder still sets the old name ``window``.
+    encoder, length = embedder.encoder_, embedder.window_length_
+    window = embedder._renamed_params()["window_position"]
     n_rois = encoder.config.n_rois
     X.check_n_rois(n_rois, "the model")
     X.check_lengths(length)
@@ -356,7 +357,7 @@ def network_attention(
     >>> X, _, nets = make_brain_dynamics(n_subjects=4, n_rois=6, n_timepoints=32,
     ...                                  n_networks=2, random_state=0,
     ...                                  return_networks=True)
-    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=4,
+    >>> pre = BrainJEPAPretrainer(window_length=32, max_epochs=1, batch_size=4,
     ...                           random_state=0).fit(X)
     >>> att = network_attention(pre, X, [f"net{k}" for k in nets])
     >>> list(att.index), round(float(att.sum()), 6)

@@ -146,7 +146,7 @@ def linear_probe(
     ...                           make_brain_dynamics)
     >>> X, pheno = make_brain_dynamics(n_subjects=30, n_rois=8, n_timepoints=32,
     ...                                random_state=0)
-    >>> pre = BrainJEPAPretrainer(n_timepoints=32, max_epochs=1, batch_size=10,
+    >>> pre = BrainJEPAPretrainer(window_length=32, max_epochs=1, batch_size=10,
     ...                           random_state=0).fit(X)
     >>> table = linear_probe(pre, X, pheno["sex"], n_repeats=2, random_state=0)
     >>> list(table.index), table.attrs["task"]
@@ -167,7 +167,11 @@ def linear_probe(
     grid = _check_grid(regularization)
     splits = _plan_splits(y, task, n_repeats, ratios, groups, random_state)
     embedder = resolve_model(
-        model, readout=readout, encoder=encoder, gradients=gradients, layout=layout
+        model,
+        readout=readout,
+        source_encoder=encoder,
+        gradients=gradients,
+        layout=layout,
     )
     if embedder.readout not in FEATURE_READOUTS:
         raise ValueError(
@@ -177,13 +181,15 @@ def linear_probe(
     # float64, as probe_features takes them: the two give the same scores.
     features = np.asarray(embedder.transform(source), dtype=np.float64)
     table = _probe_splits(features, y, task, splits, grid, n_jobs)
-    table.attrs.update(readout=embedder.readout, encoder=embedder.encoder)
+    # The value the embedder used, also when a given one still sets the old name.
+    source_encoder = embedder._renamed_params()["source_encoder"]
+    table.attrs.update(readout=embedder.readout, encoder=source_encoder)
     logger.info(
         "linear_probe: %s of y on %d %s features of the %s encoder, %d repeats",
         task,
         features.shape[1],
         embedder.readout,
-        embedder.encoder,
+        source_encoder,
         len(splits),
     )
     return table

@@ -55,7 +55,7 @@ def test_untrained_twin_from_a_model_file(runs, tmp_path):
     root, folder, X, _ = runs
     model = tmp_path / "model.pt"
     BrainJEPAPretrainer(
-        n_timepoints=64, max_epochs=1, batch_size=16, random_state=0
+        window_length=64, max_epochs=1, batch_size=16, random_state=0
     ).fit(X).save(model)
     argv = [
         "-q", "compare", str(folder), "--phenotypes", str(root / "pheno.csv"),
@@ -94,7 +94,7 @@ def test_one_command_compares_every_default_model_across_sites(runs, tmp_path):
     root, folder, X, _ = runs
     model = tmp_path / "model.pt"
     BrainJEPAPretrainer(
-        n_timepoints=64, max_epochs=1, batch_size=16, random_state=0
+        window_length=64, max_epochs=1, batch_size=16, random_state=0
     ).fit(X).save(model)
     out = tmp_path / "cmp" / "diagnosis"
     argv = [

@@ -18,11 +18,11 @@ from sk_brainjepa.cli import main
 
 N_SUBJECTS, N_ROIS, N_FRAMES = 12, 8, 40
 PRETRAIN = [
-    "--n-timepoints", "32", "--max-epochs", "1", "--batch-size", "4",
+    "--window-length", "32", "--max-epochs", "1", "--batch-size", "4",
     "--random-state", "0", "--model-params", '{"depth": 1}', "--verbose", "0",
 ]  # fmt: skip
 PARAMS = dict(
-    n_timepoints=32, max_epochs=1, batch_size=4, random_state=0,
+    window_length=32, max_epochs=1, batch_size=4, random_state=0,
     model_params={"depth": 1}, verbose=0,
 )  # fmt: skip
 
@@ -127,10 +127,12 @@ def test_embed_encoder_option(cohort, model_file, tmp_path):
     for encoder in ("target", "online"):
         out = tmp_path / f"{encoder}.csv"
         argv = ["-q", "embed", str(model_file), str(folder), "--out", str(out),
-                "--encoder", encoder]  # fmt: skip
+                "--source-encoder", encoder]  # fmt: skip
         assert main(argv) == 0
         tables[encoder] = pd.read_csv(out, index_col=0).to_numpy()
-        expected = BrainJEPAEmbedder(model_file, encoder=encoder).fit(X).transform(X)
+        expected = (
+            BrainJEPAEmbedder(model_file, source_encoder=encoder).fit(X).transform(X)
+        )
         np.testing.assert_allclose(tables[encoder], expected, atol=1e-6)
     assert np.abs(tables["online"] - tables["target"]).max() > 1e-4
     default = tmp_path / "default.csv"
@@ -147,11 +149,13 @@ def test_probe_encoder_option(cohort, model_file, tmp_path):
     root, folder, X, _ = cohort
     out = tmp_path / "scores.csv"
     argv = ["-q", "probe", "--checkpoint", str(model_file), "--data", str(folder),
-            "--encoder", "online", "--readout", "roi", "--phenotypes",
+            "--source-encoder", "online", "--readout", "roi", "--phenotypes",
             str(root / "pheno.csv"), "--column", "age", "--n-repeats", "2",
             "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
-    online = BrainJEPAEmbedder(model_file, readout="roi", encoder="online").fit(X)
+    online = BrainJEPAEmbedder(model_file, readout="roi", source_encoder="online").fit(
+        X
+    )
     y = pd.read_csv(root / "pheno.csv")["age"].to_numpy()
     expected = probe_features(online.transform(X), y, n_repeats=2, random_state=0)
     table = pd.read_csv(out, index_col=0)
@@ -183,12 +187,12 @@ def test_readout_and_encoder_choices_are_the_python_apis(command):
     sub = build_parser()._subparsers._group_actions[0].choices[command]
     choices = {a.dest: a.choices for a in sub._actions}
     assert tuple(choices["readout"]) == FEATURE_READOUTS
-    assert tuple(choices["encoder"]) == ENCODERS
+    assert tuple(choices["source_encoder"]) == ENCODERS
 
 
 def test_bad_encoder_option_is_refused(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main(["embed", "m.pt", "x", "--out", "f.csv", "--encoder", "ema"])
+        main(["embed", "m.pt", "x", "--out", "f.csv", "--source-encoder", "ema"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'ema'" in capsys.readouterr().err
 
@@ -596,7 +600,7 @@ def test_resume_with_another_scaling_is_refused_by_name(cohort, tmp_path, capsys
 @pytest.mark.parametrize(
     "extra, named",
     [
-        (["--encoder", "online"], "--encoder"),
+        (["--source-encoder", "online"], "--source-encoder"),
         (["--readout", "connectivity"], "--readout"),
         (["--readout", "mean"], "--readout"),  # the default, typed: still refused
         (["--npz-key", "bold", "--layout", "time_x_rois"], "--layout, --npz-key"),

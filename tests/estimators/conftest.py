@@ -23,7 +23,7 @@ def pretrained(data):
     """Two optimiser steps: enough for the EMA target to trail the online encoder."""
     model = BrainJEPAPretrainer(
         "tiny",
-        n_timepoints=WINDOW,
+        window_length=WINDOW,
         max_epochs=1,
         batch_size=4,
         random_state=0,

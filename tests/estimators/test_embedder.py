@@ -68,7 +68,7 @@ def test_the_searches_the_refusal_suggests_run(data, pretrained):
     assert np.isfinite(search.fit(X, y).cv_results_["mean_test_score"]).all()
     # Pretraining parameters: a pretrainer step, fitted for every candidate.
     step = BrainJEPAPretrainer(
-        n_timepoints=WINDOW, max_epochs=1, batch_size=3, random_state=0
+        window_length=WINDOW, max_epochs=1, batch_size=3, random_state=0
     )
     pipe = Pipeline([("jepa", step), ("clf", LogisticRegression())])
     grid = {"jepa__lr": [1e-4, 1e-2]}
@@ -83,7 +83,7 @@ def test_the_searches_the_refusal_suggests_run(data, pretrained):
     "params",
     [
         {"batch_size": np.int64(3)},
-        {"n_timepoints": np.int32(WINDOW), "batch_size": np.uint8(5)},
+        {"window_length": np.int32(WINDOW), "batch_size": np.uint8(5)},
         {"device": torch.device("cpu"), "verbose": np.int64(0)},
     ],
 )

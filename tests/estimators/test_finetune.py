@@ -35,7 +35,7 @@ def cohort(tmp_path_factory):
     )
     X = ROIRobustScaler().fit_transform(X)
     pre = BrainJEPAPretrainer(
-        n_timepoints=32, max_epochs=1, batch_size=20, random_state=0
+        window_length=32, max_epochs=1, batch_size=20, random_state=0
     ).fit(X)
     path = pre.save(tmp_path_factory.mktemp("ckpt") / "pre.pt")
     return X, pheno, pre, path
@@ -206,7 +206,7 @@ def test_bad_parameters(cohort):
 def test_targets_nothing_can_be_learned_from_are_refused(net, y, match):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((12, 6, 32)).astype(np.float32)
-    pretrainer = BrainJEPAPretrainer(n_timepoints=32, max_epochs=0, random_state=0)
+    pretrainer = BrainJEPAPretrainer(window_length=32, max_epochs=0, random_state=0)
     cls = BrainJEPAClassifier if net == "classifier" else BrainJEPARegressor
     est = cls(pretrainer=pretrainer.fit(X), max_epochs=1, random_state=0)
     with pytest.raises(ValueError, match=match):
@@ -217,7 +217,7 @@ def test_grid_search_keeps_a_fitted_pretrainer_without_frozen_estimator():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((16, 6, 32)).astype(np.float32)
     y = np.arange(16) % 2
-    pretrainer = BrainJEPAPretrainer(n_timepoints=32, max_epochs=0, random_state=0)
+    pretrainer = BrainJEPAPretrainer(window_length=32, max_epochs=0, random_state=0)
     pretrainer.fit(X)
     net = BrainJEPAClassifier(pretrainer=pretrainer, max_epochs=1, random_state=0)
     assert clone(net).pretrainer is pretrainer

@@ -58,16 +58,20 @@ def test_nested_lists_are_converted_before_they_are_read(X, cls):
 
 def test_encoder_chooses_the_pretrained_encoder_to_start_from(X):
     pre = fitted_pretrainer()
-    online = _state(pre.encoder_)
+    online = _state(pre.online_encoder_)
     target = _state(pre.target_encoder_)
     assert any(not torch.equal(online[k], target[k]) for k in online)
     for encoder, expected in (("online", online), ("target", target)):
-        net = BrainJEPAClassifier(pretrainer=pre, encoder=encoder, **FAST)
+        net = BrainJEPAClassifier(pretrainer=pre, source_encoder=encoder, **FAST)
         got = _state(net.initialize().module_.encoder)
         assert all(torch.equal(got[k], expected[k]) for k in expected)
-    assert BrainJEPAClassifier().get_params()["encoder"] == "target"
-    with pytest.raises(ValueError, match="'encoder' parameter of BrainJEPARegressor"):
-        BrainJEPARegressor(pretrainer=pre, encoder="ema", **FAST).fit(X, targets())
+    assert BrainJEPAClassifier().get_params()["source_encoder"] == "target"
+    with pytest.raises(
+        ValueError, match="'source_encoder' parameter of BrainJEPARegressor"
+    ):
+        BrainJEPARegressor(pretrainer=pre, source_encoder="ema", **FAST).fit(
+            X, targets()
+        )
 
 
 @pytest.mark.parametrize(
@@ -106,7 +110,7 @@ def test_too_short_subjects_name_the_window_and_how_to_pad(X, cls):
     y = labels() if cls is BrainJEPAClassifier else targets()
     short = X[:, :, :20]
     match = (
-        rf"needs at least n_timepoints={WINDOW} frames per subject .*X has 20 "
+        rf"needs at least window_length={WINDOW} frames per subject .*X has 20 "
         rf"frames per subject.*TemporalResampler\(n_timepoints={WINDOW}, pad='edge'\)"
     )
     with pytest.raises(ValueError, match=match):

@@ -45,7 +45,7 @@ def toy():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RepresentationCollapseWarning)
         pre = BrainJEPAPretrainer(
-            n_timepoints=32, max_epochs=1, batch_size=20, random_state=0
+            window_length=32, max_epochs=1, batch_size=20, random_state=0
         ).fit(X)
     return X, y, pre
 

@@ -22,7 +22,7 @@ from sk_brainjepa.nn import BrainJEPAEncoder, EncoderConfig, read_out
 
 from ._helpers import N_ROIS, WINDOW
 
-MODULES = {"target": "target_encoder_", "online": "encoder_"}
+MODULES = {"target": "target_encoder_", "online": "online_encoder_"}
 
 
 def _module_features(module, X, readout):
@@ -40,7 +40,9 @@ def test_embedder_features_are_the_chosen_modules(data, pretrained, readout):
     features = {}
     for encoder, attribute in MODULES.items():
         embedder = BrainJEPAEmbedder(
-            pretrainer=FrozenEstimator(pretrained), readout=readout, encoder=encoder
+            pretrainer=FrozenEstimator(pretrained),
+            readout=readout,
+            source_encoder=encoder,
         ).fit(X)
         features[encoder] = embedder.transform(X)
         expected = _module_features(getattr(pretrained, attribute), X, readout)
@@ -52,7 +54,7 @@ def test_embedder_features_are_the_chosen_modules(data, pretrained, readout):
 def test_target_is_the_default(data, pretrained):
     X = data[0]
     default = BrainJEPAEmbedder(pretrainer=pretrained).fit(X).transform(X)
-    target = BrainJEPAEmbedder(pretrainer=pretrained, encoder="target").fit(X)
+    target = BrainJEPAEmbedder(pretrainer=pretrained, source_encoder="target").fit(X)
     assert_allclose(default, target.transform(X))
     assert_allclose(default, pretrained.transform(X), rtol=1e-5, atol=1e-6)
 
@@ -72,8 +74,10 @@ def test_our_checkpoint_gives_either_encoder(data, pretrained, tmp_path):
     X = data[0]
     path = pretrained.save(tmp_path / "model.pt")
     for encoder in ENCODERS:
-        from_file = BrainJEPAEmbedder(path, encoder=encoder).fit(X).transform(X)
-        in_memory = BrainJEPAEmbedder(pretrainer=pretrained, encoder=encoder).fit(X)
+        from_file = BrainJEPAEmbedder(path, source_encoder=encoder).fit(X).transform(X)
+        in_memory = BrainJEPAEmbedder(
+            pretrainer=pretrained, source_encoder=encoder
+        ).fit(X)
         assert_allclose(from_file, in_memory.transform(X), rtol=1e-6, atol=1e-7)
 
 
@@ -100,14 +104,18 @@ def test_official_checkpoint_gives_either_encoder(tmp_path):
     X = np.random.default_rng(0).standard_normal((3, N_ROIS, 48)).astype(np.float32)
     for encoder, module in (("online", online), ("target", target)):
         embedder = BrainJEPAEmbedder(
-            path, gradients=str(csv), n_timepoints=WINDOW, n_heads=4, encoder=encoder
+            path,
+            gradients=str(csv),
+            window_length=WINDOW,
+            n_heads=4,
+            source_encoder=encoder,
         ).fit(X)
         expected = _module_features(module, X, "mean")
         assert_allclose(embedder.transform(X), expected, rtol=1e-5, atol=1e-6)
     # A file with the target encoder only has no online one to give.
     torch.save({"target_encoder": target_state}, tmp_path / "target_only.pth.tar")
     only = BrainJEPAEmbedder(
-        tmp_path / "target_only.pth.tar", gradients=str(csv), encoder="online"
+        tmp_path / "target_only.pth.tar", gradients=str(csv), source_encoder="online"
     )
     with pytest.raises(ValueError, match="reads the checkpoint's 'encoder' state"):
         only.fit()
@@ -119,7 +127,9 @@ def test_linear_probe_reads_the_chosen_encoder(data, pretrained):
     kwargs = dict(task="regression", n_repeats=2, random_state=0)
     for encoder in ENCODERS:
         table = linear_probe(pretrained, X, y, encoder=encoder, **kwargs)
-        features = BrainJEPAEmbedder(pretrainer=pretrained, encoder=encoder).fit(X)
+        features = BrainJEPAEmbedder(pretrainer=pretrained, source_encoder=encoder).fit(
+            X
+        )
         expected = probe_features(features.transform(X), y, **kwargs)
         assert table.attrs["encoder"] == encoder
         assert table.attrs["readout"] == "mean"
@@ -129,7 +139,7 @@ def test_linear_probe_reads_the_chosen_encoder(data, pretrained):
 def test_a_given_embedder_keeps_its_encoder(data, pretrained, monkeypatch):
     X, pheno = data
     embedder = BrainJEPAEmbedder(
-        pretrainer=FrozenEstimator(pretrained), encoder="online"
+        pretrainer=FrozenEstimator(pretrained), source_encoder="online"
     )
     probed = []
     probe_splits = _probe._probe_splits
@@ -144,7 +154,7 @@ def test_a_given_embedder_keeps_its_encoder(data, pretrained, monkeypatch):
     )
     # The features probed are the online encoder's, not the target's.
     (features,) = probed
-    online = _module_features(pretrained.encoder_, X, "mean")
+    online = _module_features(pretrained.online_encoder_, X, "mean")
     target = _module_features(pretrained.target_encoder_, X, "mean")
     assert_allclose(features, online, rtol=1e-5, atol=1e-6)
     assert np.abs(features - target).max() > 1e-4
@@ -155,8 +165,10 @@ def test_a_given_embedder_keeps_its_encoder(data, pretrained, monkeypatch):
 def test_bad_encoder_values(data, pretrained, bad):
     X, pheno = data
     message = r"encoder must be one of \('target', 'online'\)"
-    with pytest.raises(ValueError, match="'encoder' parameter of BrainJEPAEmbedder"):
-        BrainJEPAEmbedder(pretrainer=pretrained, encoder=bad).fit(X)
+    with pytest.raises(
+        ValueError, match="'source_encoder' parameter of BrainJEPAEmbedder"
+    ):
+        BrainJEPAEmbedder(pretrainer=pretrained, source_encoder=bad).fit(X)
     with pytest.raises(ValueError, match=message):
         load_pretrained_encoder(pretrainer=pretrained, encoder=bad)
     if bad is not None:  # None keeps the model's own encoder
@@ -171,12 +183,12 @@ def test_linear_probe_applies_encoder_to_a_fitted_embedder(data, pretrained):
     target = BrainJEPAEmbedder(pretrainer=pretrained).fit(X)
     module = target.encoder_
     table = linear_probe(target, X, y, encoder="online", **kwargs)
-    online = BrainJEPAEmbedder(pretrainer=pretrained, encoder="online").fit(X)
+    online = BrainJEPAEmbedder(pretrainer=pretrained, source_encoder="online").fit(X)
     expected = probe_features(online.transform(X), y, **kwargs)
     assert table.attrs["encoder"] == "online"
     pd.testing.assert_frame_equal(table, expected)
     # The user's fitted embedder keeps its target encoder, untouched.
-    assert target.encoder == "target" and target.encoder_ is module
+    assert target.source_encoder == "target" and target.encoder_ is module
 
 
 def test_resolve_model_turns_every_accepted_model_into_a_fitted_embedder(
@@ -199,15 +211,16 @@ def test_resolve_model_turns_every_accepted_model_into_a_fitted_embedder(
         assert isinstance(embedder, BrainJEPAEmbedder)
         assert_allclose(embedder.transform(X), reference, rtol=1e-6, atol=1e-7)
     # A fitted embedder that already matches is returned as is.
-    assert resolve_model(fitted, readout="mean", encoder="target") is fitted
+    assert resolve_model(fitted, readout="mean", source_encoder="target") is fitted
     # A transform-time setting shares the loaded encoder; a load-time one
     # loads it again; the given embedder is never changed.
-    roi = resolve_model(fitted, readout="roi", window="start")
+    roi = resolve_model(fitted, readout="roi", window_position="start")
     assert roi is not fitted and roi.encoder_ is fitted.encoder_
-    assert (roi.readout, roi.window) == ("roi", "start")
-    online = resolve_model(fitted, encoder="online")
-    assert online.encoder == "online" and online.encoder_ is not fitted.encoder_
-    assert (fitted.readout, fitted.window, fitted.encoder) == (
+    assert (roi.readout, roi.window_position) == ("roi", "start")
+    online = resolve_model(fitted, source_encoder="online")
+    assert online.source_encoder == "online"
+    assert online.encoder_ is not fitted.encoder_
+    assert (fitted.readout, fitted.window_position, fitted.source_encoder) == (
         "mean",
         "center",
         "target",
@@ -229,11 +242,11 @@ def test_resolve_model_says_when_a_fitted_embedder_cannot_be_rebuilt(
     fitted = BrainJEPAEmbedder(path).fit(X)
     path.unlink()  # its checkpoint is gone: the encoder cannot be loaded again
     message = (
-        r"Cannot apply encoder='online' to the given fitted BrainJEPAEmbedder: "
+        r"Cannot apply source_encoder='online' to the given fitted BrainJEPAEmbedder: "
         r"its encoder must be loaded again from its checkpoint, which failed"
     )
     with pytest.raises(ValueError, match=message):
-        resolve_model(fitted, encoder="online")
+        resolve_model(fitted, source_encoder="online")
     # What needs no reload still works.
     assert resolve_model(fitted, readout="roi").transform(X).shape[1] == (
         N_ROIS * fitted.embed_dim_

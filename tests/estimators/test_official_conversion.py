@@ -37,12 +37,16 @@ def test_folder_gives_the_features_of_the_official_file(official, raw):
     checkpoint, csv, _, folder = official
     scaled = SampleZScore().fit_transform(raw)  # the official downstream scaling
     for encoder in ("target", "online"):
-        from_file = BrainJEPAEmbedder(checkpoint, gradients=str(csv), encoder=encoder)
+        from_file = BrainJEPAEmbedder(
+            checkpoint, gradients=str(csv), source_encoder=encoder
+        )
         expected = from_file.fit_transform(scaled)
-        converted = BrainJEPAEmbedder(checkpoint=folder, encoder=encoder)
+        converted = BrainJEPAEmbedder(checkpoint=folder, source_encoder=encoder)
         # Raw input: the folder applies the official scaling it records.
         assert_array_equal(converted.fit_transform(raw), expected)
-        skip = BrainJEPAEmbedder(checkpoint=folder, encoder=encoder, preprocessing=None)
+        skip = BrainJEPAEmbedder(
+            checkpoint=folder, source_encoder=encoder, preprocessing=None
+        )
         assert_array_equal(skip.fit_transform(scaled), expected)
 
 

@@ -53,7 +53,7 @@ def raw():
 def pipe(raw):
     """A trained pipeline: pooled robust scaling, then a pretrainer with a head."""
     jepa = BrainJEPAPretrainer(
-        n_timepoints=WINDOW,
+        window_length=WINDOW,
         max_epochs=1,
         batch_size=4,
         reconstruction_weight=0.5,

@@ -31,7 +31,7 @@ from ._helpers import _memmap
 FAST = dict(
     model="tiny",
     model_params={"depth": 1, "predictor_depth": 1},
-    n_timepoints=32,
+    window_length=32,
     max_epochs=1,
     batch_size=4,
 )
@@ -55,7 +55,7 @@ def fitted(data):
 )
 def test_shapes_for_several_roi_counts_and_lengths(n_rois, n_frames, window, rng):
     X = rng.normal(size=(5, n_rois, n_frames)).astype(np.float32)
-    params = {**FAST, "n_timepoints": window}
+    params = {**FAST, "window_length": window}
     pre = BrainJEPAPretrainer(**params, random_state=0).fit(X)
     assert pre.transform(X).shape == (5, 64)
     assert pre.gradients_.shape[0] == n_rois
@@ -77,11 +77,11 @@ def test_ragged_lists_and_window_choices(fitted, data):
     X = data[0]
     ragged = [X[0], X[1][:, :40], X[2][:, :32]]
     assert fitted.transform(ragged).shape == (3, 64)
-    avg = BrainJEPAEmbedder(pretrainer=fitted, window="average").fit(X)
-    start = BrainJEPAEmbedder(pretrainer=fitted, window="start").fit(X)
+    avg = BrainJEPAEmbedder(pretrainer=fitted, window_position="average").fit(X)
+    start = BrainJEPAEmbedder(pretrainer=fitted, window_position="start").fit(X)
     # Two non-overlapping windows of 32 frames in a 64-frame run: their mean.
     second = (
-        BrainJEPAEmbedder(pretrainer=fitted, window="start")
+        BrainJEPAEmbedder(pretrainer=fitted, window_position="start")
         .fit(X)
         .transform(X[:, :, 32:])
     )
@@ -97,7 +97,7 @@ def test_loss_falls_on_simulated_dynamics():
     X = ROIRobustScaler().fit_transform(X)
     pre = BrainJEPAPretrainer(
         model="tiny",
-        n_timepoints=64,
+        window_length=64,
         max_epochs=6,
         batch_size=8,
         lr=2e-3,
@@ -246,8 +246,8 @@ def test_collapse_warning_names_the_cause_and_nan_error(data):
 @pytest.mark.parametrize(
     "params, X_shape, match",
     [
-        ({"n_timepoints": 100}, (4, 6, 120), "multiple of patch_size=16"),
-        ({"n_timepoints": 64}, (4, 6, 48), r"X\[0\] has 48 time points, fewer than"),
+        ({"window_length": 100}, (4, 6, 120), "multiple of patch_size=16"),
+        ({"window_length": 64}, (4, 6, 48), r"X\[0\] has 48 time points, fewer than"),
         ({"masking": "block"}, (4, 6, 64), "'masking' parameter .* must be"),
         ({"loss": "l1"}, (4, 6, 64), "'loss' parameter .* must be"),
         ({"ema": (1.0, 0.9)}, (4, 6, 64), "ema must satisfy"),
@@ -290,7 +290,7 @@ def test_pretrainer_on_memmap_and_files_equals_in_memory(tmp_path, rng):
     folder.mkdir()
     for i, x in enumerate(X):
         np.save(folder / f"s{i}.npy", x)
-    params = dict(n_timepoints=32, max_epochs=2, batch_size=4, random_state=0)
+    params = dict(window_length=32, max_epochs=2, batch_size=4, random_state=0)
     in_memory = BrainJEPAPretrainer(**params).fit(X)
     for data in (mm, folder, tmp_path / "X.npy"):
         lazy = BrainJEPAPretrainer(**params, num_workers=0).fit(data)
@@ -310,7 +310,7 @@ def test_scaled_source_feeds_the_estimators(tmp_path, rng):
 
     raw = (rng.standard_normal((6, 5, 40)) * 4 + 10).astype(np.float32)
     scaled = np.stack([ROIRobustScaler().fit_transform(x[None])[0] for x in raw])
-    params = dict(n_timepoints=32, max_epochs=1, batch_size=3, random_state=0)
+    params = dict(window_length=32, max_epochs=1, batch_size=3, random_state=0)
     eager = BrainJEPAPretrainer(**params).fit(scaled)
     lazy_source = ScaledSource(raw, SubjectRobustScaler().to_window_transform())
     lazy = BrainJEPAPretrainer(**params).fit(lazy_source)

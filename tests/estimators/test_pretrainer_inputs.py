@@ -18,7 +18,7 @@ from sk_brainjepa.preprocessing import FunctionalConnectivity, SubjectRobustScal
 from sk_brainjepa.sources import ScaledSource
 from sk_brainjepa.training import JEPATrainer
 
-PARAMS = dict(n_timepoints=32, max_epochs=2, batch_size=4, random_state=0)
+PARAMS = dict(window_length=32, max_epochs=2, batch_size=4, random_state=0)
 
 
 def _data(n_subjects=8, n_rois=6, n_timepoints=40, seed=0):
@@ -66,7 +66,7 @@ def test_transposed_input_is_named_at_transform_and_against_gradients():
 def test_numpy_scalars_are_accepted():
     X = _data()
     BrainJEPAPretrainer(
-        n_timepoints=np.int64(32),
+        window_length=np.int64(32),
         max_epochs=np.int32(1),
         batch_size=np.int64(4),
         lr=np.float32(1e-3),
@@ -275,6 +275,6 @@ def test_fine_tuner_reads_time_by_roi_subjects_with_layout():
 
 def test_untrained_baseline_builds_with_the_official_recipe():
     # Zero epochs means zero mini-batches; the official EMA schedule still builds.
-    params = {**PARAMS, "max_epochs": 0, "n_timepoints": 48}  # 3 time patches
+    params = {**PARAMS, "max_epochs": 0, "window_length": 48}  # 3 time patches
     model = BrainJEPAPretrainer(**params, recipe="official")
     assert model.fit(_data(n_timepoints=48)).history_ == []

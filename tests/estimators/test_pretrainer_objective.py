@@ -25,14 +25,16 @@ def test_auto_content_gain_balances_content_and_position():
     pre = BrainJEPAPretrainer(
         recipe="paper",
         content_gain="auto",
-        n_timepoints=64,
+        window_length=64,
         max_epochs=1,
         batch_size=4,
         random_state=0,
     ).fit(X)
     gain = pre.objective_["content_gain"]
     assert (
-        pre.encoder_.config.patch_gain == gain == pre.target_encoder_.config.patch_gain
+        pre.online_encoder_.config.patch_gain
+        == gain
+        == pre.target_encoder_.config.patch_gain
     )
     # Rebuild the initial encoder and check the balance on the same windows.
     enc_cfg, _ = model_config("tiny", n_rois=6, gradient_dim=pre.gradients_.shape[1])
@@ -78,7 +80,7 @@ def test_bad_objective_parameters_name_themselves():
         ),
     ]:
         with pytest.raises(ValueError, match=match):
-            BrainJEPAPretrainer(n_timepoints=32, **kwargs).fit(X)
+            BrainJEPAPretrainer(window_length=32, **kwargs).fit(X)
 
 
 # ------------------------------------------------ short fits: collapse or not
@@ -192,7 +194,9 @@ def test_new_terms_keep_determinism(cohort):
     X = cohort[0][:16]
     kwargs = dict(max_epochs=2, sigreg_weight=0.1, reconstruction_weight=0.5)
     a, b = _short_fit(X, **kwargs), _short_fit(X, **kwargs)
-    for p, q in zip(a.encoder_.parameters(), b.encoder_.parameters(), strict=True):
+    for p, q in zip(
+        a.online_encoder_.parameters(), b.online_encoder_.parameters(), strict=True
+    ):
         assert torch.equal(p, q)
     assert a.history_[-1]["sigreg_loss"] == b.history_[-1]["sigreg_loss"]
 
@@ -205,7 +209,7 @@ def test_zero_epochs_gives_the_initial_model(cohort):
     assert untrained.objective_["content_gain"] == trained.objective_["content_gain"]
     # Same seed, same initial weights: the EMA copy equals the online encoder.
     for p, q in zip(
-        untrained.encoder_.parameters(),
+        untrained.online_encoder_.parameters(),
         untrained.target_encoder_.parameters(),
         strict=True,
     ):
@@ -272,12 +276,14 @@ def test_context_loss_option_is_trained_and_off_changes_nothing(cohort):
     default = _short_fit(X, **kwargs)
     assert "context_loss" not in off.history_[-1]
     for a, b in zip(
-        off.encoder_.parameters(), default.encoder_.parameters(), strict=True
+        off.online_encoder_.parameters(),
+        default.online_encoder_.parameters(),
+        strict=True,
     ):
         assert torch.equal(a, b)
     assert off.history_[-1]["loss"] == default.history_[-1]["loss"]
     assert not torch.equal(
-        next(run.encoder_.parameters()), next(off.encoder_.parameters())
+        next(run.online_encoder_.parameters()), next(off.online_encoder_.parameters())
     )
 
 
@@ -289,9 +295,12 @@ def test_forecast_masking_is_reachable_from_the_pretrainer(cohort):
     assert np.isfinite(forecast.history_[-1]["loss"])
     # forecast=False is the default masking; forecast=True draws other masks.
     for a, b in zip(
-        plain.encoder_.parameters(), default.encoder_.parameters(), strict=True
+        plain.online_encoder_.parameters(),
+        default.online_encoder_.parameters(),
+        strict=True,
     ):
         assert torch.equal(a, b)
     assert not torch.equal(
-        next(forecast.encoder_.parameters()), next(plain.encoder_.parameters())
+        next(forecast.online_encoder_.parameters()),
+        next(plain.online_encoder_.parameters()),
     )

@@ -8,7 +8,7 @@ import pytest
 from sk_brainjepa import BrainJEPAPretrainer
 from sk_brainjepa.estimators import RepresentationCollapseWarning
 
-PARAMS = dict(n_timepoints=32, max_epochs=1, batch_size=2, random_state=0)
+PARAMS = dict(window_length=32, max_epochs=1, batch_size=2, random_state=0)
 
 
 def _series(n_subjects, n_rois):

@@ -196,7 +196,9 @@ def test_compile_option_trains_the_same_model(monkeypatch):
         "BrainJEPAPredictor",
     ]
     np.testing.assert_allclose(compiled.transform(X), plain.transform(X), atol=1e-5)
-    assert not any(k.startswith("_orig_mod") for k in compiled.encoder_.state_dict())
+    assert not any(
+        k.startswith("_orig_mod") for k in compiled.online_encoder_.state_dict()
+    )
 
 
 def test_resume_with_other_gradient_values_says_how_far_apart(tmp_path):

@@ -153,7 +153,7 @@ def test_linear_probe_keeps_each_participant_on_one_side(tmp_path, monkeypatch):
     X, ids, pheno = load_fmriprep(d["root"], d["atlas"], confounds_strategy=None)
     X = SubjectRobustScaler().fit_transform(X)
     model = BrainJEPAPretrainer(
-        "tiny", n_timepoints=32, max_epochs=1, batch_size=10, random_state=0
+        "tiny", window_length=32, max_epochs=1, batch_size=10, random_state=0
     ).fit(X)
     used = []
     probe_one = _probe._probe_one

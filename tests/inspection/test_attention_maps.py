@@ -35,7 +35,7 @@ def data():
 @pytest.fixture(scope="module")
 def fitted(data):
     pre = BrainJEPAPretrainer(
-        n_timepoints=N_TIMEPOINTS, max_epochs=1, batch_size=4, random_state=0
+        window_length=N_TIMEPOINTS, max_epochs=1, batch_size=4, random_state=0
     )
     with warnings.catch_warnings():
         # One epoch on four subjects may collapse; irrelevant to attention maps.
@@ -104,7 +104,7 @@ def test_roi_attention_uses_the_target_encoder(data, fitted):
     assert_allclose(got.sum(axis=1), 1.0, atol=1e-9)
     assert_allclose(roi_attention(pre, X), expected.mean(axis=0), atol=1e-6)
     # The context encoder plays no part.
-    sharpen(pre.encoder_, 3.0)
+    sharpen(pre.online_encoder_, 3.0)
     assert_allclose(roi_attention(pre, X, per_subject=True), got, atol=1e-12)
 
 
@@ -248,7 +248,7 @@ def test_attention_reads_the_given_layout(data, fitted):
 
 
 def test_attention_leaves_a_given_fitted_embedder_as_found(data, fitted):
-    embedder = BrainJEPAEmbedder(pretrainer=fitted, window="start").fit(data)
+    embedder = BrainJEPAEmbedder(pretrainer=fitted, window_position="start").fit(data)
     encoder = embedder.encoder_
     params = embedder.get_params(deep=False)
     both = roi_attention(embedder, data, window="average", per_subject=True)

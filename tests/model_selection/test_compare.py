@@ -39,7 +39,7 @@ def cohort():
 def pretrainer(cohort):
     X, _ = cohort
     return BrainJEPAPretrainer(
-        n_timepoints=64, max_epochs=1, batch_size=16, random_state=0
+        window_length=64, max_epochs=1, batch_size=16, random_state=0
     ).fit(X)
 
 
@@ -328,7 +328,7 @@ def test_a_saved_folder_compares_raw_series_as_the_trained_pipeline(tmp_path):
             (
                 "jepa",
                 BrainJEPAPretrainer(
-                    n_timepoints=64, max_epochs=1, batch_size=16, random_state=0
+                    window_length=64, max_epochs=1, batch_size=16, random_state=0
                 ),
             ),
         ]

@@ -299,7 +299,7 @@ def cohort():
     )
     X = ROIRobustScaler().fit_transform(X)
     pre = BrainJEPAPretrainer(
-        n_timepoints=64, max_epochs=1, batch_size=20, random_state=0
+        window_length=64, max_epochs=1, batch_size=20, random_state=0
     ).fit(X)
     return X, pheno, pre
 

@@ -90,7 +90,7 @@ def _max_difference(a, b):
     return max(
         float((pa - pb).abs().max())
         for ma, mb in (
-            (a.encoder_, b.encoder_),
+            (a.online_encoder_, b.online_encoder_),
             (a.predictor_, b.predictor_),
             (a.target_encoder_, b.target_encoder_),
         )
