@@ -2,31 +2,27 @@
 
 ``fit`` runs the steps of ``_pretraining_steps``; warnings and diagnostics are in
 ``_pretraining_checks``, ``save`` and ``load`` in ``_persistence``,
-``save_pretrained`` and ``from_pretrained`` in ``_pretrained_folder``.
+``save_pretrained`` and ``from_pretrained`` in ``_pretrained_folder``, ``transform``
+in ``_pretrainer_features``.
 """
 
 from __future__ import annotations
-
-import warnings
-from pathlib import Path
 
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
-from sk_brainjepa._utils._deprecation import DEPRECATED, REMOVED_IN, renamed_param
+from sk_brainjepa._utils._deprecation import DEPRECATED
 from sk_brainjepa._utils._docstrings import fill_doc
-from sk_brainjepa.estimators._common import embed, resolve_device
 from sk_brainjepa.estimators._constraints import (
     PRETRAINER_CONSTRAINTS,
-    check_pretrainer_relations,
 )
 from sk_brainjepa.estimators._persistence import PretrainerPersistenceMixin
 from sk_brainjepa.estimators._pretrained_folder import PretrainedFolderMixin
+from sk_brainjepa.estimators._pretrainer_features import PretrainerFeaturesMixin
 from sk_brainjepa.estimators._pretraining_checks import (
     RepresentationCollapseWarning,
     UnscaledInputWarning,
@@ -43,7 +39,6 @@ from sk_brainjepa.estimators._pretraining_steps import (
     prepare_run,
     train_epochs,
 )
-from sk_brainjepa.sources import as_source
 from sk_brainjepa.training import offset_ratio, release_data_parallel
 
 __all__ = [
@@ -57,6 +52,7 @@ __all__ = [
 class BrainJEPAPretrainer(
     ClassNamePrefixFeaturesOutMixin,
     TimeSeriesEstimatorMixin,
+    PretrainerFeaturesMixin,
     PretrainerPersistenceMixin,
     PretrainedFolderMixin,
     TransformerMixin,
@@ -425,23 +421,9 @@ class BrainJEPAPretrainer(
     _parameter_constraints = PRETRAINER_CONSTRAINTS
 
     def _resolve_settings(self) -> PretrainingSettings:
-        """Every parameter checked, before any data is read, and resolved once.
-
-        Per-parameter checks come from ``_constraints``; then the relations
-        between parameters, the recipe, the renamed parameters and the
-        masker's option names.
-        """
-        self._validate_params()
-        settings = resolve_settings(self)
-        check_pretrainer_relations(settings)
-        settings.masking.check()
-        path = settings.checkpoint.path
-        if path is not None and Path(path).is_dir():
-            raise ValueError(
-                f"checkpoint_path={str(path)!r} is a folder; give a "
-                "file path such as 'run/checkpoint.pt'."
-            )
-        return settings
+        """Every parameter checked, before any data is read, and resolved once."""
+        self._validate_params()  # per parameter, from _constraints
+        return resolve_settings(self)  # relations, recipe, renames, masker options
 
     # --------------------------------------------------------------------- fit
     def fit(self, X, y=None):
@@ -497,56 +479,3 @@ np.memmap, path or TimeSeriesSource
         self.n_features_in_ = run.n_rois
         self.n_subjects_ = len(run.source)
         return self
-
-    def _window_position(self) -> str:
-        """``window_position``, or the deprecated ``embed_window`` when set."""
-        return renamed_param(self, "embed_window", "window_position", stacklevel=4)
-
-    @property
-    def encoder_(self):
-        """Deprecated name of ``online_encoder_`` (removed in 0.3)."""
-        encoder = self.online_encoder_
-        warnings.warn(
-            "BrainJEPAPretrainer.encoder_ was renamed online_encoder_ and will be "
-            f"removed in {REMOVED_IN}.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return encoder
-
-    # --------------------------------------------------------------- features
-    def transform(self, X):
-        """Mean token features of the target encoder.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_subjects, n_rois, n_timepoints) or list of arrays
-            In ``layout``, as for ``fit``.
-
-        Returns
-        -------
-        features : ndarray of shape (n_subjects, embed_dim), float32
-        """
-        check_is_fitted(self)
-        source = as_source(X, layout=self.layout)
-        source.check_n_rois(self.n_rois_, type(self).__name__)
-        device = resolve_device(self.device)
-        encoder = self.target_encoder_.to(device)
-        try:
-            return embed(
-                encoder,
-                source,
-                n_timepoints=self.window_length_,
-                window=self._window_position(),
-                readout="mean",
-                batch_size=self.embed_batch_size,
-                device=device,
-            )
-        finally:
-            self.target_encoder_.cpu()
-
-    @property
-    def _n_features_out(self) -> int:
-        """Width of ``transform``'s features: names come from
-        ``ClassNamePrefixFeaturesOutMixin`` (``brainjepapretrainer0``, ...)."""
-        return self.target_encoder_.config.embed_dim

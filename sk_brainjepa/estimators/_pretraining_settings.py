@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from sk_brainjepa._utils._deprecation import renamed_param
+from sk_brainjepa.estimators._constraints import check_pretrainer_relations
 from sk_brainjepa.estimators._recipes import recipe_objective, recipe_values
 from sk_brainjepa.masking import check_masker_options, make_masker
 from sk_brainjepa.nn import EncoderConfig, PredictorConfig, model_config
@@ -181,7 +182,7 @@ class PretrainingSettings:
 
 
 def resolve_settings(est) -> PretrainingSettings:
-    """The settings of one fit of ``est``, its recipe resolved once.
+    """The settings of one fit of ``est``, checked, its recipe resolved once.
 
     Parameters
     ----------
@@ -191,7 +192,28 @@ def resolve_settings(est) -> PretrainingSettings:
     Returns
     -------
     settings : PretrainingSettings
+
+    Raises
+    ------
+    ValueError
+        Before any data is read: parameters that contradict each other (see
+        :func:`~._constraints.check_pretrainer_relations`), an unknown masker
+        option, a folder as ``checkpoint_path``, or an old and a new name of
+        a renamed parameter both given.
     """
+    settings = _settings(est)
+    check_pretrainer_relations(settings)
+    settings.masking.check()
+    path = settings.checkpoint.path
+    if path is not None and Path(path).is_dir():
+        raise ValueError(
+            f"checkpoint_path={str(path)!r} is a folder; give a "
+            "file path such as 'run/checkpoint.pt'."
+        )
+    return settings
+
+
+def _settings(est) -> PretrainingSettings:
     params = est.get_params(deep=False)
     recipe = recipe_values(est.recipe, params)
     # The loss terms validate their names and weights here, before any data.
