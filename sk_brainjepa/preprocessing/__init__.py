@@ -24,8 +24,8 @@ from sk_brainjepa.preprocessing._dynamics import DynamicFeatures
 from sk_brainjepa.preprocessing._harmonize import ComBatHarmonizer
 from sk_brainjepa.preprocessing._official_scaling import SampleZScore, official_scaling
 from sk_brainjepa.preprocessing._resample import TemporalResampler
+from sk_brainjepa.preprocessing._roi_scaling import ROIRobustScaler
 from sk_brainjepa.preprocessing._scaling import (
-    ROIRobustScaler,
     SubjectRobustScaler,
     robust_scale_subject,
 )

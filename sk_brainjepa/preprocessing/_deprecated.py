@@ -13,7 +13,8 @@ from __future__ import annotations
 import warnings
 
 from sk_brainjepa.preprocessing._official_scaling import SampleZScoring
-from sk_brainjepa.preprocessing._scaling import ROIScalerTransform, SubjectRobustScaling
+from sk_brainjepa.preprocessing._roi_scaling import ROIScalerTransform
+from sk_brainjepa.preprocessing._scaling import SubjectRobustScaling
 
 # Former public name -> (the class it names, the spelling that replaces it).
 _DEPRECATED = {

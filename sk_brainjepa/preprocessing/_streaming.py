@@ -19,8 +19,10 @@ from sk_brainjepa.preprocessing._connectivity import (
 from sk_brainjepa.preprocessing._official_scaling import (  # noqa: F401
     SampleZScoring,
 )
-from sk_brainjepa.preprocessing._scaling import (  # noqa: F401
+from sk_brainjepa.preprocessing._roi_scaling import (  # noqa: F401
     ROIScalerTransform,
+)
+from sk_brainjepa.preprocessing._scaling import (  # noqa: F401
     SubjectRobustScaling,
 )
 from sk_brainjepa.sources import as_source

@@ -29,6 +29,7 @@ from sk_brainjepa.training._distributed import (
     shared_seeds,
     wrap_data_parallel,
 )
+from sk_brainjepa.training._jepa_loss import jepa_loss, patches_of
 from sk_brainjepa.training._loader import (
     PlanBatchSampler,
     WindowDataset,
@@ -72,9 +73,7 @@ from sk_brainjepa.training._trainer import (
     EMA_SCHEDULES,
     JEPATrainer,
     TrainingDivergedError,
-    jepa_loss,
     parameter_groups,
-    patches_of,
 )
 
 __all__ = [
