@@ -26,6 +26,9 @@ def _documented() -> dict[str, set[str]]:
         if heading:
             current = sections.setdefault(heading.group(1), set())
             continue
+        if line.startswith("## "):  # a section that is no package's table
+            current = None
+            continue
         row = re.match(r"\| `(\w+)` \|", line)
         if row and current is not None:
             current.add(row.group(1))

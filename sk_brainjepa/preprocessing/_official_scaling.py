@@ -25,7 +25,7 @@ from sk_brainjepa.preprocessing._base import (
     TimeSeriesOutputMixin,
     read_fitted,
 )
-from sk_brainjepa.preprocessing._scaling import ROIRobustScaler
+from sk_brainjepa.preprocessing._roi_scaling import ROIRobustScaler
 
 
 class SampleZScore(
