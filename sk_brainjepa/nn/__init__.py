@@ -34,16 +34,18 @@ from sk_brainjepa.nn._finetune import (
     layer_id,
     reset_top_blocks_,
 )
+from sk_brainjepa.nn._init import (
+    fresh_generator,
+    glorot_uniform_,
+    init_weights_,
+    materialize_,
+)
 from sk_brainjepa.nn._layers import (
     MLP,
     Attention,
     Block,
     BrainPositionalEmbedding,
     PatchEmbed,
-    fresh_generator,
-    glorot_uniform_,
-    init_weights_,
-    materialize_,
     roi_sincos_embedding,
     sincos_embedding_1d,
     time_sincos_embedding,

@@ -10,15 +10,17 @@ from torch import nn
 
 from sk_brainjepa.masking import apply_masks
 from sk_brainjepa.nn._config import EncoderConfig, PredictorConfig
+from sk_brainjepa.nn._init import (
+    default_device,
+    fresh_generator,
+    init_weights_,
+    materialize_,
+)
 from sk_brainjepa.nn._layers import (
     Block,
     BrainPositionalEmbedding,
     PatchEmbed,
     check_indices,
-    default_device,
-    fresh_generator,
-    init_weights_,
-    materialize_,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,7 +64,7 @@ class _GradientTransformer(nn.Module):
 
     Checks ``config`` against ``_config_type``, validates the gradients, then
     follows the package's initialisation idiom (module docstring of
-    ``sk_brainjepa.nn._layers``): builds the layers of ``_build`` shape-only on
+    ``sk_brainjepa.nn._init``): builds the layers of ``_build`` shape-only on
     the meta device, allocates them on the current default device, stores the
     gradients as the persistent buffer ``gradients`` and draws the weights
     with ``reset_parameters(generator)``.

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.nn._deprecated import renamed_attribute
 from sk_brainjepa.nn._encoder import BrainJEPAEncoder
-from sk_brainjepa.nn._layers import fresh_generator, init_weights_, materialize_
+from sk_brainjepa.nn._init import fresh_generator, init_weights_, materialize_
 from sk_brainjepa.nn._readout import FEATURE_READOUTS, n_readout_features, read_out
 from sk_brainjepa.sources import crop
 
@@ -104,7 +104,7 @@ class BrainJEPAFineTuneModel(nn.Module):
             raise ValueError(
                 f"head_norm must be 'layernorm' or 'batchnorm'; got {head_norm!r}."
             )
-        # The initialisation idiom (sk_brainjepa.nn._layers), for the new head
+        # The initialisation idiom (sk_brainjepa.nn._init), for the new head
         # only: the encoder arrives built and keeps its (pretrained) weights.
         with torch.device("meta"):
             self.fc_norm = (

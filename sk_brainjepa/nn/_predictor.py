@@ -9,13 +9,8 @@ from sk_brainjepa._utils._validation import check_int
 from sk_brainjepa.masking import apply_masks
 from sk_brainjepa.nn._config import PredictorConfig
 from sk_brainjepa.nn._encoder import _GradientTransformer
-from sk_brainjepa.nn._layers import (
-    BrainPositionalEmbedding,
-    check_indices,
-    fresh_generator,
-    init_weights_,
-    trunc_normal_init_,
-)
+from sk_brainjepa.nn._init import fresh_generator, init_weights_, trunc_normal_init_
+from sk_brainjepa.nn._layers import BrainPositionalEmbedding, check_indices
 
 
 class BrainJEPAPredictor(_GradientTransformer):

@@ -11,7 +11,7 @@ from sk_brainjepa.nn import (
     read_out,
     reset_top_blocks_,
 )
-from sk_brainjepa.nn._layers import init_weights_
+from sk_brainjepa.nn._init import init_weights_
 
 
 def test_finetune_model_heads_on_each_readout():

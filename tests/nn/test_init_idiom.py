@@ -1,4 +1,4 @@
-"""The one initialisation idiom (``sk_brainjepa.nn._layers``) in every module.
+"""The one initialisation idiom (``sk_brainjepa.nn._init``) in every module.
 
 Each module family that owns weights is built from an explicit generator: the
 same seed gives the same weights, another seed other weights, and building it

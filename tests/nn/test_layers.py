@@ -11,7 +11,7 @@ from sk_brainjepa.nn import (
     model_config,
     sincos_embedding_1d,
 )
-from sk_brainjepa.nn._layers import trunc_normal_init_
+from sk_brainjepa.nn._init import trunc_normal_init_
 
 from ._helpers import PATCH, _encoder, _gen, _grads, _official_time_table, _x
 
