@@ -117,7 +117,7 @@ class OrthonormalClusterReadout(nn.Module):
                 f"n_clusters={n_clusters} orthonormal centres need "
                 f"n_clusters <= embedding width, but the width is {embed_dim}."
             )
-        # The initialisation idiom (sk_brainjepa.nn._layers).
+        # The initialisation idiom (sk_brainjepa.nn._init).
         with torch.device("meta"):
             self.centers = nn.Parameter(
                 torch.empty(n_clusters, embed_dim), requires_grad=not freeze_centers
@@ -301,7 +301,7 @@ class BrainNetworkTransformer(nn.Module):
         head_hidden = check_int_sequence(head_hidden, "head_hidden")
         self.hidden_dim = hidden_dim
         self.n_clusters = n_clusters
-        # The initialisation idiom (sk_brainjepa.nn._layers): shape-only build,
+        # The initialisation idiom (sk_brainjepa.nn._init): shape-only build,
         # allocate, draw everything from `generator`.
         with torch.device("meta"):
             self.input_proj = nn.Linear(n_rois, hidden_dim)

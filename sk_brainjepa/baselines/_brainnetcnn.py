@@ -110,7 +110,7 @@ class _RoiFilterBank(nn.Module):
     ``(F, C, R)`` weight per name in ``_weight_names``, Glorot-uniform with
     fans ``C * R`` and ``F * R`` times ``_gain``, as in the BrainNetCNN paper,
     and zero biases. Built with the package's initialisation idiom (module
-    docstring of ``sk_brainjepa.nn._layers``); ``generator`` (keyword, default
+    docstring of ``sk_brainjepa.nn._init``); ``generator`` (keyword, default
     None: a fresh OS seed) is the source of the initial weights.
     """
 
@@ -351,7 +351,7 @@ class BrainNetCNN(nn.Module):
         n2g_channels = check_int(n2g_channels, "n2g_channels")
         hidden = check_int_sequence(hidden, "hidden")
         dropout = check_probability(dropout, "dropout")
-        # The initialisation idiom (sk_brainjepa.nn._layers): shape-only build,
+        # The initialisation idiom (sk_brainjepa.nn._init): shape-only build,
         # allocate, draw everything from `generator`.
         with torch.device("meta"):
             widths = (in_channels, *e2e_channels)

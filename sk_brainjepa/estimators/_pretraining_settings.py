@@ -160,6 +160,8 @@ class PretrainingSettings:
     """
 
     recipe: str
+    # Every value the recipe decides, explicit parameters applied.
+    recipe_values: dict
     model: ModelSettings
     objective: Objective
     masking: MaskingSettings
@@ -176,7 +178,7 @@ class PretrainingSettings:
     def objective_record(self, content_gain: float) -> dict:
         """The recipe's values as the run used them (``objective_``)."""
         return {
-            **recipe_values(self.recipe, self.params),
+            **self.recipe_values,
             "content_gain": content_gain,
         }
 
@@ -220,12 +222,13 @@ def _settings(est) -> PretrainingSettings:
     objective = recipe_objective(recipe)
     return PretrainingSettings(
         recipe=est.recipe,
+        recipe_values=recipe,
         model=ModelSettings(
             preset=est.model,
             overrides=dict(est.model_params or {}),
             patch_size=est.patch_size,
             window_length=renamed_param(
-                est, "n_timepoints", "window_length", stacklevel=5
+                est, "n_timepoints", "window_length", stacklevel=6
             ),
             content_gain=recipe["content_gain"],
         ),
@@ -263,7 +266,7 @@ def _settings(est) -> PretrainingSettings:
             precision=est.precision,
             verbose=est.verbose,
             embed_window=renamed_param(
-                est, "embed_window", "window_position", stacklevel=5
+                est, "embed_window", "window_position", stacklevel=6
             ),
             embed_batch_size=est.embed_batch_size,
         ),
