@@ -45,7 +45,7 @@ N_SUBJECTS, N_ROIS, N_TIMEPOINTS = 6, 8, 40
 # patches, a 32-frame window.
 WINDOW = 32
 TINY_MODEL = dict(
-    model_params={"depth": 1, "predictor_depth": 1}, patch_size=8, n_timepoints=WINDOW
+    model_params={"depth": 1, "predictor_depth": 1}, patch_size=8, window_length=WINDOW
 )
 # One epoch: every net trains in well under a second. Batches of 2: the 4
 # training subjects (2 go to validation) leave no batch of one, which the

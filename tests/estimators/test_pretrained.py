@@ -29,7 +29,7 @@ from sk_brainjepa.estimators import load_pretrained, save_pretrained
 
 from ._helpers import N_ROIS, WINDOW
 
-MODULES = ("encoder_", "target_encoder_", "predictor_", "reconstruction_head_")
+MODULES = ("online_encoder_", "target_encoder_", "predictor_", "reconstruction_head_")
 NAMES = [f"roi{i}" for i in range(N_ROIS)]
 FILES = {
     "model.safetensors",

@@ -180,7 +180,7 @@ def test_save_load_round_trip_is_exact(fitted, data, tmp_path):
     assert_array_equal(loaded.transform(X), fitted.transform(X))
     assert loaded.history_ == fitted.history_
     assert loaded.get_params()["model_params"] == fitted.get_params()["model_params"]
-    for name in ("encoder_", "predictor_", "target_encoder_"):
+    for name in ("online_encoder_", "predictor_", "target_encoder_"):
         a, b = getattr(fitted, name).state_dict(), getattr(loaded, name).state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a)
     from_file = BrainJEPAEmbedder(checkpoint=path).fit(X)

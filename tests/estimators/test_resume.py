@@ -15,7 +15,7 @@ from sk_brainjepa import BrainJEPAPretrainer
 from sk_brainjepa.training import JEPATrainer, load_checkpoint
 
 PARAMS = dict(
-    n_timepoints=32,
+    window_length=32,
     max_epochs=4,
     batch_size=4,
     accumulation_steps=2,  # 3 batches per epoch: a partial step at each epoch's end
@@ -29,7 +29,7 @@ def _data(n_subjects=12, n_timepoints=48):
 
 
 def _assert_same_model(a, b):
-    for name in ("encoder_", "predictor_", "target_encoder_"):
+    for name in ("online_encoder_", "predictor_", "target_encoder_"):
         sa, sb = getattr(a, name).state_dict(), getattr(b, name).state_dict()
         assert sa.keys() == sb.keys()
         for key in sa:

@@ -156,7 +156,7 @@ def test_readme_pipeline_scales_each_subject_then_pretrains(rng):
                 BrainJEPAPretrainer(
                     model_params={"depth": 1, "predictor_depth": 1},
                     patch_size=8,
-                    n_timepoints=32,
+                    window_length=32,
                     max_epochs=1,
                     batch_size=4,
                     random_state=0,

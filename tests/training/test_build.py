@@ -107,7 +107,7 @@ def test_fit_trains_with_the_builders_schedule(monkeypatch):
     X, _ = make_brain_dynamics(n_subjects=10, n_rois=6, n_timepoints=16, random_state=0)
     X = (X - X.mean(axis=-1, keepdims=True)) / X.std(axis=-1, keepdims=True)
     params = dict(
-        n_timepoints=8,
+        window_length=8,
         patch_size=4,
         batch_size=3,
         max_epochs=2,

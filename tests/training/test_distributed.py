@@ -31,7 +31,7 @@ needs_gloo = pytest.mark.skipif(
 )
 
 PARAMS = dict(
-    n_timepoints=32,
+    window_length=32,
     max_epochs=2,
     batch_size=8,
     accumulation_steps=1,
