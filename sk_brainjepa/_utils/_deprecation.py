@@ -27,7 +27,7 @@ def _is_unset(value) -> bool:
     return isinstance(value, str) and value == DEPRECATED
 
 
-def renamed_param(est, old: str, new: str, *, stacklevel: int = 3):
+def renamed_param(est, old: str, new: str, *, init=None, stacklevel: int = 3):
     """The value of parameter ``new``, or of ``old`` when a caller still sets it.
 
     Parameters
@@ -36,6 +36,9 @@ def renamed_param(est, old: str, new: str, *, stacklevel: int = 3):
         Has both attributes; ``old`` defaults to :data:`DEPRECATED`.
     old, new : str
         The parameter's old and new names.
+    init : callable or None, default=None
+        The ``__init__`` that declares ``new`` with its default; None reads
+        ``type(est).__init__``.
     stacklevel : int, default=3
         Of the warning: 3 points at the caller of the method that calls this
         function; add one per function in between, so that the warning names
@@ -56,7 +59,8 @@ def renamed_param(est, old: str, new: str, *, stacklevel: int = 3):
     new_value = getattr(est, new)
     if _is_unset(old_value):
         return new_value
-    default = inspect.signature(type(est).__init__).parameters[new].default
+    init = type(est).__init__ if init is None else init
+    default = inspect.signature(init).parameters[new].default
     if new_value != default and new_value != old_value:
         raise ValueError(
             f"{type(est).__name__}: {old}={old_value!r} and {new}={new_value!r} "

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,9 +21,6 @@ from sklearn.utils.validation import check_is_fitted
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._deprecation import (
     DEPRECATED,
-    REMOVED_IN,
-    renamed_param,
-    translate_renamed,
 )
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import LAYOUTS
@@ -44,6 +39,8 @@ from sk_brainjepa.estimators._pretrained_inputs import (
     preprocessed_source,
 )
 from sk_brainjepa.estimators._pretrainer import BrainJEPAPretrainer
+from sk_brainjepa.estimators._renamed import RenamedParamsMixin
+from sk_brainjepa.estimators._shared_pretrainer import SharedPretrainerMixin
 from sk_brainjepa.nn import READOUTS, n_readout_features
 from sk_brainjepa.sources import WINDOWS, as_source
 
@@ -69,6 +66,8 @@ def _n_windows(lengths: np.ndarray, window_length: int, window_position: str) ->
 
 @fill_doc
 class BrainJEPAEmbedder(
+    SharedPretrainerMixin,
+    RenamedParamsMixin,
     ClassNamePrefixFeaturesOutMixin,
     TimeSeriesEstimatorMixin,
     TransformerMixin,
@@ -208,6 +207,8 @@ class BrainJEPAEmbedder(
     (6, 512)
     """
 
+    _renames = EMBEDDER_RENAMES
+
     _parameter_constraints: dict = {
         "checkpoint": [str, os.PathLike, None],
         "pretrainer": [BrainJEPAPretrainer, FrozenEstimator, None],
@@ -272,79 +273,6 @@ class BrainJEPAEmbedder(
         self.encoder = encoder
         self.window = window
         self.n_timepoints = n_timepoints
-
-    def __setstate__(self, state):
-        """Unpickle, moving the names of embedders pickled before 0.2 to the new ones.
-
-        Such an embedder holds ``encoder``, ``window`` and ``n_timepoints`` as
-        set values (the old defaults included) and ``n_timepoints_``; read as
-        they are, every call would warn and the new names would be missing.
-        """
-        if "window_length" not in state:
-            state = translate_renamed(state, EMBEDDER_RENAMES)
-            state.update(dict.fromkeys(EMBEDDER_RENAMES, DEPRECATED))
-            if "n_timepoints_" in state:
-                state["window_length_"] = state.pop("n_timepoints_")
-        super().__setstate__(state)
-
-    @property
-    def n_timepoints_(self) -> int:
-        """The model window in frames.
-
-        .. deprecated:: 0.2
-           Use ``window_length_``; removed in 0.3.
-        """
-        warnings.warn(
-            "BrainJEPAEmbedder.n_timepoints_ was renamed window_length_ and will "
-            f"be removed in {REMOVED_IN}; read window_length_ instead.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return self.window_length_
-
-    def _renamed_params(self) -> dict:
-        """The renamed parameters under their new names, old names resolved.
-
-        For code outside the class that reads them (``resolve_model``, the
-        attention maps): a caller still passing an old name gets its value
-        (with the ``FutureWarning``), so the numbers do not change.
-
-        Returns
-        -------
-        values : dict
-            ``{"source_encoder": ..., "window_position": ...,
-            "window_length": ...}``.
-
-        Raises
-        ------
-        ValueError
-            When an old and its new name were both given different values.
-        """
-        values = {}
-        for old, new in EMBEDDER_RENAMES.items():
-            # stacklevel 4: the warning names the line that called our caller.
-            values[new] = renamed_param(self, old, new, stacklevel=4)
-        return values
-
-    def __sklearn_clone__(self):
-        """An unfitted copy that shares ``pretrainer`` instead of unfitting it.
-
-        scikit-learn's ``clone`` clones nested estimators, which drops a fitted
-        pretrainer's weights. The embedder only reads them, so sharing the
-        object is safe; every other parameter is cloned as usual.
-
-        Returns
-        -------
-        clone : BrainJEPAEmbedder
-        """
-        # scikit-learn clones a shallow copy without the pretrainer (so the
-        # set_output and metadata-routing settings come along as usual); the
-        # shared pretrainer is put back in the clone. ``self`` is not touched.
-        stand_in = copy.copy(self)
-        stand_in.pretrainer = None
-        twin = super(BrainJEPAEmbedder, stand_in).__sklearn_clone__()
-        twin.pretrainer = self.pretrainer
-        return twin
 
     def set_params(self, **params):
         """Set parameters; those of the shared ``pretrainer`` are refused.
@@ -484,8 +412,8 @@ class BrainJEPAEmbedder(
         check_is_fitted(self)
         self._check_params()
         # Once per call: a renamed parameter warns once, not once per batch.
-        source_encoder = renamed_param(self, "encoder", "source_encoder")
-        window_position = renamed_param(self, "window", "window_position")
+        source_encoder = self._renamed_value("encoder", "source_encoder")
+        window_position = self._renamed_value("window", "window_position")
         source = as_source(X, layout=self.layout)
         owner = type(self).__name__
         # getattr: embedders pickled before these attributes existed.

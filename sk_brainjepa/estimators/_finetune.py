@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import warnings
 from numbers import Integral, Real
 
 import torch
@@ -13,9 +11,6 @@ from skorch import NeuralNetClassifier, NeuralNetRegressor
 from sk_brainjepa._utils._base import TimeSeriesEstimatorMixin
 from sk_brainjepa._utils._deprecation import (
     DEPRECATED,
-    REMOVED_IN,
-    renamed_param,
-    translate_renamed,
 )
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import (
@@ -30,6 +25,8 @@ from sk_brainjepa.estimators._finetune_callbacks import (
 from sk_brainjepa.estimators._finetune_inputs import FineTuneInputsMixin
 from sk_brainjepa.estimators._loading import ENCODERS, load_pretrained_encoder
 from sk_brainjepa.estimators._nets import SeededNetMixin
+from sk_brainjepa.estimators._renamed import RenamedParamsMixin
+from sk_brainjepa.estimators._shared_pretrainer import SharedPretrainerMixin
 from sk_brainjepa.nn import (
     BrainJEPAFineTuneModel,
     layer_decay_groups,
@@ -40,7 +37,13 @@ from sk_brainjepa.nn import (
 FINETUNE_RENAMES = {"encoder": "source_encoder", "n_timepoints": "window_length"}
 
 
-class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMixin):
+class _FineTuneMixin(
+    SharedPretrainerMixin,
+    RenamedParamsMixin,
+    FineTuneInputsMixin,
+    TimeSeriesEstimatorMixin,
+    SeededNetMixin,
+):
     """Builds the model from a checkpoint or pretrainer in ``initialize_module``.
 
     Every (re)initialisation loads the pretrained weights afresh, so each clone
@@ -49,6 +52,8 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
     ``head_init="probe"`` the head is fitted as a linear probe at the start of
     the first epoch (:meth:`on_epoch_begin`).
     """
+
+    _renames = FINETUNE_RENAMES
 
     _parameter_constraints: dict = {
         **SeededNetMixin._parameter_constraints,
@@ -127,67 +132,6 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
         self.encoder = encoder
         self.n_timepoints = n_timepoints
 
-    def __setstate__(self, state):
-        """Unpickle, moving the names of nets pickled before 0.2 to the new ones.
-
-        Such a net holds ``encoder`` and ``n_timepoints`` as set values (the
-        old defaults included) and ``n_timepoints_``; read as they are, every
-        fit would warn and the new names would be missing.
-        """
-        if "window_length" not in state:
-            state = translate_renamed(state, FINETUNE_RENAMES)
-            state.update(dict.fromkeys(FINETUNE_RENAMES, DEPRECATED))
-            if "n_timepoints_" in state:
-                state["window_length_"] = state.pop("n_timepoints_")
-        super().__setstate__(state)
-
-    @property
-    def n_timepoints_(self) -> int:
-        """The model window in frames.
-
-        .. deprecated:: 0.2
-           Use ``window_length_``; removed in 0.3.
-        """
-        warnings.warn(
-            f"{type(self).__name__}.n_timepoints_ was renamed window_length_ and "
-            f"will be removed in {REMOVED_IN}; read window_length_ instead.",
-            FutureWarning,
-            stacklevel=2,
-        )
-        return self.window_length_
-
-    def _renamed_param(self, old: str, new: str):
-        """:func:`renamed_param` for a fine-tuner.
-
-        ``renamed_param`` compares the new name's value with its default in
-        ``type(self).__init__``, but the fine-tuners' own ``__init__`` takes
-        ``(checkpoint=None, **kwargs)``: the defaults are declared by
-        ``_FineTuneMixin.__init__``. The check therefore runs on a stand-in
-        with that signature and this class's name (for the messages).
-        """
-        stand_in = type(type(self).__name__, (), {"__init__": _FineTuneMixin.__init__})
-        view = object.__new__(stand_in)
-        view.__dict__.update({old: getattr(self, old), new: getattr(self, new)})
-        return renamed_param(view, old, new, stacklevel=4)
-
-    def __sklearn_clone__(self):
-        """An unfitted copy that shares ``pretrainer`` instead of unfitting it.
-
-        scikit-learn's ``clone`` (as ``GridSearchCV`` calls it) clones nested
-        estimators, which would drop a fitted pretrainer's weights. Every fit
-        starts from a fresh copy of its encoder (``initialize_module``), so the
-        pretrainer is only read and sharing it is safe.
-
-        Returns
-        -------
-        clone : same class as ``self``
-        """
-        stand_in = copy.copy(self)
-        stand_in.pretrainer = None
-        twin = super(_FineTuneMixin, stand_in).__sklearn_clone__()
-        twin.pretrainer = self.pretrainer
-        return twin
-
     def _generator(self, purpose: str) -> torch.Generator:
         """A generator for one use of randomness (see :func:`purpose_seed`)."""
         return torch.Generator().manual_seed(purpose_seed(self.seeds_["init"], purpose))
@@ -198,8 +142,8 @@ class _FineTuneMixin(FineTuneInputsMixin, TimeSeriesEstimatorMixin, SeededNetMix
             checkpoint=self.checkpoint,
             pretrainer=self.pretrainer,
             gradients=self.gradients,
-            n_timepoints=self._renamed_param("n_timepoints", "window_length"),
-            encoder=self._renamed_param("encoder", "source_encoder"),
+            n_timepoints=self._renamed_value("n_timepoints", "window_length"),
+            encoder=self._renamed_value("encoder", "source_encoder"),
         )
         depth = encoder.config.depth
         if self.reinit_blocks > depth:
