@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 
+from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from sk_brainjepa._utils._deprecation import REMOVED_IN, renamed_param
@@ -18,8 +19,12 @@ from sk_brainjepa.sources import as_source
 __all__ = ["PretrainerFeaturesMixin"]
 
 
-class PretrainerFeaturesMixin:
-    """``transform`` of :class:`BrainJEPAPretrainer`, and its feature count."""
+class PretrainerFeaturesMixin(TransformerMixin):
+    """``transform`` of :class:`BrainJEPAPretrainer`, and its feature count.
+
+    A ``TransformerMixin`` itself: scikit-learn wraps ``transform`` for
+    ``set_output`` only in the class that defines it.
+    """
 
     def transform(self, X):
         """Mean token features of the target encoder.
