@@ -11,10 +11,17 @@ did nothing wrong by loading an old file.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import warnings
 
-__all__ = ["DEPRECATED", "REMOVED_IN", "renamed_param", "translate_renamed"]
+__all__ = [
+    "DEPRECATED",
+    "REMOVED_IN",
+    "renamed_keywords",
+    "renamed_param",
+    "translate_renamed",
+]
 
 #: Default of a renamed parameter's old name: "not given".
 DEPRECATED = "deprecated"
@@ -101,3 +108,45 @@ def translate_renamed(params: dict, renames: dict[str, str]) -> dict:
         if not _is_unset(value):
             params[new] = value
     return params
+
+
+def renamed_keywords(renames: dict[str, str]):
+    """Decorator: a function's renamed keywords still accepted for one release.
+
+    Parameters
+    ----------
+    renames : dict of str to str
+        Old keyword -> new keyword of the decorated function.
+
+    Returns
+    -------
+    decorate : callable
+        Wraps the function so that an old keyword is passed on under its new
+        name, with a ``FutureWarning`` naming the caller's line; an old and
+        its new keyword both given raise ``TypeError``, as Python does for a
+        keyword given twice.
+    """
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise TypeError(
+                        f"{func.__name__}() got {old}= and {new}=; {old!r} is the "
+                        f"old name of {new!r}. Pass only {new}."
+                    )
+                warnings.warn(
+                    f"{func.__name__}(): the keyword {old!r} was renamed {new!r} "
+                    f"and will be removed in {REMOVED_IN}; pass {new}= instead.",
+                    FutureWarning,
+                    stacklevel=2,
+                )
+                kwargs[new] = kwargs.pop(old)
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sk_brainjepa._utils._deprecation import renamed_keywords
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._validation import check_int, check_layout
 from sk_brainjepa.estimators import resolve_device, resolve_model
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 # keys): 2**23 float32 scores are 32 MiB, about 300 queries per chunk at 4,500
 # tokens and 6 heads. Chunks this size also ran faster on a CPU than 4x larger
 # ones (cache), at the same result.
+# Keywords renamed in 0.2 (old -> new), accepted with a FutureWarning until 0.3.
+_RENAMED_KEYWORDS = {"n_timepoints": "window_length", "window": "window_position"}
 _MAX_CHUNK_SCORES = 2**23
 
 
@@ -129,35 +132,45 @@ def _window_batches(X, length: int, window: str, batch_size: int):
 
 
 def _resolve_embedder(
-    model, gradients, n_timepoints, window, layout, batch_size, query_chunk_size
+    model,
+    gradients,
+    window_length,
+    window_position,
+    layout,
+    batch_size,
+    query_chunk_size,
 ):
     """Check the options :func:`roi_attention` and :func:`network_attention`
     share, then resolve ``model`` to an embedder (see ``resolve_model``)."""
-    if window is not None and window not in WINDOWS:
-        raise ValueError(f"window must be one of {WINDOWS} or None; got {window!r}.")
+    if window_position is not None and window_position not in WINDOWS:
+        raise ValueError(
+            f"window_position must be one of {WINDOWS} or None; got "
+            f"{window_position!r}."
+        )
     if layout is not None:
         check_layout(layout)
     check_int(batch_size, "batch_size")
     check_int(query_chunk_size, "query_chunk_size", allow_none=True)
-    check_int(n_timepoints, "n_timepoints", allow_none=True)
+    check_int(window_length, "window_length", allow_none=True)
     return resolve_model(
         model,
         gradients=gradients,
-        window_length=n_timepoints,
-        window_position=window,
+        window_length=window_length,
+        window_position=window_position,
         layout=layout,
     )
 
 
 @fill_doc
+@renamed_keywords(_RENAMED_KEYWORDS)
 def roi_attention(
     model,
     X,
     *,
     per_subject=False,
     gradients=None,
-    n_timepoints=None,
-    window=None,
+    window_length=None,
+    window_position=None,
     layout=None,
     batch_size=4,
     query_chunk_size=None,
@@ -186,12 +199,15 @@ def roi_attention(
         Return one row per subject instead of the mean over subjects.
     gradients : None, array-like or path, default=None
         Gradients of an official checkpoint (ignored otherwise).
-    n_timepoints : int or None, default=None
+    window_length : int or None, default=None
         Model window in frames; None takes the model's.
-    window : {"center", "start", "average"} or None, default=None
+    window_position : {"center", "start", "average"} or None, default=None
         Which window of a longer run is used (``"average"``: every
         non-overlapping window, averaged); None takes the embedder's or the
         pretrainer's ``window_position`` (``"center"`` for a checkpoint).
+        ``window_length`` and ``window_position`` were called ``n_timepoints``
+        and ``window`` before 0.2 (those keywords still work, with a
+        ``FutureWarning``, until 0.3).
     layout : {"rois_x_time", "time_x_rois"} or None, default=None
         How each subject of ``X`` is ordered: (n_rois, n_timepoints), or
         (n_timepoints, n_rois) as nilearn returns it. None takes the model's
@@ -231,7 +247,13 @@ def roi_attention(
     ((6,), 1.0)
     """
     embedder = _resolve_embedder(
-        model, gradients, n_timepoints, window, layout, batch_size, query_chunk_size
+        model,
+        gradients,
+        window_length,
+        window_position,
+        layout,
+        batch_size,
+        query_chunk_size,
     )
     # Validated once; memory-mapped data stays on disk.
     X = as_source(X, layout=embedder.layout)
@@ -290,6 +312,7 @@ def _check_network_labels(network_labels, n_rois: int) -> np.ndarray:
     return labels
 
 
+@renamed_keywords(_RENAMED_KEYWORDS)
 def network_attention(
     model,
     X,
@@ -297,8 +320,8 @@ def network_attention(
     *,
     per_subject=False,
     gradients=None,
-    n_timepoints=None,
-    window=None,
+    window_length=None,
+    window_position=None,
     layout=None,
     batch_size=4,
     query_chunk_size=None,
@@ -323,7 +346,8 @@ def network_attention(
     per_subject : bool, default=False
         Return a DataFrame with one row per subject (each normalised) instead
         of a Series for the group.
-    gradients, n_timepoints, window, layout, batch_size, query_chunk_size, device
+    gradients, window_length, window_position, layout, batch_size, \
+query_chunk_size, device
         See :func:`roi_attention`.
 
     Returns
@@ -366,7 +390,13 @@ def network_attention(
     # Resolved once, so the labels are checked against the model's ROI count
     # before any attention is computed, whatever the model argument.
     embedder = _resolve_embedder(
-        model, gradients, n_timepoints, window, layout, batch_size, query_chunk_size
+        model,
+        gradients,
+        window_length,
+        window_position,
+        layout,
+        batch_size,
+        query_chunk_size,
     )
     labels = _check_network_labels(network_labels, embedder.n_rois_)
     per_roi = roi_attention(

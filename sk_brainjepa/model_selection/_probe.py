@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from sk_brainjepa._utils._deprecation import renamed_keywords
 from sk_brainjepa._utils._docstrings import fill_doc
 from sk_brainjepa._utils._probe_protocol import DEFAULT_GRID
 from sk_brainjepa._utils._probe_protocol import probe_split as _probe_one
@@ -38,6 +39,7 @@ _SHOWN_CLASSES = 10
 
 
 @fill_doc
+@renamed_keywords({"encoder": "source_encoder"})
 def linear_probe(
     model,
     X,
@@ -50,7 +52,7 @@ def linear_probe(
     groups=None,
     gradients=None,
     readout=None,
-    encoder=None,
+    source_encoder=None,
     layout=None,
     n_jobs=None,
     random_state=None,
@@ -99,10 +101,12 @@ def linear_probe(
         that correlation at a lag of one time patch in both directions. None
         keeps a given embedder's readout, and is ``"mean"`` otherwise; a
         value applies to an embedder too (a new one is made).
-    encoder : {"target", "online"} or None, default=None
+    source_encoder : {"target", "online"} or None, default=None
         Features of the EMA target encoder (the paper's) or of the online
         context encoder, see :class:`BrainJEPAEmbedder`. None keeps a given
-        embedder's encoder, and is ``"target"`` otherwise.
+        embedder's encoder, and is ``"target"`` otherwise. Called ``encoder``
+        before 0.2 (that keyword still works, with a ``FutureWarning``, until
+        0.3).
     layout : {"rois_x_time", "time_x_rois"} or None, default=None
         How each subject of ``X`` is ordered: (n_rois, n_timepoints), or
         (n_timepoints, n_rois) as nilearn returns it. None takes the model's
@@ -158,8 +162,8 @@ def linear_probe(
         raise ValueError(
             f"readout must be one of {FEATURE_READOUTS} for probing; got {readout!r}."
         )
-    if encoder is not None:
-        check_encoder(encoder)
+    if source_encoder is not None:
+        check_encoder(source_encoder)
     if layout is None:
         layout = getattr(unfreeze(model), "layout", "rois_x_time")
     source = as_source(X, layout=check_layout(layout))
@@ -169,7 +173,7 @@ def linear_probe(
     embedder = resolve_model(
         model,
         readout=readout,
-        source_encoder=encoder,
+        source_encoder=source_encoder,
         gradients=gradients,
         layout=layout,
     )

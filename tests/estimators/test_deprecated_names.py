@@ -175,6 +175,23 @@ def test_functions_read_the_value_an_old_name_set(long_data, pretrained):
     assert online.window_position == "start"
 
 
+def test_function_keywords_renamed_warn_and_give_the_same_result(long_data, pretrained):
+    X = long_data
+    y = np.tile([0, 1], len(X) // 2)
+    kwargs = dict(task="classification", n_repeats=2, random_state=0)
+    with pytest.warns(FutureWarning, match="'encoder' was renamed 'source_encoder'"):
+        old = linear_probe(pretrained, X, y, encoder="online", **kwargs)
+    new = linear_probe(pretrained, X, y, source_encoder="online", **kwargs)
+    pd.testing.assert_frame_equal(old, new)
+    assert new.attrs["encoder"] == "online"
+    with pytest.raises(TypeError, match="encoder= and source_encoder="):
+        linear_probe(pretrained, X, y, encoder="online", source_encoder="target")
+    with pytest.warns(FutureWarning, match="'window' was renamed 'window_position'"):
+        old = roi_attention(pretrained, X, window="start", n_timepoints=32)
+    new = roi_attention(pretrained, X, window_position="start", window_length=32)
+    assert_array_equal(old, new)
+
+
 def test_resolve_model_old_arguments_warn(long_data, pretrained):
     X = long_data
     expected = resolve_model(pretrained, window_position="average").transform(X)

@@ -126,7 +126,7 @@ def test_linear_probe_reads_the_chosen_encoder(data, pretrained):
     y = pheno["age"].to_numpy()
     kwargs = dict(task="regression", n_repeats=2, random_state=0)
     for encoder in ENCODERS:
-        table = linear_probe(pretrained, X, y, encoder=encoder, **kwargs)
+        table = linear_probe(pretrained, X, y, source_encoder=encoder, **kwargs)
         features = BrainJEPAEmbedder(pretrainer=pretrained, source_encoder=encoder).fit(
             X
         )
@@ -173,7 +173,7 @@ def test_bad_encoder_values(data, pretrained, bad):
         load_pretrained_encoder(pretrainer=pretrained, encoder=bad)
     if bad is not None:  # None keeps the model's own encoder
         with pytest.raises(ValueError, match=message):
-            linear_probe(pretrained, X, pheno["age"], encoder=bad)
+            linear_probe(pretrained, X, pheno["age"], source_encoder=bad)
 
 
 def test_linear_probe_applies_encoder_to_a_fitted_embedder(data, pretrained):
@@ -182,7 +182,7 @@ def test_linear_probe_applies_encoder_to_a_fitted_embedder(data, pretrained):
     kwargs = dict(task="regression", n_repeats=2, random_state=0)
     target = BrainJEPAEmbedder(pretrainer=pretrained).fit(X)
     module = target.encoder_
-    table = linear_probe(target, X, y, encoder="online", **kwargs)
+    table = linear_probe(target, X, y, source_encoder="online", **kwargs)
     online = BrainJEPAEmbedder(pretrainer=pretrained, source_encoder="online").fit(X)
     expected = probe_features(online.transform(X), y, **kwargs)
     assert table.attrs["encoder"] == "online"

@@ -127,7 +127,7 @@ def test_roi_attention_same_for_pretrainer_embedder_and_checkpoint(
 def test_roi_attention_average_window_averages_the_windows(data, fitted):
     pre = copy.deepcopy(fitted)
     sharpen(pre.target_encoder_)
-    both = roi_attention(pre, data, window="average", per_subject=True)
+    both = roi_attention(pre, data, window_position="average", per_subject=True)
     first = roi_attention(pre, data[:, :, :N_TIMEPOINTS], per_subject=True)
     second = roi_attention(pre, data[:, :, N_TIMEPOINTS:], per_subject=True)
     assert_allclose(both, (first + second) / 2, atol=1e-10)
@@ -213,8 +213,8 @@ def test_roi_attention_bad_input(data, fitted):
         roi_attention(fitted, data[:, :5])
     with pytest.raises(ValueError, match="fewer than the model window"):
         roi_attention(fitted, data[:, :, :16])
-    with pytest.raises(ValueError, match="window must be one of"):
-        roi_attention(fitted, data, window="middle")
+    with pytest.raises(ValueError, match="window_position must be one of"):
+        roi_attention(fitted, data, window_position="middle")
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         roi_attention(fitted, data, batch_size=0)
     with pytest.raises(ValueError, match="query_chunk_size must be a positive"):
@@ -251,7 +251,7 @@ def test_attention_leaves_a_given_fitted_embedder_as_found(data, fitted):
     embedder = BrainJEPAEmbedder(pretrainer=fitted, window_position="start").fit(data)
     encoder = embedder.encoder_
     params = embedder.get_params(deep=False)
-    both = roi_attention(embedder, data, window="average", per_subject=True)
+    both = roi_attention(embedder, data, window_position="average", per_subject=True)
     first = roi_attention(embedder, data[:, :, :N_TIMEPOINTS], per_subject=True)
     second = roi_attention(embedder, data[:, :, N_TIMEPOINTS:], per_subject=True)
     assert_allclose(both, (first + second) / 2, atol=1e-10)
