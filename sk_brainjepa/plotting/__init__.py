@@ -1,4 +1,4 @@
-"""Figures: network attention, brain gradients, pretraining curves, probe scores, model comparisons.
+"""Figures: network attention, gradients, training curves, probe scores, comparisons.
 
 matplotlib is an optional extra (``pip install sk_brainjepa[plot]``); it is
 imported only when a figure is drawn.

@@ -325,7 +325,7 @@ def test_transfer_quick_mode_records_the_protocol_and_rerenders(tmp_path):
     for row in tuned:
         key = (row["world"], row["task"], row["variant"], row["readout"], row["labels"])
         cells.setdefault(key, set()).add((row["model"], row["seed"]))
-    for key, starts in cells.items():
+    for starts in cells.values():
         assert starts == {(a, s) for a in module.FINETUNE_ARMS for s in cfg["seeds"]}
     assert {r["variant"] for r in tuned} == set(cfg["finetune_variants"])
     assert {r["model"] for r in scores if r["method"] == "trained on FC"} == {
@@ -347,7 +347,8 @@ def test_transfer_quick_mode_records_the_protocol_and_rerenders(tmp_path):
     md = tmp_path / "transfer_quick.md"
     before = md.read_text(encoding="utf-8")
     md.unlink()
-    rendered = _run_benchmark("transfer.py", "--render", tmp_path / "transfer_quick.json")
+    record = tmp_path / "transfer_quick.json"
+    rendered = _run_benchmark("transfer.py", "--render", record)
     assert rendered.returncode == 0, rendered.stderr[-3000:]
     assert md.read_text(encoding="utf-8") == before
 

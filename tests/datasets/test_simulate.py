@@ -249,5 +249,7 @@ def test_connectome_random_state_shares_the_wiring_between_cohorts():
 def test_connectome_random_state_none_changes_nothing():
     shape = {"n_subjects": 3, "n_rois": 8, "n_timepoints": 30, "n_networks": 2}
     X, _ = make_brain_dynamics(**shape, random_state=3)
-    X_none, _ = make_brain_dynamics(**shape, random_state=3, connectome_random_state=None)
+    X_none, _ = make_brain_dynamics(
+        **shape, random_state=3, connectome_random_state=None
+    )
     assert_array_equal(X, X_none)
