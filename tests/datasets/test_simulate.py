@@ -241,8 +241,9 @@ def test_connectome_random_state_shares_the_wiring_between_cohorts():
     assert same > 0.8
     assert same > different + 0.2
     # The subjects are other subjects: their labels are drawn afresh.
-    _, pheno_same_seed = make_brain_dynamics(**shape, tr=1.0, noise_level=0.8,
-                                             random_state=2)
+    _, pheno_same_seed = make_brain_dynamics(
+        **shape, tr=1.0, noise_level=0.8, random_state=2
+    )
     assert_array_equal(pheno_b["sex"], pheno_same_seed["sex"])
 
 

@@ -83,12 +83,24 @@ def test_from_fmriprep_quick_probes_a_phenotype():
 def test_compare_models_quick_writes_the_comparison(tmp_path):
     result = run_example("compare_models.py", "--quick", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
-    for model in ("fc", "tangent", "lag", "brainnetcnn", "bnt", "probe-connectivity",
-                  "finetune"):
+    for model in (
+        "fc",
+        "tangent",
+        "lag",
+        "brainnetcnn",
+        "bnt",
+        "probe-connectivity",
+        "finetune",
+    ):
         assert re.search(rf"^{model} +\d\.\d{{3}}", result.stderr, re.M), model
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == ["sex.json", "sex.md", "sex.png", "sex_scores.csv",
-                       "sex_summary.csv"]
+    assert written == [
+        "sex.json",
+        "sex.md",
+        "sex.png",
+        "sex_scores.csv",
+        "sex_summary.csv",
+    ]
 
 
 def test_linear_probe_quick_scores_both_protocols():
