@@ -186,8 +186,13 @@ def test_function_keywords_renamed_warn_and_give_the_same_result(long_data, pret
     assert new.attrs["encoder"] == "online"
     with pytest.raises(TypeError, match="encoder= and source_encoder="):
         linear_probe(pretrained, X, y, encoder="online", source_encoder="target")
-    with pytest.warns(FutureWarning, match="'window' was renamed 'window_position'"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         old = roi_attention(pretrained, X, window="start", n_timepoints=32)
+    assert sorted(str(w.message).split("'")[1] for w in caught) == [
+        "n_timepoints",
+        "window",
+    ]
     new = roi_attention(pretrained, X, window_position="start", window_length=32)
     assert_array_equal(old, new)
 
