@@ -109,8 +109,10 @@ def test_imports_never_climb_the_layers():
 SHARED_PRIVATE = ("_utils",)
 
 
-def _library_files():
-    root = Path(sk_brainjepa.__file__).parent
+LIBRARY = Path(sk_brainjepa.__file__).parent
+
+
+def _library_files(root: Path = LIBRARY):
     for path in sorted(root.rglob("*.py")):
         yield root, path, path.relative_to(root).parts[0].removesuffix(".py")
 
@@ -157,8 +159,14 @@ def _imports(root: Path, path: Path):
 
 
 def test_no_package_reaches_into_another_packages_private_modules():
+    reaching = _private_reaches(LIBRARY)
+    assert not reaching, "\n".join(reaching)
+
+
+def _private_reaches(library: Path) -> list[str]:
+    """Imports of another package's private module or name, one line each."""
     reaching = []
-    for root, path, own in _library_files():
+    for root, path, own in _library_files(library):
         for line, module, names in _imports(root, path):
             parts = module.split(".")
             if parts[0] != "sk_brainjepa" or len(parts) < 2:
@@ -173,7 +181,7 @@ def test_no_package_reaches_into_another_packages_private_modules():
                     f"{path.relative_to(root)}:{line} imports {module} "
                     f"({', '.join(private)}) from outside {target}"
                 )
-    assert not reaching, "\n".join(reaching)
+    return reaching
 
 
 def _deprecation_hook(node, tree, package: str) -> bool:
@@ -211,7 +219,12 @@ def test_no_package_reexports_names_as_strings():
     deprecation hook that returns the package's own former names is allowed
     (see ``_deprecation_hook``).
     """
-    root = Path(sk_brainjepa.__file__).parent
+    found = _string_reexports(LIBRARY)
+    assert not found, "\n".join(found)
+
+
+def _string_reexports(root: Path) -> list[str]:
+    """Subpackage ``__init__`` files that resolve names from import strings."""
     found = []
     for init in sorted(root.glob("*/__init__.py")):
         tree = ast.parse(init.read_text(encoding="utf-8"))
@@ -235,13 +248,13 @@ def test_no_package_reexports_names_as_strings():
                 ]
                 if any(s.startswith("sk_brainjepa") for s in strings):
                     found.append(f"{where}:{node.lineno} maps names to import strings")
-    assert not found, "\n".join(found)
+    return found
 
 
-def _package_graph() -> dict[str, set[str]]:
+def _package_graph(library: Path = LIBRARY) -> dict[str, set[str]]:
     """module -> the modules of its own package that it imports."""
     graph = {}
-    files = list(_library_files())
+    files = list(_library_files(library))
     modules = {_module_name(root, path) for root, path, _ in files}
     for root, path, _ in files:
         name = _module_name(root, path)
@@ -262,7 +275,13 @@ def _package_graph() -> dict[str, set[str]]:
 
 
 def test_no_import_cycle_between_modules_of_a_package():
-    graph = _package_graph()
+    cycles = _cycles(LIBRARY)
+    assert not cycles, "\n".join(cycles)
+
+
+def _cycles(library: Path) -> list[str]:
+    """Import cycles between the modules of one package, as ``a -> b -> a``."""
+    graph = _package_graph(library)
     state, stack, cycles = {}, [], []
 
     def visit(module):
@@ -279,4 +298,38 @@ def test_no_import_cycle_between_modules_of_a_package():
     for module in sorted(graph):
         if module not in state:
             visit(module)
-    assert not cycles, "\n".join(cycles)
+    return cycles
+
+
+def test_the_checks_catch_planted_violations(tmp_path):
+    """Each check fails on a small tree that breaks its rule (and passes without)."""
+    library = tmp_path / "sk_brainjepa"
+    files = {
+        "alpha/__init__.py": "from sk_brainjepa.alpha._one import f\n",
+        # A private module of another package, and a two-module cycle.
+        "alpha/_one.py": "from sk_brainjepa.beta._hidden import g\n"
+        "from sk_brainjepa.alpha._two import h\n",
+        "alpha/_two.py": "def h():\n    from sk_brainjepa.alpha._one import f\n",
+        # Names resolved from import strings in a package's door.
+        "beta/__init__.py": "_LAZY = {'g': 'sk_brainjepa.beta._hidden'}\n"
+        "def __getattr__(name):\n    return _LAZY[name]\n",
+        "beta/_hidden.py": "def g():\n    pass\n",
+    }
+    for name, text in files.items():
+        (library / name).parent.mkdir(parents=True, exist_ok=True)
+        (library / name).write_text(text, encoding="utf-8")
+    assert _private_reaches(library) == [
+        "alpha/_one.py:1 imports sk_brainjepa.beta._hidden (_hidden) from outside beta"
+    ]
+    assert len(_string_reexports(library)) == 2  # the __getattr__ and the dict
+    assert _cycles(library) == [
+        "sk_brainjepa.alpha._one -> sk_brainjepa.alpha._two -> sk_brainjepa.alpha._one"
+    ]
+    # The same tree without the violations passes every check.
+    (library / "alpha/_one.py").write_text("def f():\n    pass\n", encoding="utf-8")
+    (library / "beta/__init__.py").write_text(
+        "from sk_brainjepa.beta._hidden import g\n", encoding="utf-8"
+    )
+    assert not _private_reaches(library)
+    assert not _string_reexports(library)
+    assert not _cycles(library)
