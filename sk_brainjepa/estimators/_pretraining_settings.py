@@ -3,8 +3,8 @@
 ``BrainJEPAPretrainer`` keeps flat, grid-searchable scikit-learn parameters.
 At the start of ``fit`` :func:`resolve_settings` turns them into one
 :class:`PretrainingSettings`: the recipe applied (once), renamed parameters
-read with their deprecation warning (once), defaults that depend on other
-parameters filled in. Each step of ``fit`` then receives the part it reads —
+read with their deprecation warning (once), the relations between parameters
+checked. Each step of ``fit`` then receives the part it reads —
 :class:`ModelSettings`, :class:`~sk_brainjepa.training.Objective`,
 :class:`MaskingSettings`, :class:`ScheduleSettings`, :class:`MonitorSettings`,
 :class:`CheckpointSettings`, :class:`RuntimeSettings` — so its signature says
@@ -138,7 +138,7 @@ class RuntimeSettings:
     compile: bool
     precision: str
     verbose: int
-    embed_window: str
+    window_position: str
     embed_batch_size: int
 
     def autocast_dtype(self, device: torch.device):
@@ -216,6 +216,7 @@ def resolve_settings(est) -> PretrainingSettings:
 
 
 def _settings(est) -> PretrainingSettings:
+    """The settings of ``est``'s parameters, before the relation checks."""
     params = est.get_params(deep=False)
     recipe = recipe_values(est.recipe, params)
     # The loss terms validate their names and weights here, before any data.
@@ -265,7 +266,7 @@ def _settings(est) -> PretrainingSettings:
             compile=est.compile,
             precision=est.precision,
             verbose=est.verbose,
-            embed_window=renamed_param(
+            window_position=renamed_param(
                 est, "embed_window", "window_position", stacklevel=6
             ),
             embed_batch_size=est.embed_batch_size,

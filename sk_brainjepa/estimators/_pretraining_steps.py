@@ -428,7 +428,7 @@ def _monitor_score(
         modules.target_encoder,
         as_source(X_val, layout=settings.layout),
         n_timepoints=settings.model.window_length,
-        window=settings.runtime.embed_window,
+        window=settings.runtime.window_position,
         readout=monitor.readout,
         batch_size=settings.runtime.embed_batch_size,
         device=run.device,
