@@ -372,3 +372,27 @@ def test_transfer_scaling_quick_mode_pairs_every_run_with_its_untrained_twin(tmp
     assert twins == {(m, s) for m in names.values() for s in cfg["seeds"]}
     for row in rows:
         assert _is_score(row["score"]), row
+
+
+def test_same_numbers_repeats_itself_and_catches_a_change(tmp_path):
+    runs = []
+    for name in ("before", "after"):
+        result = _run_benchmark("same_numbers.py", "--quick", "--out", tmp_path / name)
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs.append(tmp_path / name / "same_numbers_quick.json")
+    # Two runs of the same code, same seeds: the same fingerprints.
+    same = _run_benchmark("same_numbers.py", "--compare", *runs)
+    assert same.returncode == 0, same.stderr[-3000:]
+    assert "same numbers" in same.stderr
+    # One changed weight of one configuration is caught, by name.
+    record = json.loads(runs[1].read_text(encoding="utf-8"))
+    assert [r["configuration"] for r in record["rows"]] == [
+        "vicreg (default)",
+        "official",
+    ]
+    record["rows"][1]["fingerprint"] = "0" * 64
+    runs[1].write_text(json.dumps(record), encoding="utf-8")
+    changed = _run_benchmark("same_numbers.py", "--compare", *runs)
+    assert changed.returncode == 1
+    assert "official: fingerprint or history differs" in changed.stderr
+    assert "vicreg" not in changed.stderr
