@@ -282,3 +282,60 @@ class ConnectivityOutputMixin:
                 "matrices of shape (n_subjects, n_rois, n_rois) with output='matrix'",
                 self._MATRIX_HINT,
             )
+
+
+class PerSubjectWindowScaling:
+    """Base of the window transforms that scale a subject by its own statistics.
+
+    The form a per-subject scaler's ``to_window_transform(over=...)`` returns
+    (:class:`~sk_brainjepa.sources.ScaledSource` applies it as windows are
+    read). A subclass calls :meth:`_set_span` in ``__init__`` and defines
+    ``_scale(x)`` for a (n_rois, n_timepoints) array or a batch of them, and
+    ``_estimator()``, the in-memory scaler that computes the same numbers.
+
+    Attributes
+    ----------
+    over : {"run", "window"}
+        Whether the statistics are taken over the subject's whole run (then
+        the window is cut) or over the window the model sees.
+    needs_full_run : bool
+        True when ``over="run"``.
+    """
+
+    def _set_span(self, over: str) -> None:
+        if over not in ("run", "window"):
+            raise ValueError(f"over must be 'run' or 'window'; got {over!r}.")
+        self.over = over
+        self.needs_full_run = over == "run"
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Scale ``x`` of shape (n_rois, n_timepoints) or a batch (B, n_rois, T)."""
+        if x.ndim not in (2, 3):
+            raise ValueError(
+                f"{self!r} expects a (n_rois, n_timepoints) array or a batch "
+                f"of them; got shape {x.shape}."
+            )
+        return self._scale(x)
+
+    def to_estimator(self):
+        """The in-memory scaler that computes the same numbers.
+
+        What ``save_pretrained`` records for this transform (the folder
+        stores estimators, not callables).
+
+        Returns
+        -------
+        scaler : estimator
+            Unfitted (it learns only the ROI count).
+
+        Raises
+        ------
+        ValueError
+            For ``over="window"``, which no in-memory step reproduces.
+        """
+        if self.over != "run":
+            raise ValueError(
+                f"{self!r} scales each window by its own statistics, which no "
+                "in-memory step reproduces; only over='run' can be recorded."
+            )
+        return self._estimator()

@@ -22,6 +22,7 @@ from sk_brainjepa._utils._scaling import check_zscore_params, zscore_samples
 from sk_brainjepa._utils._validation import LAYOUTS, apply_layout
 from sk_brainjepa.preprocessing._base import (
     FitROICountMixin,
+    PerSubjectWindowScaling,
     TimeSeriesOutputMixin,
     read_fitted,
 )
@@ -30,6 +31,7 @@ from sk_brainjepa.preprocessing._roi_scaling import ROIRobustScaler
 
 class SampleZScore(
     FitROICountMixin,
+    PerSubjectWindowScaling,
     TimeSeriesOutputMixin,
     TimeSeriesEstimatorMixin,
     TransformerMixin,
@@ -201,7 +203,7 @@ class SampleZScore(
 # former home, so that objects pickled before still load.
 
 
-class SampleZScoring:
+class SampleZScoring(PerSubjectWindowScaling):
     """Z-score each subject over all its ROIs and frames, one window at a time.
 
     The window transform of :class:`~sk_brainjepa.preprocessing.SampleZScore`,
@@ -249,45 +251,16 @@ class SampleZScoring:
     """
 
     def __init__(self, *, ddof=1, min_std=1e-12, over="run"):
-        if over not in ("run", "window"):
-            raise ValueError(f"over must be 'run' or 'window'; got {over!r}.")
+        self._set_span(over)
         self.ddof, self.min_std = check_zscore_params(ddof, min_std)
-        self.over = over
-        self.needs_full_run = over == "run"
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Scale ``x`` of shape (n_rois, n_timepoints) or a batch (B, n_rois, T)."""
-        if x.ndim not in (2, 3):
-            raise ValueError(
-                f"{self!r} expects a (n_rois, n_timepoints) array or a batch "
-                f"of them; got shape {x.shape}."
-            )
+    def _scale(self, x: np.ndarray) -> np.ndarray:
         return zscore_samples(x, ddof=self.ddof, min_std=self.min_std, name="x")
 
     def __repr__(self) -> str:
         return f"SampleZScore(ddof={self.ddof}).to_window_transform(over={self.over!r})"
 
-    def to_estimator(self):
-        """The :class:`SampleZScore` that computes the same numbers.
-
-        What ``save_pretrained`` records for this transform (the folder
-        stores estimators, not callables).
-
-        Returns
-        -------
-        scaler : SampleZScore
-            Unfitted (it learns only the ROI count).
-
-        Raises
-        ------
-        ValueError
-            For ``over="window"``, which no in-memory step reproduces.
-        """
-        if self.over != "run":
-            raise ValueError(
-                f"{self!r} scales each window by its own statistics, which no "
-                "in-memory step reproduces; only over='run' can be recorded."
-            )
+    def _estimator(self):
         return SampleZScore(ddof=self.ddof, min_std=self.min_std)
 
 

@@ -31,6 +31,7 @@ from sk_brainjepa._utils._validation import (
 )
 from sk_brainjepa.preprocessing._base import (
     FitROICountMixin,
+    PerSubjectWindowScaling,
     TimeSeriesOutputMixin,
     read_fitted,
 )
@@ -46,6 +47,7 @@ from sk_brainjepa.preprocessing._roi_scaling import (  # noqa: F401
 
 class SubjectRobustScaler(
     FitROICountMixin,
+    PerSubjectWindowScaling,
     TimeSeriesOutputMixin,
     TimeSeriesEstimatorMixin,
     TransformerMixin,
@@ -207,7 +209,7 @@ class SubjectRobustScaler(
 # former home, so that objects pickled before still load.
 
 
-class SubjectRobustScaling:
+class SubjectRobustScaling(PerSubjectWindowScaling):
     """Scale each ROI by its own median and IQR within one subject's run.
 
     The window transform of
@@ -229,26 +231,17 @@ class SubjectRobustScaling:
     """
 
     def __init__(self, quantile_range=(25.0, 75.0), *, min_scale=1e-12, over="run"):
-        if over not in ("run", "window"):
-            raise ValueError(f"over must be 'run' or 'window'; got {over!r}.")
+        self._set_span(over)
         self.quantile_range = check_quantile_range(quantile_range)
         self.min_scale = float(min_scale)
-        self.over = over
-        self.needs_full_run = over == "run"
 
     def _scale_one(self, x: np.ndarray) -> np.ndarray:
         return robust_scale_subject(x, self.quantile_range, min_scale=self.min_scale)
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Scale ``x`` of shape (n_rois, n_timepoints) or a batch (B, n_rois, T)."""
+    def _scale(self, x: np.ndarray) -> np.ndarray:
         if x.ndim == 2:
             return self._scale_one(x)
-        if x.ndim == 3:
-            return np.stack([self._scale_one(s) for s in x])
-        raise ValueError(
-            f"{self!r} expects a (n_rois, n_timepoints) array or a batch "
-            f"of them; got shape {x.shape}."
-        )
+        return np.stack([self._scale_one(s) for s in x])
 
     def __repr__(self) -> str:
         return (
@@ -256,25 +249,5 @@ class SubjectRobustScaling:
             f".to_window_transform(over={self.over!r})"
         )
 
-    def to_estimator(self):
-        """The :class:`SubjectRobustScaler` that computes the same numbers.
-
-        What ``save_pretrained`` records for this transform (the folder
-        stores estimators, not callables).
-
-        Returns
-        -------
-        scaler : SubjectRobustScaler
-            Unfitted (it learns only the ROI count).
-
-        Raises
-        ------
-        ValueError
-            For ``over="window"``, which no in-memory step reproduces.
-        """
-        if self.over != "run":
-            raise ValueError(
-                f"{self!r} scales each window by its own statistics, which no "
-                "in-memory step reproduces; only over='run' can be recorded."
-            )
+    def _estimator(self):
         return SubjectRobustScaler(tuple(self.quantile_range), min_scale=self.min_scale)
