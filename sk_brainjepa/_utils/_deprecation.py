@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import warnings
 
 __all__ = [
     "DEPRECATED",
     "REMOVED_IN",
+    "former_attribute",
     "renamed_keywords",
     "renamed_param",
     "translate_renamed",
@@ -150,3 +152,48 @@ def renamed_keywords(renames: dict[str, str]):
         return wrapper
 
     return decorate
+
+
+def former_attribute(module_name: str, name: str, former: dict, *, package: str):
+    """What a former public name of ``package`` stands for, with a FutureWarning.
+
+    The one lookup behind each subpackage's deprecation ``__getattr__``
+    (PEP 562), so that ``from package import OldName`` and pickles that
+    recorded the old name keep working for one release.
+
+    Parameters
+    ----------
+    module_name : str
+        The module whose attribute lookup failed.
+    name : str
+        The attribute looked up.
+    former : dict
+        Former name -> ``(target, replacement)``: ``target`` is the object,
+        or the name of the attribute of ``module_name`` that holds it now
+        (read at lookup, so that nothing is imported and no cycle arises);
+        ``replacement`` is the spelling the warning recommends.
+    package : str
+        The public package named in the warning.
+
+    Returns
+    -------
+    obj : object
+
+    Raises
+    ------
+    AttributeError
+        If ``name`` is no former name.
+    """
+    if name not in former:
+        raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+    target, replacement = former[name]
+    # stacklevel 4: this function, the package's helper, its __getattr__, the user.
+    warnings.warn(
+        f"{package}.{name} is deprecated and will be removed in {REMOVED_IN}; "
+        f"use {replacement}.",
+        FutureWarning,
+        stacklevel=4,
+    )
+    if isinstance(target, str):
+        return getattr(sys.modules[module_name], target)
+    return target

@@ -10,8 +10,7 @@ the package warns.
 
 from __future__ import annotations
 
-import warnings
-
+from sk_brainjepa._utils._deprecation import former_attribute
 from sk_brainjepa.preprocessing._official_scaling import SampleZScoring
 from sk_brainjepa.preprocessing._roi_scaling import ROIScalerTransform
 from sk_brainjepa.preprocessing._scaling import SubjectRobustScaling
@@ -36,36 +35,11 @@ _DEPRECATED = {
 def deprecated_attribute(module_name: str, name: str):
     """The class formerly public as ``name``, with a FutureWarning naming its successor.
 
-    Serves the module-level ``__getattr__`` (PEP 562) of
-    ``sk_brainjepa.preprocessing``, so that ``from sk_brainjepa.preprocessing
-    import SubjectRobustScaling`` keeps working, with a warning, for one
-    release.
-
-    Parameters
-    ----------
-    module_name : str
-        Module whose attribute lookup failed (for the AttributeError).
-    name : str
-        Attribute looked up.
-
-    Returns
-    -------
-    cls : type
-        The class that ``to_window_transform()`` instantiates, so old code
-        gives the same numbers (and ``isinstance`` still holds).
-
-    Raises
-    ------
-    AttributeError
-        If ``name`` is no former name.
+    Serves the module-level ``__getattr__`` of ``sk_brainjepa.preprocessing``;
+    the class returned is the one ``to_window_transform()`` instantiates, so
+    old code gives the same numbers (and ``isinstance`` still holds). See
+    :func:`sk_brainjepa._utils._deprecation.former_attribute`.
     """
-    if name not in _DEPRECATED:
-        raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-    cls, replacement = _DEPRECATED[name]
-    warnings.warn(
-        f"sk_brainjepa.preprocessing.{name} is deprecated and will be removed in "
-        f"the next release; use {replacement}.",
-        FutureWarning,
-        stacklevel=3,
+    return former_attribute(
+        module_name, name, _DEPRECATED, package="sk_brainjepa.preprocessing"
     )
-    return cls
