@@ -133,7 +133,7 @@ def check_pretrainer_relations(settings) -> None:
     # Build the configs once on a stand-in ROI count: unknown model_params
     # keys and impossible sizes fail here, before any data is read.
     try:
-        encoder_config, predictor_config = model.configs(2, 30)
+        encoder_config, predictor_config = model.configs(n_rois=2)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"model_params: {exc}") from None
     for owner, config in (("encoder", encoder_config), ("predictor", predictor_config)):

@@ -54,12 +54,17 @@ class ModelSettings:
         return self.window_length // self.patch_size
 
     def configs(
-        self, n_rois: int, gradient_dim: int
+        self, n_rois: int, gradient_dim: int | None = None
     ) -> tuple[EncoderConfig, PredictorConfig]:
-        """The encoder and predictor configs for ``n_rois`` ROIs."""
+        """The encoder and predictor configs for ``n_rois`` ROIs.
+
+        ``gradient_dim`` (the width of the ROI positions) unless the overrides
+        set it; None keeps the preset's.
+        """
         overrides = dict(self.overrides)
         overrides.setdefault("patch_size", self.patch_size)
-        overrides.setdefault("gradient_dim", gradient_dim)
+        if gradient_dim is not None:
+            overrides.setdefault("gradient_dim", gradient_dim)
         return model_config(self.preset, n_rois=n_rois, **overrides)
 
 
