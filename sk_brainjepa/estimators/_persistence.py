@@ -23,7 +23,8 @@ from sk_brainjepa._utils._deprecation import translate_renamed
 from sk_brainjepa._version import __version__
 from sk_brainjepa.estimators._common import params_from_json, params_to_json
 from sk_brainjepa.estimators._pretraining_checks import reconstruction_head
-from sk_brainjepa.estimators._recipes import PRETRAINER_RENAMES, recipe_values
+from sk_brainjepa.estimators._pretraining_settings import PRETRAINER_RENAMES
+from sk_brainjepa.estimators._recipes import recipe_values
 from sk_brainjepa.estimators._resume import CHECKPOINT_FORMAT
 from sk_brainjepa.nn import (
     BrainJEPAEncoder,

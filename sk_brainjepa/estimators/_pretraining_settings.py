@@ -26,6 +26,7 @@ from sk_brainjepa.nn import EncoderConfig, PredictorConfig, model_config
 from sk_brainjepa.training import Objective
 
 __all__ = [
+    "PRETRAINER_RENAMES",
     "CheckpointSettings",
     "MaskingSettings",
     "ModelSettings",
@@ -35,6 +36,13 @@ __all__ = [
     "ScheduleSettings",
     "resolve_settings",
 ]
+
+#: The pretrainer's renamed parameters, old name -> new one (deprecated in 0.2,
+#: removed in 0.3); saved files may hold the old names.
+PRETRAINER_RENAMES = {
+    "n_timepoints": "window_length",
+    "embed_window": "window_position",
+}
 
 
 @dataclass(frozen=True)

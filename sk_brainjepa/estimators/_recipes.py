@@ -9,13 +9,6 @@ from __future__ import annotations
 
 from sk_brainjepa.training import Objective
 
-#: The pretrainer's renamed parameters, old name -> new one (deprecated in 0.2,
-#: removed in 0.3); saved files may hold the old names.
-PRETRAINER_RENAMES = {
-    "n_timepoints": "window_length",
-    "embed_window": "window_position",
-}
-
 #: The loss terms a recipe decides: fields of
 #: :class:`~sk_brainjepa.training.Objective` that are also pretrainer parameters.
 OBJECTIVE_PARAMS = (

@@ -16,7 +16,7 @@ import numpy as np
 
 from sk_brainjepa._utils._deprecation import translate_renamed
 from sk_brainjepa.estimators._common import params_from_json, params_to_json
-from sk_brainjepa.estimators._recipes import PRETRAINER_RENAMES
+from sk_brainjepa.estimators._pretraining_settings import PRETRAINER_RENAMES
 from sk_brainjepa.training import load_checkpoint, require_keys
 
 logger = logging.getLogger(__name__)
